@@ -1,0 +1,3 @@
+#include "heartbeat.hpp"
+
+SR_PLUGIN_MODULE("heartbeat", "1.0.0", sr::heartbeat::Heartbeat)

@@ -1,0 +1,56 @@
+// Turns a parsed INI file into a validated plan: which components to create,
+// with which classes and resolved parameters, in creation order. Nothing is
+// created here, so --check, startup and SIGHUP share one validation and every
+// problem of a file is reported at once.
+#pragma once
+
+#include "config/ini_file.h"
+#include "log/logger.h"
+#include "plugin/registry.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sr::config {
+
+using ParamList = std::vector<std::pair<std::string, std::string>>;
+
+struct ComponentPlan {
+  std::string section;
+  int line = 0;
+  sr_kind kind = SR_KIND_SENSOR;
+  PluginClass plugin{};
+  ParamList params;                      // table spelling, defaults applied
+  std::string name;                      // connections: their Name
+  std::vector<std::string> connections;  // sensors and actuators: connection Names
+  std::optional<log::Level> level;
+  double poll_seconds = 0;               // sensors; <= 0: not polled
+  std::optional<bool> retain;            // per-section override
+};
+
+struct Plan {
+  std::string path;
+  log::Options logging;
+  // Creation order (SPEC 3.2): connections, actuators, sensors; file order
+  // within each kind.
+  std::vector<ComponentPlan> components;
+  std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;
+  bool plugin_unavailable = false;  // some error was a module that could not be loaded
+
+  bool ok() const { return errors.empty(); }
+  int exit_code() const { return ok() ? 0 : plugin_unavailable ? 69 : 78; }
+};
+
+// keep_going: a section with problems is dropped (its problems become
+// warnings) instead of failing the whole plan; so are the sensors and
+// actuators that name a dropped connection.
+Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_going);
+
+// The parameters every section of a kind has besides its class's own table.
+const sr_param_def* common_params(sr_kind kind);
+const sr_param_def* logging_params();
+
+}  // namespace sr::config

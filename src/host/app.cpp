@@ -1,0 +1,148 @@
+#include "host/app.h"
+
+#include "config.h"
+
+#include "host/runtime.h"
+#include "log/logger.h"
+#include "loop/event_loop.h"
+#include "loop/worker_pool.h"
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace sr {
+namespace {
+
+constexpr int kExConfig = 78;
+constexpr unsigned kWorkerThreads = 2;
+constexpr auto kShutdownLimit = std::chrono::seconds(5);
+constexpr uint64_t kRepeatFlushNs = 5'000'000'000ull;
+
+// Last resort for a shutdown that hangs (a plugin stuck in a blocking call):
+// the process still ends within kShutdownLimit, saying why.
+class ShutdownGuard {
+ public:
+  ShutdownGuard() = default;
+  ~ShutdownGuard() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void arm() {
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      if (!wake_.wait_for(lock, kShutdownLimit, [this] { return done_; })) {
+        static const char message[] = "sensor_reporter: shutdown did not finish within 5 s; exiting anyway\n";
+        [[maybe_unused]] auto n = write(STDERR_FILENO, message, sizeof message - 1);
+        _exit(1);
+      }
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+config::Plan load_plan(const std::string& path, PluginRegistry& registry, bool keep_going) {
+  return config::build_plan(config::parse_file(path), registry, keep_going);
+}
+
+void print_diagnostics(const config::Plan& plan, std::FILE* out) {
+  for (const auto& d : plan.warnings) fmt::print(out, "warning: {}\n", d.to_string());
+  for (const auto& d : plan.errors) fmt::print(out, "{}\n", d.to_string());
+  if (!plan.errors.empty())
+    fmt::print(out, "{}: {} error{}\n", plan.path, plan.errors.size(), plan.errors.size() == 1 ? "" : "s");
+}
+
+int run_check(const CliOptions& options, PluginRegistry& registry) {
+  config::Plan plan = load_plan(options.config_path, registry, options.keep_going);
+  print_diagnostics(plan, stderr);
+  if (plan.ok())
+    fmt::print("{}: OK, {} section{} would run\n", plan.path, plan.components.size(),
+               plan.components.size() == 1 ? "" : "s");
+  return plan.exit_code();
+}
+
+int run_daemon(const CliOptions& options, PluginRegistry& registry) {
+  config::Plan plan = load_plan(options.config_path, registry, options.keep_going);
+  print_diagnostics(plan, stderr);
+  if (!plan.ok()) return plan.exit_code();
+
+  // Block the signals before any thread exists so that every thread inherits
+  // the mask and they arrive only through the loop's signalfd.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  log::Logger logger(plan.logging, stdout, log::Logger::journal_from_environment());
+  EventLoop loop;
+  WorkerPool workers(loop, kWorkerThreads);
+  Services services{loop, workers, logger};
+  ShutdownGuard guard;
+
+  auto runtime = std::make_unique<Runtime>(services, std::move(plan));
+  logger.info("", "sensor_reporter {} starting with {}", SR_VERSION, options.config_path);
+  auto failures = runtime->start();
+  if (!failures.empty() && !options.keep_going) {
+    logger.error("", "{} section{} could not be created; stopping (use --keep-going to run without them)",
+                 failures.size(), failures.size() == 1 ? "" : "s");
+    runtime->stop();
+    workers.stop();
+    loop.drain();
+    return kExConfig;
+  }
+  logger.info("", "running {} section{}", runtime->component_count(), runtime->component_count() == 1 ? "" : "s");
+
+  auto reload = [&] {
+    logger.info("", "SIGHUP: reloading {}", options.config_path);
+    config::Plan next = load_plan(options.config_path, registry, options.keep_going);
+    for (const auto& d : next.warnings) logger.warning("", "{}", d.to_string());
+    if (!next.ok()) {
+      for (const auto& d : next.errors) logger.error("", "{}", d.to_string());
+      logger.error("", "reload failed with {} error{}; the running configuration stays as it was",
+                   next.errors.size(), next.errors.size() == 1 ? "" : "s");
+      return;
+    }
+    runtime->stop();
+    logger.configure(next.logging);
+    runtime = std::make_unique<Runtime>(services, std::move(next));
+    runtime->start();
+    logger.info("", "reloaded: running {} section{}", runtime->component_count(),
+                runtime->component_count() == 1 ? "" : "s");
+  };
+  loop.handle_signals({SIGTERM, SIGINT, SIGHUP}, [&](int signo) {
+    if (signo == SIGHUP) {
+      reload();
+      return;
+    }
+    logger.info("", "{}: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    guard.arm();
+    loop.stop();
+  });
+  loop.add_timer(kRepeatFlushNs, kRepeatFlushNs, [&] { logger.flush_repeats(); });
+
+  loop.run();
+  runtime->stop();
+  workers.stop();
+  loop.drain();
+  logger.info("", "stopped");
+  return 0;
+}
+
+}  // namespace sr

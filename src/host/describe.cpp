@@ -1,0 +1,67 @@
+#include "host/describe.h"
+
+#include "config/param_check.h"
+#include "config/plan.h"
+
+#include <fmt/format.h>
+
+namespace sr {
+namespace {
+
+std::string describe_type(const sr_param_def& p) {
+  std::string type(config::type_name(p.type));
+  if (p.type == SR_PARAM_CHOICE) type = p.choices;
+  if (p.flags & SR_PARAM_HAS_MIN && p.flags & SR_PARAM_HAS_MAX)
+    type += fmt::format(" {}..{}", p.min, p.max);
+  else if (p.flags & SR_PARAM_HAS_MIN)
+    type += fmt::format(" >= {}", p.min);
+  else if (p.flags & SR_PARAM_HAS_MAX)
+    type += fmt::format(" <= {}", p.max);
+  return type;
+}
+
+void append_rows(std::string& out, const sr_param_def* params, const sr_param_def* skip_known) {
+  for (const sr_param_def* p = params; p && p->name; ++p) {
+    bool shadowed = false;  // a common key the class declares itself
+    for (const sr_param_def* k = skip_known; k && k->name; ++k)
+      if (std::string_view(k->name) == p->name) shadowed = true;
+    if (shadowed) continue;
+    out += fmt::format("  {:<22} {:<20} {:<9} {:<12} {}\n", p->name, describe_type(*p),
+                       p->flags & SR_PARAM_REQUIRED ? "required" : "optional",
+                       p->default_value ? (*p->default_value ? p->default_value : "\"\"") : "-",
+                       p->help ? p->help : "");
+  }
+}
+
+}  // namespace
+
+std::string format_class_list(const std::vector<PluginClass>& classes) {
+  std::string out = fmt::format("{:<20} {:<11} {:<40} {}\n", "CLASS", "KIND", "PATH", "SUMMARY");
+  for (const auto& c : classes)
+    out += fmt::format("{:<20} {:<11} {:<40} {}\n", c.def->name, kind_name(c.def->kind),
+                       c.def->path ? c.def->path : "", c.def->summary ? c.def->summary : "");
+  return out;
+}
+
+std::string format_class_description(const PluginClass& plugin) {
+  const sr_class_def& def = *plugin.def;
+  std::string out = fmt::format("{} ({}) — {}\n", def.path ? def.path : def.name, kind_name(def.kind),
+                                def.summary ? def.summary : "");
+  out += fmt::format("module {} {} ({})\n\n", plugin.module->name, plugin.module->descriptor->module_version,
+                     plugin.module->path);
+  out += fmt::format("  {:<22} {:<20} {:<9} {:<12} {}\n", "PARAMETER", "TYPE", "", "DEFAULT", "HELP");
+  append_rows(out, def.params, nullptr);
+  out += "common to every section of this kind:\n";
+  append_rows(out, config::common_params(static_cast<sr_kind>(def.kind)), def.params);
+  if (def.ios && def.ios->key) {
+    out += "\nmessages:\n";
+    for (const sr_io_def* io = def.ios; io->key; ++io)
+      out += fmt::format("  {:<9} {:<22} {}{}{}\n", io->direction == SR_IO_PUBLISHES ? "publishes" : "accepts",
+                         io->key, io->measures ? io->measures : "",
+                         io->unit ? fmt::format(" [{}]", io->unit) : "",
+                         io->values ? fmt::format(" values {}", io->values) : "");
+  }
+  return out;
+}
+
+}  // namespace sr

@@ -1,0 +1,243 @@
+/* sensor_reporter plugin ABI, version 1.
+ *
+ * The only things that cross between the host and a plugin module are the C
+ * types declared here. A module exports one function, SR_PLUGIN_ENTRY_NAME,
+ * which returns a static descriptor; the host checks abi_major, abi_minor and
+ * struct_size before it reads anything else.
+ *
+ * Compatibility rules:
+ *  - abi_major changes when a struct or function changes incompatibly; the
+ *    host refuses any other major.
+ *  - abi_minor grows when members are appended to the end of a struct; a
+ *    module built for a newer minor than the host is refused, an older one is
+ *    accepted. Every struct that can grow starts with struct_size so each side
+ *    reads only what the other wrote.
+ *
+ * Ownership and lifetime:
+ *  - Every pointer passed in a call is borrowed for the duration of that call.
+ *  - Descriptors returned by the entry point are static and live as long as the
+ *    module, which is never unloaded while the process runs.
+ *  - Nothing is freed across the boundary: each side frees what it allocated.
+ *
+ * Threading: every function here is called on the host's event-loop thread,
+ * except sr_host_api.post (any thread) and the work function given to
+ * sr_host_api.run_blocking (a worker thread). A plugin never calls any other
+ * host service from a thread of its own.
+ *
+ * Most plugins never touch this header directly: sensor_reporter/sdk.hpp wraps
+ * it in C++ and generates the entry point and trampolines.
+ */
+#ifndef SENSOR_REPORTER_PLUGIN_ABI_H
+#define SENSOR_REPORTER_PLUGIN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SR_ABI_MAJOR 1
+#define SR_ABI_MINOR 0
+#define SR_PLUGIN_ENTRY_NAME "sensor_reporter_plugin"
+
+/* Return codes of plugin callbacks. */
+#define SR_OK 0
+#define SR_ERROR (-1)
+/* poll() started asynchronous work and will call sr_host_api.poll_done. */
+#define SR_POLL_PENDING 1
+
+typedef enum sr_kind {
+  SR_KIND_CONNECTION = 1,
+  SR_KIND_SENSOR = 2,
+  SR_KIND_ACTUATOR = 3
+} sr_kind;
+
+typedef enum sr_param_type {
+  SR_PARAM_STRING = 1,
+  SR_PARAM_INT = 2,    /* decimal integer, checked against min/max */
+  SR_PARAM_FLOAT = 3,  /* decimal number, checked against min/max */
+  SR_PARAM_BOOL = 4,   /* yes/no, true/false, on/off, 1/0, any case */
+  SR_PARAM_CHOICE = 5  /* one of `choices`, compared case-insensitively */
+} sr_param_type;
+
+#define SR_PARAM_REQUIRED 0x1u  /* the section must set it */
+#define SR_PARAM_HAS_MIN 0x2u   /* min is meaningful */
+#define SR_PARAM_HAS_MAX 0x4u   /* max is meaningful */
+
+/* One parameter of a class: drives validation, defaults, --describe and the
+ * documentation. An array of these ends with an entry whose name is NULL. */
+typedef struct sr_param_def {
+  uint32_t struct_size;
+  uint32_t type;              /* sr_param_type */
+  uint32_t flags;             /* SR_PARAM_* */
+  const char* name;           /* INI key as documented, e.g. "Num-Dest" */
+  const char* default_value;  /* NULL: no default */
+  double min;
+  double max;
+  const char* choices;        /* SR_PARAM_CHOICE: "UP|DOWN|OFF" */
+  const char* help;
+} sr_param_def;
+
+typedef enum sr_value_type {
+  SR_VALUE_STRING = 1,
+  SR_VALUE_NUMBER = 2,
+  SR_VALUE_BINARY = 3,     /* boolean-like: two values listed in `values` */
+  SR_VALUE_TIMESTAMP = 4,  /* YYYY-MM-DDTHH:MM:SS.ffffff, local time */
+  SR_VALUE_COMMAND = 5     /* a command string such as ON/OFF/TOGGLE */
+} sr_value_type;
+
+typedef enum sr_io_direction { SR_IO_PUBLISHES = 1, SR_IO_ACCEPTS = 2 } sr_io_direction;
+
+/* What a class publishes (a destination key) or accepts (a command key), so
+ * that discovery formats can be generated without changing the plugin.
+ * Arrays end with an entry whose key is NULL. */
+typedef struct sr_io_def {
+  uint32_t struct_size;
+  uint32_t direction;   /* sr_io_direction */
+  uint32_t value_type;  /* sr_value_type */
+  const char* key;      /* parameter naming the destination, e.g. "Num-Dest" */
+  const char* values;   /* SR_VALUE_BINARY: "OFF,ON"; NULL otherwise */
+  const char* unit;     /* "ms", "°C", NULL */
+  const char* measures; /* "uptime", "temperature", "switch", "button", ... */
+} sr_io_def;
+
+/* One resolved parameter handed to create(): defaults applied, values
+ * validated against the table and interpolated. Keys are spelled as in the
+ * class's table. */
+typedef struct sr_param_value {
+  const char* key;
+  const char* value;
+} sr_param_value;
+
+/* Opaque per-instance handle the host gives to each instance. */
+typedef struct sr_host_ctx sr_host_ctx;
+
+/* Publish flags. */
+#define SR_PUBLISH_RETAIN 0x1u     /* ask for retain regardless of connection default */
+#define SR_PUBLISH_NO_RETAIN 0x2u  /* ask for no retain regardless of connection default */
+#define SR_PUBLISH_ECHO 0x4u       /* actuator state written back to its own CommandSrc:
+                                      connections must not deliver it as a command */
+
+typedef enum sr_log_level {
+  SR_LOG_DEBUG = 0,
+  SR_LOG_INFO = 1,
+  SR_LOG_WARNING = 2,
+  SR_LOG_ERROR = 3
+} sr_log_level;
+
+typedef void (*sr_timer_cb)(void* user);
+typedef void (*sr_fd_cb)(void* user, int fd, uint32_t epoll_events);
+typedef void (*sr_work_fn)(void* user);
+/* cancelled != 0 when the instance was destroyed before the result came
+ * back: free `user`, touch nothing else. */
+typedef void (*sr_done_fn)(void* user, int cancelled);
+
+/* Services the host offers to one instance. Every function takes the ctx the
+ * instance was created with. Ids returned are never 0; 0 means failure. */
+typedef struct sr_host_api {
+  uint32_t struct_size;
+
+  /* --- logging, scoped to the instance's section --- */
+  int (*log_enabled)(sr_host_ctx* ctx, int level);
+  void (*log)(sr_host_ctx* ctx, int level, const char* msg, size_t len);
+
+  /* --- sensors and actuators --- */
+  /* Send a reading or state to every connection of the section. */
+  void (*publish)(sr_host_ctx* ctx, const char* destination, const char* payload,
+                  size_t len, uint32_t flags);
+  /* Receive commands sent to `source` on every connection of the section
+   * (actuators); they arrive through sr_class_def.on_command. */
+  int (*subscribe)(sr_host_ctx* ctx, const char* source);
+  /* The asynchronous poll started by returning SR_POLL_PENDING has ended. */
+  void (*poll_done)(sr_host_ctx* ctx);
+
+  /* --- connections --- */
+  /* A command arrived for `source`; the host routes it to the actuators
+   * subscribed to it on this connection. Delivery is deferred to the loop,
+   * never run inside the caller's stack. */
+  void (*deliver)(sr_host_ctx* ctx, const char* source, const char* payload, size_t len);
+  /* Every sensor and actuator republishes its current state. */
+  void (*request_refresh)(sr_host_ctx* ctx);
+
+  /* --- event loop --- */
+  /* Monotonic deadlines; interval_ns 0 for a one-shot timer. Repeating timers
+   * keep their phase: they never drift. */
+  uint64_t (*add_timer)(sr_host_ctx* ctx, uint64_t first_delay_ns, uint64_t interval_ns,
+                        sr_timer_cb cb, void* user);
+  void (*cancel_timer)(sr_host_ctx* ctx, uint64_t timer_id);
+  /* epoll events (EPOLLIN, EPOLLOUT, EPOLLPRI); the fd stays the plugin's. */
+  uint64_t (*watch_fd)(sr_host_ctx* ctx, int fd, uint32_t epoll_events, sr_fd_cb cb,
+                       void* user);
+  int (*modify_fd)(sr_host_ctx* ctx, uint64_t watch_id, uint32_t epoll_events);
+  void (*unwatch_fd)(sr_host_ctx* ctx, uint64_t watch_id);
+  /* Run work(user) on a worker thread, then done(user, cancelled) on the
+   * loop. work must not touch the instance: give it copies. */
+  int (*run_blocking)(sr_host_ctx* ctx, sr_work_fn work, sr_done_fn done, void* user);
+  /* Thread-safe: run done(user, cancelled) on the loop soon. */
+  void (*post)(sr_host_ctx* ctx, sr_done_fn done, void* user);
+  /* Nanoseconds on CLOCK_MONOTONIC (tests may inject another clock). */
+  uint64_t (*monotonic_ns)(sr_host_ctx* ctx);
+
+  /* --- identity --- */
+  const char* (*section_name)(sr_host_ctx* ctx);
+} sr_host_api;
+
+/* Options of one publish, as seen by a connection. */
+typedef struct sr_publish_opts {
+  uint32_t struct_size;
+  uint32_t flags;  /* SR_PUBLISH_* */
+} sr_publish_opts;
+
+/* One class served by a module. Callbacks that do not apply to the kind are
+ * NULL. `instance` is what create returned. */
+typedef struct sr_class_def {
+  uint32_t struct_size;
+  uint32_t kind;        /* sr_kind */
+  const char* name;     /* bare class name, e.g. "Heartbeat" */
+  const char* path;     /* INI-era dotted path, e.g. "heartbeat.heartbeat.Heartbeat" */
+  const char* summary;  /* one line */
+  const sr_param_def* params;  /* NULL-name terminated */
+  const sr_io_def* ios;        /* NULL-key terminated; may be NULL */
+
+  /* Returns NULL on failure, with a reason written to err (NUL-terminated). */
+  void* (*create)(const sr_host_api* host, sr_host_ctx* ctx, const sr_param_value* params,
+                  size_t param_count, char* err, size_t err_size);
+  void (*destroy)(void* instance);
+  /* Called once every instance of the configuration exists. */
+  int (*start)(void* instance);
+
+  /* sensors: one scheduled poll; SR_OK, SR_ERROR or SR_POLL_PENDING */
+  int (*poll)(void* instance);
+  /* sensors and actuators: republish the current state */
+  int (*refresh)(void* instance);
+  /* actuators: a command from one of its sources */
+  int (*on_command)(void* instance, const char* source, const char* payload, size_t len);
+
+  /* connections: send one reading or state */
+  int (*conn_publish)(void* instance, const char* destination, const char* payload,
+                      size_t len, const sr_publish_opts* opts);
+  /* connections: an actuator wants commands for `source` */
+  int (*conn_subscribe)(void* instance, const char* source);
+} sr_class_def;
+
+typedef struct sr_module_descriptor {
+  uint32_t abi_major;
+  uint32_t abi_minor;
+  uint32_t struct_size;
+  uint32_t class_count;
+  const char* module_name;     /* must equal the file's base name */
+  const char* module_version;
+  const sr_class_def* const* classes;
+} sr_module_descriptor;
+
+/* The one exported symbol of a module. The host passes its own ABI version so
+ * a module may adapt; the module returns its static descriptor. */
+typedef const sr_module_descriptor* (*sr_plugin_entry_fn)(uint32_t host_abi_major,
+                                                          uint32_t host_abi_minor);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SENSOR_REPORTER_PLUGIN_ABI_H */

@@ -1,0 +1,560 @@
+// sensor_reporter plugin SDK: header-only C++ over plugin_abi.h.
+//
+// A plugin class is a plain C++ class with a few static members describing it
+// and the member functions that apply to its kind; one SR_PLUGIN_MODULE line
+// generates the module's entry point, descriptor and noexcept trampolines:
+//
+//   class Heartbeat {
+//    public:
+//     static constexpr sr_kind kind = SR_KIND_SENSOR;
+//     static constexpr const char* name = "Heartbeat";
+//     static constexpr const char* path = "heartbeat.heartbeat.Heartbeat";
+//     static constexpr const char* summary = "Publishes the uptime";
+//     static constexpr sr_param_def params[] = {
+//         sr::sdk::string_param("Num-Dest").required().help("..."),
+//         sr::sdk::end_params};
+//     static constexpr sr_io_def ios[] = {..., sr::sdk::end_ios};
+//     Heartbeat(sr::sdk::Host host, const sr::sdk::Params& params);
+//     void poll();      // sensors (or sr::sdk::PollResult poll() for async work)
+//     void refresh();   // sensors and actuators
+//   };
+//   SR_PLUGIN_MODULE("heartbeat", "1.0.0", Heartbeat)
+//
+// Optional members by kind: sensors poll()/refresh()/start(); actuators
+// on_command(source, payload)/refresh()/start(); connections
+// publish(destination, payload, flags)/subscribe(source)/start().
+//
+// Exceptions never leave a trampoline: one thrown by the constructor becomes
+// the create() error text; one thrown later is logged to the section and the
+// callback reports SR_ERROR.
+//
+// Threading and lifetime: everything runs on the host's event-loop thread,
+// except the work function given to Host::run_blocking (a worker thread) and
+// Host::post (callable from any thread). Timer and FdWatch handles cancel on
+// destruction; the host also drops every timer and watch of an instance when
+// it destroys it.
+#pragma once
+
+#include <sensor_reporter/plugin_abi.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#define SR_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+namespace sr::sdk {
+
+// ---------------------------------------------------------------------------
+// Parameter and I/O tables
+
+// Builder for one sr_param_def, usable in constant expressions.
+struct Param {
+  sr_param_def def{};
+
+  constexpr Param(sr_param_type type, const char* name) {
+    def.struct_size = sizeof(sr_param_def);
+    def.type = static_cast<uint32_t>(type);
+    def.name = name;
+  }
+  constexpr Param required() const { Param p = *this; p.def.flags |= SR_PARAM_REQUIRED; return p; }
+  constexpr Param fallback(const char* value) const { Param p = *this; p.def.default_value = value; return p; }
+  constexpr Param min(double value) const { Param p = *this; p.def.min = value; p.def.flags |= SR_PARAM_HAS_MIN; return p; }
+  constexpr Param max(double value) const { Param p = *this; p.def.max = value; p.def.flags |= SR_PARAM_HAS_MAX; return p; }
+  constexpr Param help(const char* text) const { Param p = *this; p.def.help = text; return p; }
+  constexpr operator sr_param_def() const { return def; }  // NOLINT: implicit by design
+};
+
+constexpr Param string_param(const char* name) { return Param(SR_PARAM_STRING, name); }
+constexpr Param int_param(const char* name) { return Param(SR_PARAM_INT, name); }
+constexpr Param float_param(const char* name) { return Param(SR_PARAM_FLOAT, name); }
+constexpr Param bool_param(const char* name) { return Param(SR_PARAM_BOOL, name); }
+constexpr Param choice_param(const char* name, const char* choices) {
+  Param p(SR_PARAM_CHOICE, name);
+  p.def.choices = choices;
+  return p;
+}
+inline constexpr sr_param_def end_params{};
+
+constexpr sr_io_def publishes(const char* key, sr_value_type type, const char* measures,
+                              const char* unit = nullptr, const char* values = nullptr) {
+  return sr_io_def{sizeof(sr_io_def), SR_IO_PUBLISHES, static_cast<uint32_t>(type), key, values,
+                   unit, measures};
+}
+constexpr sr_io_def accepts(const char* key, sr_value_type type, const char* measures,
+                            const char* values = nullptr) {
+  return sr_io_def{sizeof(sr_io_def), SR_IO_ACCEPTS, static_cast<uint32_t>(type), key, values,
+                   nullptr, measures};
+}
+inline constexpr sr_io_def end_ios{};
+
+// ---------------------------------------------------------------------------
+// Parameters as handed to the constructor: validated, defaults applied.
+
+class Params {
+ public:
+  Params(const sr_param_value* values, size_t count) {
+    for (size_t i = 0; i < count; ++i) values_.emplace_back(values[i].key, values[i].value);
+  }
+  explicit Params(std::vector<std::pair<std::string, std::string>> values)
+      : values_(std::move(values)) {}
+
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+  std::string str(std::string_view key, std::string_view fallback = {}) const {
+    const std::string* v = find(key);
+    return v ? *v : std::string(fallback);
+  }
+  std::string required(std::string_view key) const {
+    const std::string* v = find(key);
+    if (!v) throw std::runtime_error(fmt::format("missing parameter {}", key));
+    return *v;
+  }
+  long long integer(std::string_view key, long long fallback = 0) const {
+    const std::string* v = find(key);
+    return v ? std::stoll(*v) : fallback;
+  }
+  double number(std::string_view key, double fallback = 0) const {
+    const std::string* v = find(key);
+    return v ? std::stod(*v) : fallback;
+  }
+  bool boolean(std::string_view key, bool fallback = false) const {
+    const std::string* v = find(key);
+    if (!v) return fallback;
+    std::string lower;
+    for (char c : *v) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return lower == "yes" || lower == "true" || lower == "on" || lower == "1";
+  }
+
+ private:
+  const std::string* find(std::string_view key) const {
+    for (const auto& [k, v] : values_)
+      if (k == key) return &v;
+    return nullptr;
+  }
+  std::vector<std::pair<std::string, std::string>> values_;
+};
+
+// ---------------------------------------------------------------------------
+// Host services
+
+class Host;
+
+// Owns a host timer; cancels it on destruction. Movable.
+class Timer {
+ public:
+  Timer() = default;
+  Timer(Timer&& other) noexcept { *this = std::move(other); }
+  Timer& operator=(Timer&& other) noexcept {
+    if (this != &other) {
+      cancel();
+      api_ = std::exchange(other.api_, nullptr);
+      ctx_ = other.ctx_;
+      id_ = std::exchange(other.id_, 0);
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  ~Timer() { cancel(); }
+  void cancel() {
+    if (api_ && id_) api_->cancel_timer(ctx_, id_);
+    id_ = 0;
+    state_.reset();
+  }
+  bool active() const { return id_ != 0; }
+
+ private:
+  friend class Host;
+  struct State {
+    std::function<void()> callback;
+    const sr_host_api* api;
+    sr_host_ctx* ctx;
+  };
+  const sr_host_api* api_ = nullptr;
+  sr_host_ctx* ctx_ = nullptr;
+  uint64_t id_ = 0;
+  std::unique_ptr<State> state_;
+};
+
+// Owns a host fd watch (not the fd); removes it on destruction. Movable.
+class FdWatch {
+ public:
+  FdWatch() = default;
+  FdWatch(FdWatch&& other) noexcept { *this = std::move(other); }
+  FdWatch& operator=(FdWatch&& other) noexcept {
+    if (this != &other) {
+      reset();
+      api_ = std::exchange(other.api_, nullptr);
+      ctx_ = other.ctx_;
+      id_ = std::exchange(other.id_, 0);
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  ~FdWatch() { reset(); }
+  void reset() {
+    if (api_ && id_) api_->unwatch_fd(ctx_, id_);
+    id_ = 0;
+    state_.reset();
+  }
+  bool modify(uint32_t epoll_events) { return api_ && id_ && api_->modify_fd(ctx_, id_, epoll_events) == SR_OK; }
+  bool active() const { return id_ != 0; }
+
+ private:
+  friend class Host;
+  struct State {
+    std::function<void(uint32_t)> callback;
+    const sr_host_api* api;
+    sr_host_ctx* ctx;
+  };
+  const sr_host_api* api_ = nullptr;
+  sr_host_ctx* ctx_ = nullptr;
+  uint64_t id_ = 0;
+  std::unique_ptr<State> state_;
+};
+
+namespace detail {
+inline void log_exception(const sr_host_api* api, sr_host_ctx* ctx, std::string_view where) noexcept {
+  try {
+    std::string text;
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      text = fmt::format("{} failed: {}", where, e.what());
+    } catch (...) {
+      text = fmt::format("{} failed with an unknown exception", where);
+    }
+    api->log(ctx, SR_LOG_ERROR, text.data(), text.size());
+  } catch (...) {
+    // Out of memory while reporting: nothing sensible left to do.
+  }
+}
+}  // namespace detail
+
+// A copyable view of the host services given to one instance.
+class Host {
+ public:
+  Host(const sr_host_api* api, sr_host_ctx* ctx) : api_(api), ctx_(ctx) {}
+
+  const sr_host_api* api() const { return api_; }
+  sr_host_ctx* ctx() const { return ctx_; }
+  std::string_view section() const { return api_->section_name(ctx_); }
+
+  bool log_enabled(sr_log_level level) const { return api_->log_enabled(ctx_, level) != 0; }
+  void log(sr_log_level level, std::string_view message) const {
+    api_->log(ctx_, level, message.data(), message.size());
+  }
+  template <typename... Args>
+  void debug(fmt::format_string<Args...> format, Args&&... args) const {
+    emit(SR_LOG_DEBUG, format, std::forward<Args>(args)...);
+  }
+  template <typename... Args>
+  void info(fmt::format_string<Args...> format, Args&&... args) const {
+    emit(SR_LOG_INFO, format, std::forward<Args>(args)...);
+  }
+  template <typename... Args>
+  void warning(fmt::format_string<Args...> format, Args&&... args) const {
+    emit(SR_LOG_WARNING, format, std::forward<Args>(args)...);
+  }
+  template <typename... Args>
+  void error(fmt::format_string<Args...> format, Args&&... args) const {
+    emit(SR_LOG_ERROR, format, std::forward<Args>(args)...);
+  }
+
+  void publish(const std::string& destination, std::string_view payload, uint32_t flags = 0) const {
+    api_->publish(ctx_, destination.c_str(), payload.data(), payload.size(), flags);
+  }
+  bool subscribe(const std::string& source) const { return api_->subscribe(ctx_, source.c_str()) == SR_OK; }
+  void poll_done() const { api_->poll_done(ctx_); }
+  void deliver(const std::string& source, std::string_view payload) const {
+    api_->deliver(ctx_, source.c_str(), payload.data(), payload.size());
+  }
+  void request_refresh() const { api_->request_refresh(ctx_); }
+
+  std::chrono::nanoseconds now() const { return std::chrono::nanoseconds(api_->monotonic_ns(ctx_)); }
+
+  // interval zero: one shot.
+  Timer add_timer(std::chrono::nanoseconds first_delay, std::chrono::nanoseconds interval,
+                  std::function<void()> callback) const {
+    Timer timer;
+    timer.state_ = std::make_unique<Timer::State>(Timer::State{std::move(callback), api_, ctx_});
+    timer.id_ = api_->add_timer(ctx_, static_cast<uint64_t>(first_delay.count()),
+                                static_cast<uint64_t>(interval.count()), &Host::on_timer,
+                                timer.state_.get());
+    if (timer.id_ == 0) throw std::runtime_error("cannot create a timer");
+    timer.api_ = api_;
+    timer.ctx_ = ctx_;
+    return timer;
+  }
+
+  FdWatch watch_fd(int fd, uint32_t epoll_events, std::function<void(uint32_t)> callback) const {
+    FdWatch watch;
+    watch.state_ = std::make_unique<FdWatch::State>(FdWatch::State{std::move(callback), api_, ctx_});
+    watch.id_ = api_->watch_fd(ctx_, fd, epoll_events, &Host::on_fd, watch.state_.get());
+    if (watch.id_ == 0) throw std::runtime_error(fmt::format("cannot watch fd {}", fd));
+    watch.api_ = api_;
+    watch.ctx_ = ctx_;
+    return watch;
+  }
+
+  // Runs work() on a worker thread and done(result) on the loop. work must
+  // not touch the instance (capture copies): the instance may be destroyed
+  // meanwhile, in which case done is never called.
+  template <typename Work, typename Done>
+  void run_blocking(Work work, Done done) const {
+    using Result = std::invoke_result_t<Work&>;
+    static_assert(!std::is_void_v<Result>, "run_blocking work must return a value");
+    struct Job {
+      Work work;
+      Done done;
+      Host host;
+      std::optional<Result> result;
+      std::string failure;
+    };
+    auto job = std::make_unique<Job>(Job{std::move(work), std::move(done), *this, {}, {}});
+    auto run = [](void* user) {
+      auto* j = static_cast<Job*>(user);
+      try {
+        j->result.emplace(j->work());
+      } catch (const std::exception& e) {
+        j->failure = e.what();
+      } catch (...) {
+        j->failure = "unknown exception";
+      }
+    };
+    auto finish = [](void* user, int cancelled) {
+      std::unique_ptr<Job> j(static_cast<Job*>(user));
+      if (cancelled) return;
+      if (!j->result) {
+        j->host.error("background work failed: {}", j->failure);
+        return;
+      }
+      try {
+        j->done(std::move(*j->result));
+      } catch (...) {
+        detail::log_exception(j->host.api_, j->host.ctx_, "background result");
+      }
+    };
+    if (api_->run_blocking(ctx_, run, finish, job.get()) != SR_OK)
+      throw std::runtime_error("cannot start background work");
+    job.release();  // now owned by the host until finish runs
+  }
+
+  // Thread-safe: run fn on the loop soon (never if the instance is gone).
+  void post(std::function<void()> fn) const {
+    struct Posted {
+      std::function<void()> fn;
+      Host host;
+    };
+    auto posted = std::make_unique<Posted>(Posted{std::move(fn), *this});
+    api_->post(
+        ctx_,
+        [](void* user, int cancelled) {
+          std::unique_ptr<Posted> p(static_cast<Posted*>(user));
+          if (cancelled) return;
+          try {
+            p->fn();
+          } catch (...) {
+            detail::log_exception(p->host.api_, p->host.ctx_, "posted callback");
+          }
+        },
+        posted.release());
+  }
+
+ private:
+  template <typename... Args>
+  void emit(sr_log_level level, fmt::format_string<Args...> format, Args&&... args) const {
+    if (!log_enabled(level)) return;
+    log(level, fmt::format(format, std::forward<Args>(args)...));
+  }
+  static void on_timer(void* user) {
+    auto* state = static_cast<Timer::State*>(user);
+    try {
+      state->callback();
+    } catch (...) {
+      detail::log_exception(state->api, state->ctx, "timer");
+    }
+  }
+  static void on_fd(void* user, int /*fd*/, uint32_t events) {
+    auto* state = static_cast<FdWatch::State*>(user);
+    try {
+      state->callback(events);
+    } catch (...) {
+      detail::log_exception(state->api, state->ctx, "fd watch");
+    }
+  }
+
+  const sr_host_api* api_;
+  sr_host_ctx* ctx_;
+};
+
+// What a sensor's poll() may return when it does its work asynchronously.
+enum class PollResult { Done, Pending };
+
+// ---------------------------------------------------------------------------
+// Trampolines
+
+namespace detail {
+
+// Constructed in place: a plugin may hand `this` to timers and watches from
+// its constructor, so the object never moves.
+template <typename T>
+struct Instance {
+  Instance(Host h, const Params& params) : host(h), object(h, params) {}
+  Host host;
+  T object;
+};
+
+template <typename T>
+struct Adapter {
+  static void* create(const sr_host_api* api, sr_host_ctx* ctx, const sr_param_value* params,
+                      size_t count, char* err, size_t err_size) noexcept {
+    try {
+      Host host(api, ctx);
+      return new Instance<T>(host, Params(params, count));
+    } catch (const std::exception& e) {
+      copy_error(err, err_size, e.what());
+    } catch (...) {
+      copy_error(err, err_size, "unknown exception");
+    }
+    return nullptr;
+  }
+  static void destroy(void* instance) noexcept {
+    auto* self = static_cast<Instance<T>*>(instance);
+    try {
+      delete self;
+    } catch (...) {
+      // Destructors are noexcept; kept for symmetry with the other trampolines.
+    }
+  }
+  template <typename Fn>
+  static int guard(void* instance, const char* where, Fn&& fn) noexcept {
+    auto* self = static_cast<Instance<T>*>(instance);
+    try {
+      return fn(self->object);
+    } catch (...) {
+      log_exception(self->host.api(), self->host.ctx(), where);
+      return SR_ERROR;
+    }
+  }
+  static int start(void* instance) noexcept {
+    return guard(instance, "start", [](T& t) {
+      if constexpr (requires { t.start(); }) t.start();
+      return SR_OK;
+    });
+  }
+  static int poll(void* instance) noexcept {
+    return guard(instance, "poll", [](T& t) {
+      if constexpr (requires { t.poll(); }) {
+        if constexpr (std::is_same_v<decltype(t.poll()), PollResult>)
+          return t.poll() == PollResult::Pending ? SR_POLL_PENDING : SR_OK;
+        else
+          t.poll();
+      }
+      return SR_OK;
+    });
+  }
+  static int refresh(void* instance) noexcept {
+    return guard(instance, "refresh", [](T& t) {
+      if constexpr (requires { t.refresh(); }) t.refresh();
+      return SR_OK;
+    });
+  }
+  static int on_command(void* instance, const char* source, const char* payload, size_t len) noexcept {
+    return guard(instance, "command", [&](T& t) {
+      if constexpr (requires { t.on_command(std::string_view{}, std::string_view{}); })
+        t.on_command(std::string_view(source), std::string_view(payload, len));
+      return SR_OK;
+    });
+  }
+  static int conn_publish(void* instance, const char* destination, const char* payload,
+                          size_t len, const sr_publish_opts* opts) noexcept {
+    return guard(instance, "publish", [&](T& t) {
+      if constexpr (requires { t.publish(std::string_view{}, std::string_view{}, uint32_t{}); })
+        t.publish(std::string_view(destination), std::string_view(payload, len),
+                  opts ? opts->flags : 0u);
+      return SR_OK;
+    });
+  }
+  static int conn_subscribe(void* instance, const char* source) noexcept {
+    return guard(instance, "subscribe", [&](T& t) {
+      if constexpr (requires { t.subscribe(std::string_view{}); }) t.subscribe(std::string_view(source));
+      return SR_OK;
+    });
+  }
+  static void copy_error(char* err, size_t err_size, const char* text) noexcept {
+    if (!err || err_size == 0) return;
+    size_t n = std::strlen(text);
+    if (n >= err_size) n = err_size - 1;
+    std::memcpy(err, text, n);
+    err[n] = '\0';
+  }
+};
+
+template <typename T>
+constexpr const sr_io_def* ios_of() {
+  if constexpr (requires { T::ios; })
+    return T::ios;
+  else
+    return nullptr;
+}
+
+template <typename T>
+constexpr sr_class_def make_class_def() {
+  sr_class_def def{};
+  def.struct_size = sizeof(sr_class_def);
+  def.kind = static_cast<uint32_t>(T::kind);
+  def.name = T::name;
+  def.path = T::path;
+  def.summary = T::summary;
+  def.params = T::params;
+  def.ios = ios_of<T>();
+  def.create = &Adapter<T>::create;
+  def.destroy = &Adapter<T>::destroy;
+  def.start = &Adapter<T>::start;
+  if constexpr (T::kind == SR_KIND_SENSOR) def.poll = &Adapter<T>::poll;
+  if constexpr (T::kind != SR_KIND_CONNECTION) def.refresh = &Adapter<T>::refresh;
+  if constexpr (T::kind == SR_KIND_ACTUATOR) def.on_command = &Adapter<T>::on_command;
+  if constexpr (T::kind == SR_KIND_CONNECTION) {
+    def.conn_publish = &Adapter<T>::conn_publish;
+    def.conn_subscribe = &Adapter<T>::conn_subscribe;
+  }
+  return def;
+}
+
+template <typename T>
+struct ClassDef {
+  static constexpr sr_class_def value = make_class_def<T>();
+};
+
+template <typename... Ts>
+inline constexpr const sr_class_def* class_table[] = {&ClassDef<Ts>::value...};
+
+}  // namespace detail
+}  // namespace sr::sdk
+
+// Declares the module: its name (the .so's base name), version and classes.
+#define SR_PLUGIN_MODULE(MODULE_NAME, MODULE_VERSION, ...)                                    \
+  extern "C" SR_PLUGIN_EXPORT const sr_module_descriptor* sensor_reporter_plugin(             \
+      uint32_t /*host_abi_major*/, uint32_t /*host_abi_minor*/) noexcept {                    \
+    static constexpr sr_module_descriptor descriptor{                                         \
+        SR_ABI_MAJOR,                                                                         \
+        SR_ABI_MINOR,                                                                         \
+        sizeof(sr_module_descriptor),                                                         \
+        static_cast<uint32_t>(sizeof(::sr::sdk::detail::class_table<__VA_ARGS__>) /           \
+                              sizeof(const sr_class_def*)),                                   \
+        MODULE_NAME,                                                                          \
+        MODULE_VERSION,                                                                       \
+        ::sr::sdk::detail::class_table<__VA_ARGS__>};                                         \
+    return &descriptor;                                                                       \
+  }

@@ -1,0 +1,214 @@
+#include "plugin/registry.h"
+
+#include "config.h"
+#include "config/param_check.h"
+#include "util/text.h"
+
+#include <dirent.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
+namespace sr {
+namespace {
+
+constexpr int kExUnavailable = 69;
+constexpr int kExConfig = 78;
+
+bool is_file(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::vector<std::string> list_modules(const std::string& dir) {
+  std::vector<std::string> names;
+  CHandle<DIR, closedir> d(opendir(dir.c_str()));
+  if (!d) return names;
+  while (dirent* entry = readdir(d.get())) {
+    std::string_view file = entry->d_name;
+    if (file.size() > 3 && file.substr(file.size() - 3) == ".so")
+      names.emplace_back(file.substr(0, file.size() - 3));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::string_view kind_name(uint32_t kind) {
+  switch (kind) {
+    case SR_KIND_CONNECTION: return "connection";
+    case SR_KIND_SENSOR: return "sensor";
+    case SR_KIND_ACTUATOR: return "actuator";
+  }
+  return "unknown";
+}
+
+std::string check_class_def(const sr_class_def& def) {
+  if (def.struct_size < sizeof(sr_class_def))
+    return fmt::format("class descriptor is {} bytes, expected at least {}", def.struct_size,
+                       sizeof(sr_class_def));
+  if (!def.name || !*def.name) return "a class has no name";
+  if (kind_name(def.kind) == "unknown") return fmt::format("class {}: unknown kind {}", def.name, def.kind);
+  if (!def.create || !def.destroy) return fmt::format("class {}: no create/destroy function", def.name);
+  if (!def.params) return fmt::format("class {}: no parameter table", def.name);
+  for (const sr_param_def* p = def.params; p->name; ++p) {
+    if (config::type_name(p->type) == "unknown")
+      return fmt::format("class {}: parameter {}: unknown type {}", def.name, p->name, p->type);
+    if (p->type == SR_PARAM_CHOICE && (!p->choices || !*p->choices))
+      return fmt::format("class {}: parameter {}: a choice without choices", def.name, p->name);
+    if (p->default_value) {
+      if (auto problem = config::check_value(*p, p->default_value))
+        return fmt::format("class {}: parameter {}: invalid default: {}", def.name, p->name, *problem);
+    }
+  }
+  return {};
+}
+
+PluginRegistry::PluginRegistry(std::vector<std::string> search_path)
+    : search_path_(std::move(search_path)) {}
+
+std::vector<std::string> PluginRegistry::default_search_path(const std::vector<std::string>& plugin_dirs) {
+  std::vector<std::string> path = plugin_dirs;
+  if (const char* env = std::getenv("SENSOR_REPORTER_PLUGIN_PATH"))
+    for (auto& dir : split_trimmed(env, ':'))
+      if (!dir.empty()) path.push_back(dir);
+  path.emplace_back(SR_PLUGIN_DIR);
+  return path;
+}
+
+std::variant<const LoadedModule*, PluginError> PluginRegistry::load_module(std::string_view module_name) {
+  if (auto it = modules_.find(module_name); it != modules_.end()) return it->second.get();
+  if (auto it = failed_.find(module_name); it != failed_.end()) return it->second;
+  std::string file = fmt::format("{}.so", module_name);
+  for (const auto& dir : search_path_) {
+    std::string path = fmt::format("{}/{}", dir, file);
+    if (is_file(path)) return load_file(path, std::string(module_name));
+  }
+  PluginError error{kExUnavailable,
+                    fmt::format("cannot find plugin module '{}' ({}); searched: {}", module_name,
+                                file, join(search_path_, ", "))};
+  failed_.emplace(module_name, error);
+  return error;
+}
+
+std::variant<const LoadedModule*, PluginError> PluginRegistry::load_file(const std::string& path,
+                                                                         const std::string& module_name) {
+  auto fail = [&](std::string message) -> std::variant<const LoadedModule*, PluginError> {
+    PluginError error{kExUnavailable, std::move(message)};
+    failed_.emplace(module_name, error);
+    return error;
+  };
+  dlerror();
+  CHandle<void, dlclose> handle(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL));
+  if (!handle) {
+    const char* reason = dlerror();
+    return fail(fmt::format(
+        "cannot load plugin module {}: {} (hint: an undefined symbol or missing library usually "
+        "means the module was built against another sensor_reporter or needs a package that is "
+        "not installed)",
+        path, reason ? reason : "unknown error"));
+  }
+  auto entry = reinterpret_cast<sr_plugin_entry_fn>(dlsym(handle.get(), SR_PLUGIN_ENTRY_NAME));
+  if (!entry)
+    return fail(fmt::format("plugin module {} has no entry point '{}' (not a sensor_reporter plugin, "
+                            "or built without SR_PLUGIN_MODULE)",
+                            path, SR_PLUGIN_ENTRY_NAME));
+  const sr_module_descriptor* descriptor = entry(SR_ABI_MAJOR, SR_ABI_MINOR);
+  if (!descriptor) return fail(fmt::format("plugin module {} returned no descriptor", path));
+  // The ABI version is the first thing read: nothing else of the descriptor
+  // can be trusted before it.
+  if (descriptor->abi_major != SR_ABI_MAJOR || descriptor->abi_minor > SR_ABI_MINOR)
+    return fail(fmt::format("plugin module {} was built for plugin ABI {}.{}; this sensor_reporter "
+                            "provides ABI {}.{}",
+                            path, descriptor->abi_major, descriptor->abi_minor, SR_ABI_MAJOR,
+                            SR_ABI_MINOR));
+  if (descriptor->struct_size < sizeof(sr_module_descriptor))
+    return fail(fmt::format("plugin module {}: descriptor is {} bytes, expected at least {}", path,
+                            descriptor->struct_size, sizeof(sr_module_descriptor)));
+  if (!descriptor->module_name || module_name != descriptor->module_name)
+    return fail(fmt::format("plugin module {} calls itself '{}'; the file name says '{}'", path,
+                            descriptor->module_name ? descriptor->module_name : "", module_name));
+  for (uint32_t i = 0; i < descriptor->class_count; ++i) {
+    const sr_class_def* def = descriptor->classes[i];
+    std::string problem = def ? check_class_def(*def) : "a class descriptor is missing";
+    if (!problem.empty()) return fail(fmt::format("plugin module {} is refused: {}", path, problem));
+  }
+  auto module = std::make_unique<LoadedModule>();
+  module->name = module_name;
+  module->path = path;
+  module->handle = std::move(handle);
+  module->descriptor = descriptor;
+  const LoadedModule* result = module.get();
+  modules_.emplace(module_name, std::move(module));
+  return result;
+}
+
+std::variant<PluginClass, PluginError> PluginRegistry::resolve(std::string_view class_string) {
+  std::string_view text = trim(class_string);
+  size_t first_dot = text.find('.');
+  if (first_dot != std::string_view::npos) {
+    std::string_view module_name = text.substr(0, first_dot);
+    std::string_view class_name = text.substr(text.rfind('.') + 1);
+    auto loaded = load_module(module_name);
+    if (auto* error = std::get_if<PluginError>(&loaded)) return *error;
+    const LoadedModule* module = std::get<const LoadedModule*>(loaded);
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < module->descriptor->class_count; ++i) {
+      const sr_class_def* def = module->descriptor->classes[i];
+      if (class_name == def->name) return PluginClass{module, def};
+      names.emplace_back(def->path ? def->path : def->name);
+    }
+    return PluginError{kExConfig, fmt::format("module '{}' ({}) has no class '{}'; it provides: {}",
+                                              module_name, module->path, class_name, join(names, ", "))};
+  }
+  // A bare class name: look through every module on the path.
+  std::vector<PluginError> broken = load_all();
+  std::vector<PluginClass> matches;
+  for (const auto& c : classes())
+    if (text == c.def->name) matches.push_back(c);
+  if (matches.size() == 1) return matches.front();
+  if (matches.size() > 1) {
+    std::vector<std::string> paths;
+    for (const auto& m : matches) paths.emplace_back(fmt::format("{} ({})", m.def->path, m.module->path));
+    return PluginError{kExConfig, fmt::format("class '{}' is ambiguous; write one of: {}", text,
+                                              join(paths, ", "))};
+  }
+  std::vector<std::string> names;
+  for (const auto& c : classes()) names.emplace_back(c.def->name);
+  return PluginError{kExConfig, fmt::format("unknown class '{}'; available classes: {}", text,
+                                            names.empty() ? "none" : join(names, ", "))};
+}
+
+std::vector<PluginError> PluginRegistry::load_all() {
+  std::vector<PluginError> errors;
+  std::set<std::string> seen;
+  for (const auto& dir : search_path_) {
+    for (const auto& name : list_modules(dir)) {
+      if (!seen.insert(name).second) continue;  // an earlier directory wins
+      if (modules_.count(name)) continue;
+      if (auto it = failed_.find(name); it != failed_.end()) {
+        errors.push_back(it->second);
+        continue;
+      }
+      auto loaded = load_file(fmt::format("{}/{}.so", dir, name), name);
+      if (auto* error = std::get_if<PluginError>(&loaded)) errors.push_back(*error);
+    }
+  }
+  return errors;
+}
+
+std::vector<PluginClass> PluginRegistry::classes() const {
+  std::vector<PluginClass> all;
+  for (const auto& [name, module] : modules_)
+    for (uint32_t i = 0; i < module->descriptor->class_count; ++i)
+      all.push_back(PluginClass{module.get(), module->descriptor->classes[i]});
+  std::sort(all.begin(), all.end(),
+            [](const PluginClass& a, const PluginClass& b) { return std::string_view(a.def->name) < b.def->name; });
+  return all;
+}
+
+}  // namespace sr

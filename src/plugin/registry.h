@@ -1,0 +1,77 @@
+// Finds, loads and checks plugin modules, and resolves `Class` strings.
+//
+// Modules are dlopen'ed RTLD_NOW|RTLD_LOCAL when first needed and stay
+// loaded until the registry is destroyed at exit, after every instance is
+// gone: a class descriptor or code pointer is never left dangling.
+#pragma once
+
+#include <sensor_reporter/plugin_abi.h>
+
+#include "util/unique_fd.h"
+
+#include <dlfcn.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace sr {
+
+struct LoadedModule {
+  std::string name;  // "heartbeat"
+  std::string path;  // the .so file
+  CHandle<void, dlclose> handle;
+  const sr_module_descriptor* descriptor = nullptr;
+};
+
+struct PluginClass {
+  const LoadedModule* module;
+  const sr_class_def* def;
+};
+
+// Why a class could not be had. exit_code follows sysexits: 69
+// (EX_UNAVAILABLE) when a module is broken or missing, 78 (EX_CONFIG) when
+// the module is fine but the configuration names something it lacks.
+struct PluginError {
+  int exit_code;
+  std::string message;
+};
+
+class PluginRegistry {
+ public:
+  explicit PluginRegistry(std::vector<std::string> search_path);
+
+  // "heartbeat.heartbeat.Heartbeat" (module = first component, class = last)
+  // or a bare "Heartbeat" (every module on the path is searched).
+  std::variant<PluginClass, PluginError> resolve(std::string_view class_string);
+
+  // Loads every module on the search path (first directory wins for a
+  // module name); returns the problems of those that could not be loaded.
+  std::vector<PluginError> load_all();
+  std::vector<PluginClass> classes() const;  // of the loaded modules, sorted by name
+
+  const std::vector<std::string>& search_path() const { return search_path_; }
+
+  // Default search path: --plugin-dir entries, then SENSOR_REPORTER_PLUGIN_PATH
+  // (colon separated), then the compiled-in plugin directory.
+  static std::vector<std::string> default_search_path(const std::vector<std::string>& plugin_dirs);
+
+ private:
+  std::variant<const LoadedModule*, PluginError> load_module(std::string_view module_name);
+  std::variant<const LoadedModule*, PluginError> load_file(const std::string& path,
+                                                           const std::string& module_name);
+
+  std::vector<std::string> search_path_;
+  std::map<std::string, std::unique_ptr<LoadedModule>, std::less<>> modules_;
+  std::map<std::string, PluginError, std::less<>> failed_;  // by module name
+};
+
+// Checks one class's descriptor and parameter table; "" when sound.
+std::string check_class_def(const sr_class_def& def);
+
+std::string_view kind_name(uint32_t kind);
+
+}  // namespace sr

@@ -1,0 +1,19 @@
+// Small text helpers shared by the host.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sr {
+
+std::string_view trim(std::string_view text);
+// Splits on `separator`, trimming each piece; empty pieces are kept.
+std::vector<std::string> split_trimmed(std::string_view text, char separator);
+// Levenshtein distance, case-insensitive.
+size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate closest to `word` if it is plausibly a typo of it, else "".
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+}  // namespace sr
