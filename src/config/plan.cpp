@@ -208,7 +208,10 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
       }
     }
     const ParamList& params = c.component.params;
-    if (const auto* name = find_param(params, "Name")) c.component.name = *name;
+    // Read Name even when the class failed, so sections using this
+    // connection are not told it does not exist.
+    if (*kind == SR_KIND_CONNECTION)
+      if (const Entry* name = ini.lookup(section, "Name")) c.component.name = std::string(trim(name->value));
     if (const auto* list = find_param(params, "Connection"))
       for (auto& n : split_trimmed(*list, ','))
         if (!n.empty()) c.component.connections.push_back(n);
@@ -250,7 +253,7 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
             fmt::format("no connection is named '{}'{}; defined: {}", name,
                         hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
                         names.empty() ? "none" : join(names, ", "))});
-      } else if (keep_going && !it->second->errors.empty()) {
+      } else if (!it->second->errors.empty() && keep_going) {
         c.errors.push_back(Diagnostic{Severity::Error, ini.path, entry ? entry->line : c.component.line,
                                       c.component.section, "Connection",
                                       fmt::format("connection '{}' was skipped", name)});

@@ -1,0 +1,114 @@
+// Classes used only by the test suite (module "sr_test"):
+//  - TestSensor publishes the next of its comma-separated Values on each
+//    poll; PollDuration > 0 makes each poll asynchronous and that slow;
+//    ThrowOnPoll makes every poll throw.
+//  - TestActuator appends "SOURCE PAYLOAD" lines to the file Output for every
+//    command it receives, and publishes its last command to StateDest on
+//    refresh.
+#include <sensor_reporter/sdk.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+class TestSensor {
+ public:
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "TestSensor";
+  static constexpr const char* path = "sr_test.test.TestSensor";
+  static constexpr const char* summary = "Publishes a fixed sequence of values (tests only)";
+  static constexpr sr_param_def params[] = {
+      sr::sdk::string_param("Destination").required().help("where values go"),
+      sr::sdk::string_param("Values").required().help("comma-separated values, one per poll"),
+      sr::sdk::float_param("PollDuration").fallback("0").min(0).help("seconds each poll takes"),
+      sr::sdk::bool_param("ThrowOnPoll").fallback("no").help("every poll throws"),
+      sr::sdk::end_params};
+
+  TestSensor(sr::sdk::Host host, const sr::sdk::Params& params)
+      : host_(host),
+        destination_(params.required("Destination")),
+        duration_(params.number("PollDuration")),
+        throw_on_poll_(params.boolean("ThrowOnPoll")) {
+    std::string values = params.required("Values");
+    size_t start = 0;
+    for (;;) {
+      size_t comma = values.find(',', start);
+      values_.push_back(values.substr(start, comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+
+  sr::sdk::PollResult poll() {
+    if (throw_on_poll_) throw std::runtime_error("test sensor failure");
+    if (duration_ <= 0) {
+      publish_next();
+      return sr::sdk::PollResult::Done;
+    }
+    slow_ = host_.add_timer(std::chrono::nanoseconds(static_cast<long long>(duration_ * 1e9)), {}, [this] {
+      publish_next();
+      host_.poll_done();
+    });
+    return sr::sdk::PollResult::Pending;
+  }
+  void refresh() {
+    if (next_ > 0) host_.publish(destination_, values_[next_ - 1]);
+  }
+
+ private:
+  void publish_next() {
+    if (next_ < values_.size()) host_.publish(destination_, values_[next_++]);
+  }
+
+  sr::sdk::Host host_;
+  std::string destination_;
+  double duration_;
+  bool throw_on_poll_;
+  std::vector<std::string> values_;
+  size_t next_ = 0;
+  sr::sdk::Timer slow_;
+};
+
+class TestActuator {
+ public:
+  static constexpr sr_kind kind = SR_KIND_ACTUATOR;
+  static constexpr const char* name = "TestActuator";
+  static constexpr const char* path = "sr_test.test.TestActuator";
+  static constexpr const char* summary = "Records every command to a file (tests only)";
+  static constexpr sr_param_def params[] = {
+      sr::sdk::string_param("CommandSrc").required().help("where commands come from"),
+      sr::sdk::string_param("Output").required().help("file that receives one line per command"),
+      sr::sdk::string_param("StateDest").help("where the last command is published on refresh"),
+      sr::sdk::end_params};
+  static constexpr sr_io_def ios[] = {
+      sr::sdk::accepts("CommandSrc", SR_VALUE_COMMAND, "switch", "OFF,ON"), sr::sdk::end_ios};
+
+  TestActuator(sr::sdk::Host host, const sr::sdk::Params& params)
+      : host_(host), output_(params.required("Output")), state_dest_(params.str("StateDest")) {
+    host_.subscribe(params.required("CommandSrc"));
+  }
+  void on_command(std::string_view source, std::string_view payload) {
+    std::FILE* file = std::fopen(output_.c_str(), "ae");
+    if (!file) throw std::runtime_error("cannot open " + output_);
+    std::fprintf(file, "%.*s %.*s\n", static_cast<int>(source.size()), source.data(),
+                 static_cast<int>(payload.size()), payload.data());
+    std::fclose(file);
+    last_ = payload;
+  }
+  void refresh() {
+    if (!state_dest_.empty() && !last_.empty()) host_.publish(state_dest_, last_);
+  }
+
+ private:
+  sr::sdk::Host host_;
+  std::string output_;
+  std::string state_dest_;
+  std::string last_;
+};
+
+}  // namespace
+
+SR_PLUGIN_MODULE("sr_test", "1.0.0", TestSensor, TestActuator)
