@@ -169,9 +169,16 @@ class Timer {
   void cancel() {
     if (api_ && id_) api_->cancel_timer(ctx_, id_);
     id_ = 0;
+    // Cancelled from inside its own callback: the callback is still running,
+    // so the state is freed by the trampoline when it returns.
+    if (state_ && state_->firing) {
+      state_->cancelled = true;
+      state_.release();
+    }
     state_.reset();
   }
-  bool active() const { return id_ != 0; }
+  // False once cancelled, or once a one-shot timer has fired.
+  bool active() const { return id_ != 0 && state_ && !(state_->one_shot && state_->fired); }
 
  private:
   friend class Host;
@@ -179,6 +186,10 @@ class Timer {
     std::function<void()> callback;
     const sr_host_api* api;
     sr_host_ctx* ctx;
+    bool one_shot = false;
+    bool fired = false;
+    bool firing = false;
+    bool cancelled = false;
   };
   const sr_host_api* api_ = nullptr;
   sr_host_ctx* ctx_ = nullptr;
@@ -205,6 +216,11 @@ class FdWatch {
   void reset() {
     if (api_ && id_) api_->unwatch_fd(ctx_, id_);
     id_ = 0;
+    // Removed from inside its own callback: freed by the trampoline.
+    if (state_ && state_->firing) {
+      state_->cancelled = true;
+      state_.release();
+    }
     state_.reset();
   }
   bool modify(uint32_t epoll_events) { return api_ && id_ && api_->modify_fd(ctx_, id_, epoll_events) == SR_OK; }
@@ -216,6 +232,8 @@ class FdWatch {
     std::function<void(uint32_t)> callback;
     const sr_host_api* api;
     sr_host_ctx* ctx;
+    bool firing = false;
+    bool cancelled = false;
   };
   const sr_host_api* api_ = nullptr;
   sr_host_ctx* ctx_ = nullptr;
@@ -288,6 +306,7 @@ class Host {
                   std::function<void()> callback) const {
     Timer timer;
     timer.state_ = std::make_unique<Timer::State>(Timer::State{std::move(callback), api_, ctx_});
+    timer.state_->one_shot = interval.count() == 0;
     timer.id_ = api_->add_timer(ctx_, static_cast<uint64_t>(first_delay.count()),
                                 static_cast<uint64_t>(interval.count()), &Host::on_timer,
                                 timer.state_.get());
@@ -379,19 +398,26 @@ class Host {
   }
   static void on_timer(void* user) {
     auto* state = static_cast<Timer::State*>(user);
+    state->fired = true;
+    state->firing = true;
     try {
       state->callback();
     } catch (...) {
       detail::log_exception(state->api, state->ctx, "timer");
     }
+    state->firing = false;
+    if (state->cancelled) delete state;
   }
   static void on_fd(void* user, int /*fd*/, uint32_t events) {
     auto* state = static_cast<FdWatch::State*>(user);
+    state->firing = true;
     try {
       state->callback(events);
     } catch (...) {
       detail::log_exception(state->api, state->ctx, "fd watch");
     }
+    state->firing = false;
+    if (state->cancelled) delete state;
   }
 
   const sr_host_api* api_;

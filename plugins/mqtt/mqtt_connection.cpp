@@ -1,0 +1,454 @@
+#include "mqtt_connection.hpp"
+
+#include <arpa/inet.h>
+#include <mqtt_protocol.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+namespace sr::mqtt {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kKeepaliveTick = 1s;
+constexpr auto kHandshakeLimit = 10s;
+constexpr auto kQuickDrop = 2s;        // online for less than this: dropped "at once"
+constexpr unsigned kQuickDropsForClash = 3;
+constexpr auto kEchoWindow = 5s;
+constexpr auto kExitFlushLimit = 1s;
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
+
+bool is_numeric_address(const std::string& host) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buffer) == 1 || inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+}
+
+bool readable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+std::string describe(int rc, int error_number) {
+  if (rc == MOSQ_ERR_ERRNO) return std::strerror(error_number);
+  return mosquitto_strerror(rc);
+}
+
+void init_library() {
+  // mosquitto_lib_init is not reference counted in every 2.0.x release: once
+  // per process, and never cleaned up (modules stay loaded until exit).
+  static const int once = (mosquitto_lib_init(), 0);
+  (void)once;
+}
+
+}  // namespace
+
+Settings read_settings(const sdk::Params& params) {
+  Settings s;
+  s.host = params.required("Host");
+  s.tls = params.boolean("TLS");
+  s.port = static_cast<int>(params.has("Port") ? params.integer("Port") : s.tls ? 8883 : 1883);
+  s.client_id = params.str("Client");
+  if (s.client_id.empty()) s.client_id = "sensor_reporter-" + host_name();
+  s.user = params.str("User");
+  if (params.has("Password") && params.has("PasswordFile"))
+    throw std::runtime_error("Password and PasswordFile are exclusive; keep one");
+  if (params.has("Password")) {
+    s.password = params.str("Password");
+    s.has_password = true;
+  }
+  if (params.has("PasswordFile")) {
+    std::string file = params.str("PasswordFile");
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error(fmt::format("PasswordFile {}: {}", file, std::strerror(errno)));
+    std::getline(in, s.password);
+    if (!s.password.empty() && s.password.back() == '\r') s.password.pop_back();
+    s.has_password = true;
+  }
+  if (s.has_password && s.user.empty()) throw std::runtime_error("a password needs a User");
+  s.keepalive = static_cast<int>(params.integer("Keepalive", 60));
+  s.root_topic = params.required("RootTopic");
+  while (s.root_topic.size() > 1 && s.root_topic.back() == '/') s.root_topic.pop_back();
+  if (s.root_topic.empty() || mosquitto_pub_topic_check(s.root_topic.c_str()) != MOSQ_ERR_SUCCESS)
+    throw std::runtime_error(fmt::format("RootTopic '{}' is not a valid topic (no + or #, not empty)", s.root_topic));
+  if (params.has("CAcert")) {
+    s.ca_file = params.str("CAcert");
+    if (s.tls && !readable(s.ca_file))
+      throw std::runtime_error(fmt::format("CAcert {}: {}", s.ca_file, std::strerror(errno)));
+  } else if (s.tls && readable("./certs/ca.crt")) {
+    s.ca_file = "./certs/ca.crt";
+  }
+  s.tls_insecure = params.boolean("TLSinsecure");
+  s.cert_file = params.str("Certfile");
+  s.key_file = params.str("Keyfile");
+  if (s.cert_file.empty() != s.key_file.empty()) throw std::runtime_error("Certfile and Keyfile go together");
+  for (const auto& file : {s.cert_file, s.key_file})
+    if (s.tls && !file.empty() && !readable(file))
+      throw std::runtime_error(fmt::format("{}: {}", file, std::strerror(errno)));
+  s.version = static_cast<int>(params.integer("Version", 4));
+  s.qos = static_cast<int>(params.integer("QoS", 0));
+  s.retain = params.boolean("Retain");
+  s.reconnect_min = params.number("ReconnectMin", 1);
+  s.reconnect_max = params.number("ReconnectMax", 60);
+  if (s.reconnect_max < s.reconnect_min)
+    throw std::runtime_error(fmt::format("ReconnectMax {} is below ReconnectMin {}", s.reconnect_max, s.reconnect_min));
+  s.offline_queue = static_cast<std::size_t>(params.integer("OfflineQueue", 1000));
+  return s;
+}
+
+MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
+    : host_(host),
+      settings_(read_settings(params)),
+      status_topic_(settings_.root_topic + "/status"),
+      refresh_topic_(settings_.root_topic + "/refresh"),
+      reconnect_(std::chrono::duration_cast<Clock>(std::chrono::duration<double>(settings_.reconnect_min)),
+                 std::chrono::duration_cast<Clock>(std::chrono::duration<double>(settings_.reconnect_max))),
+      queue_(settings_.offline_queue) {
+  init_library();
+  numeric_host_ = is_numeric_address(settings_.host);
+  mosquitto* m = mosquitto_new(settings_.client_id.c_str(), true, this);
+  if (!m) throw std::runtime_error(fmt::format("cannot create an MQTT client: {}", std::strerror(errno)));
+  mosq_.reset(m, mosquitto_destroy);
+
+  int protocol = settings_.version == 3 ? MQTT_PROTOCOL_V31 : settings_.version == 5 ? MQTT_PROTOCOL_V5
+                                                                                     : MQTT_PROTOCOL_V311;
+  mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, protocol);
+  mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+  mosquitto_connect_v5_callback_set(m, [](mosquitto*, void* self, int rc, int, const mosquitto_property*) {
+    static_cast<MqttConnection*>(self)->handle_connack(rc);
+  });
+  mosquitto_disconnect_v5_callback_set(m, [](mosquitto*, void* self, int rc, const mosquitto_property*) {
+    static_cast<MqttConnection*>(self)->handle_disconnect(rc);
+  });
+  mosquitto_message_callback_set(m, [](mosquitto*, void* self, const mosquitto_message* message) {
+    static_cast<MqttConnection*>(self)->handle_message(message);
+  });
+  mosquitto_log_callback_set(m, [](mosquitto*, void* self, int level, const char* text) {
+    static_cast<MqttConnection*>(self)->handle_log(level, text);
+  });
+  mosquitto_publish_callback_set(m, [](mosquitto*, void* self, int mid) {
+    auto* connection = static_cast<MqttConnection*>(self);
+    if (mid == connection->offline_mid_) connection->offline_acked_ = true;
+  });
+
+  if (!settings_.user.empty()) {
+    int rc = mosquitto_username_pw_set(m, settings_.user.c_str(),
+                                       settings_.has_password ? settings_.password.c_str() : nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) throw std::runtime_error(fmt::format("credentials: {}", mosquitto_strerror(rc)));
+  }
+  // The Will goes into every CONNECT, the first one included.
+  int rc = mosquitto_will_set(m, status_topic_.c_str(), 7, "OFFLINE", settings_.qos, true);
+  if (rc != MOSQ_ERR_SUCCESS) throw std::runtime_error(fmt::format("Last Will: {}", mosquitto_strerror(rc)));
+
+  if (settings_.tls) {
+    const char* ca = settings_.ca_file.empty() ? nullptr : settings_.ca_file.c_str();
+    rc = mosquitto_tls_set(m, ca, ca ? nullptr : "/etc/ssl/certs",
+                           settings_.cert_file.empty() ? nullptr : settings_.cert_file.c_str(),
+                           settings_.key_file.empty() ? nullptr : settings_.key_file.c_str(), nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) throw std::runtime_error(fmt::format("TLS setup: {}", mosquitto_strerror(rc)));
+    if (settings_.tls_insecure) {
+      mosquitto_tls_insecure_set(m, true);
+      host_.warning("TLSinsecure: the broker's host name is not verified");
+    }
+    host_.debug("TLS with CA {}", ca ? ca : "from the system store (/etc/ssl/certs)");
+  }
+  loop_thread_ = std::this_thread::get_id();
+}
+
+MqttConnection::~MqttConnection() {
+  flush_before_exit();
+  socket_watch_.reset();
+  keepalive_timer_.cancel();
+  reconnect_timer_.cancel();
+  // A worker may still hold the handle in a connect; it must not call back
+  // into this object (the log callback is the only one it can reach, and
+  // setting it takes libmosquitto's own lock).
+  mosquitto_log_callback_set(mosq_.get(), nullptr);
+  mosquitto_user_data_set(mosq_.get(), nullptr);
+}
+
+std::string MqttConnection::endpoint() const { return fmt::format("{}:{}", settings_.host, settings_.port); }
+
+void MqttConnection::start() {
+  host_.info("connecting to {} as '{}'{}", endpoint(), settings_.client_id, settings_.tls ? " over TLS" : "");
+  outage_since_ = host_.now();
+  connect();
+}
+
+void MqttConnection::connect() {
+  state_ = State::Connecting;
+  refused_ = false;
+  last_disconnect_reason_ = 0;
+  if (numeric_host_) {
+    errno = 0;
+    int rc = mosquitto_connect_async(mosq_.get(), settings_.host.c_str(), settings_.port, settings_.keepalive);
+    connect_started(rc, errno);
+    return;
+  }
+  // A host name needs a DNS lookup, which blocks: the worker owns the handle
+  // until connect_started runs back on the loop.
+  host_.run_blocking(
+      [mosq = mosq_, host = settings_.host, port = settings_.port, keepalive = settings_.keepalive] {
+        errno = 0;
+        int rc = mosquitto_connect_async(mosq.get(), host.c_str(), port, keepalive);
+        return std::pair<int, int>(rc, errno);
+      },
+      [this](std::pair<int, int> result) { connect_started(result.first, result.second); });
+}
+
+void MqttConnection::connect_started(int rc, int error_number) {
+  if (rc != MOSQ_ERR_SUCCESS) {
+    lost(describe(rc, error_number));
+    return;
+  }
+  state_ = State::Handshake;
+  handshake_deadline_ = host_.now() + kHandshakeLimit;
+  watch_socket();
+  if (state_ == State::Handshake && !keepalive_timer_.active())
+    keepalive_timer_ = host_.add_timer(kKeepaliveTick, kKeepaliveTick, [this] { on_keepalive_tick(); });
+}
+
+void MqttConnection::watch_socket() {
+  socket_fd_ = mosquitto_socket(mosq_.get());
+  if (socket_fd_ < 0) {
+    lost("no socket after connect");
+    return;
+  }
+  watched_events_ = EPOLLIN | (mosquitto_want_write(mosq_.get()) ? EPOLLOUT : 0u);
+  socket_watch_ = host_.watch_fd(socket_fd_, watched_events_, [this](uint32_t events) { on_socket(events); });
+}
+
+void MqttConnection::on_socket(uint32_t events) {
+  mosquitto* m = mosq_.get();
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+    // TLS may hold decrypted records the socket no longer signals: read on
+    // until libmosquitto has nothing left (bounded).
+    int rounds = settings_.tls ? 8 : 1;
+    for (int i = 0; i < rounds; ++i) {
+      errno = 0;
+      int rc = mosquitto_loop_read(m, 1);
+      if (rc != MOSQ_ERR_SUCCESS) {
+        lost(refused_ ? "refused" : describe(rc, errno));
+        return;
+      }
+      if (state_ == State::Idle) return;
+    }
+  }
+  if (events & EPOLLOUT) {
+    errno = 0;
+    int rc = mosquitto_loop_write(m, 1);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      lost(describe(rc, errno));
+      return;
+    }
+  }
+  update_write_interest();
+}
+
+void MqttConnection::update_write_interest() {
+  if (!socket_watch_.active()) return;
+  uint32_t wanted = EPOLLIN | (mosquitto_want_write(mosq_.get()) ? EPOLLOUT : 0u);
+  if (wanted != watched_events_ && socket_watch_.modify(wanted)) watched_events_ = wanted;
+}
+
+void MqttConnection::on_keepalive_tick() {
+  if (state_ == State::Handshake && host_.now() > handshake_deadline_) {
+    lost(fmt::format("no answer to CONNECT within {} s", kHandshakeLimit.count()));
+    return;
+  }
+  errno = 0;
+  int rc = mosquitto_loop_misc(mosq_.get());
+  if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(mosq_.get()) != socket_fd_) {
+    lost(rc == MOSQ_ERR_SUCCESS ? "keep-alive timed out" : describe(rc, errno));
+    return;
+  }
+  update_write_interest();
+}
+
+void MqttConnection::lost(const std::string& why) {
+  const bool was_online = state_ == State::Online;
+  state_ = State::Idle;
+  socket_watch_.reset();
+  keepalive_timer_.cancel();
+  socket_fd_ = -1;
+  const Clock now = host_.now();
+  if (was_online) {
+    outage_since_ = now;
+    quick_drops_ = now - online_since_ < kQuickDrop ? quick_drops_ + 1 : 0;
+    host_.warning("connection to {} lost: {}", endpoint(), why);
+    bool taken_over = last_disconnect_reason_ == MQTT_RC_SESSION_TAKEN_OVER;
+    if ((taken_over || quick_drops_ >= kQuickDropsForClash) && !clash_reported_) {
+      host_.error(
+          "client id '{}' is in use by another client: the broker {} (two reporters with one Client knock "
+          "each other off; give each its own Client)",
+          settings_.client_id,
+          taken_over ? "handed the session over to it" : "dropped this connection right after accepting it");
+      clash_reported_ = true;
+    }
+  } else if (!refused_ && why != last_failure_) {
+    host_.warning("cannot reach broker {}: {}; retrying", endpoint(), why);
+    last_failure_ = why;
+  }
+  schedule_reconnect();
+}
+
+void MqttConnection::schedule_reconnect() {
+  Clock delay = reconnect_.next_delay(host_.now() - outage_since_);
+  host_.debug("next connection attempt in {:.2f} s", std::chrono::duration<double>(delay).count());
+  reconnect_timer_ = host_.add_timer(delay, Clock(0), [this] { connect(); });
+}
+
+void MqttConnection::handle_connack(int rc) {
+  if (rc != 0) {
+    refused_ = true;
+    std::string reason = settings_.version == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
+    if (reason != last_refusal_)
+      host_.error("broker {} refused the connection: {} (client id '{}'); retrying", endpoint(), reason,
+                  settings_.client_id);
+    last_refusal_ = reason;
+    return;  // the broker closes the socket; on_socket reports it
+  }
+  const Clock now = host_.now();
+  state_ = State::Online;
+  reconnect_.reset();
+  online_since_ = now;
+  if (!ever_connected_)
+    host_.info("connected to {}", endpoint());
+  else
+    host_.info("reconnected to {} after {:.1f} s", endpoint(), std::chrono::duration<double>(now - outage_since_).count());
+  ever_connected_ = true;
+  last_refusal_.clear();
+  last_failure_.clear();
+
+  mosquitto* m = mosq_.get();
+  mosquitto_subscribe(m, nullptr, refresh_topic_.c_str(), settings_.qos);
+  for (const auto& source : sources_) {
+    std::string topic = settings_.root_topic + "/" + source;
+    mosquitto_subscribe(m, nullptr, topic.c_str(), settings_.qos);
+  }
+  send(status_topic_, "ONLINE", settings_.qos, true);
+  flush_queue();
+  host_.request_refresh();
+}
+
+void MqttConnection::handle_disconnect(int reason) { last_disconnect_reason_ = reason; }
+
+void MqttConnection::handle_message(const mosquitto_message* message) {
+  std::string topic = message->topic;
+  std::string_view payload(static_cast<const char*>(message->payload),
+                           static_cast<size_t>(message->payloadlen > 0 ? message->payloadlen : 0));
+  if (topic == refresh_topic_) {
+    host_.info("refresh requested");
+    host_.request_refresh();
+    return;
+  }
+  const std::string prefix = settings_.root_topic + "/";
+  if (topic.compare(0, prefix.size(), prefix) != 0) return;
+  if (is_echo(topic, payload)) {
+    host_.debug("ignored own state echo on {}", topic);
+    return;
+  }
+  host_.deliver(topic.substr(prefix.size()), payload);
+}
+
+void MqttConnection::handle_log(int level, const char* text) {
+  // During a connect on a worker thread the host must not be called.
+  if (std::this_thread::get_id() != loop_thread_) return;
+  if (level & MOSQ_LOG_ERR)
+    host_.error("libmosquitto: {}", text);
+  else if (level & MOSQ_LOG_WARNING)
+    host_.warning("libmosquitto: {}", text);
+  else if (level & (MOSQ_LOG_NOTICE | MOSQ_LOG_INFO))
+    host_.debug("libmosquitto: {}", text);
+}
+
+void MqttConnection::publish(std::string_view destination, std::string_view payload, uint32_t flags) {
+  std::string topic = settings_.root_topic + "/" + std::string(destination);
+  bool retain = flags & SR_PUBLISH_RETAIN ? true : flags & SR_PUBLISH_NO_RETAIN ? false : settings_.retain;
+  if (flags & SR_PUBLISH_ECHO) echoes_.push_back(Echo{topic, std::string(payload), host_.now() + kEchoWindow});
+  if (state_ == State::Online && queue_.empty()) {
+    send(topic, payload, settings_.qos, retain);
+    update_write_interest();
+    return;
+  }
+  queue_.push(QueuedMessage{std::move(topic), std::string(payload), settings_.qos, retain});
+}
+
+void MqttConnection::send(const std::string& topic, std::string_view payload, int qos, bool retain) {
+  int rc = mosquitto_publish(mosq_.get(), nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
+                             qos, retain);
+  if (rc == MOSQ_ERR_SUCCESS) return;
+  if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
+    // The link broke under us; keep the message for the next connection.
+    queue_.push(QueuedMessage{topic, std::string(payload), qos, retain});
+    return;
+  }
+  host_.error("cannot publish to {}: {}", topic, mosquitto_strerror(rc));
+}
+
+void MqttConnection::flush_queue() {
+  if (std::uint64_t dropped = queue_.take_dropped())
+    host_.warning("{} message(s) were dropped while the broker was unreachable (OfflineQueue = {})", dropped,
+                  queue_.capacity());
+  if (!queue_.empty()) host_.info("sending {} message(s) queued while offline", queue_.size());
+  while (!queue_.empty() && state_ == State::Online) {
+    QueuedMessage message = queue_.pop();
+    send(message.topic, message.payload, message.qos, message.retain);
+  }
+}
+
+void MqttConnection::subscribe(std::string_view source) {
+  std::string name(source);
+  for (const auto& known : sources_)
+    if (known == name) return;
+  sources_.push_back(name);
+  if (state_ != State::Online) return;  // subscribed on connect
+  std::string topic = settings_.root_topic + "/" + name;
+  int rc = mosquitto_subscribe(mosq_.get(), nullptr, topic.c_str(), settings_.qos);
+  if (rc != MOSQ_ERR_SUCCESS) host_.error("cannot subscribe to {}: {}", topic, mosquitto_strerror(rc));
+  update_write_interest();
+}
+
+bool MqttConnection::is_echo(const std::string& topic, std::string_view payload) {
+  const Clock now = host_.now();
+  while (!echoes_.empty() && echoes_.front().expires < now) echoes_.pop_front();
+  for (auto it = echoes_.begin(); it != echoes_.end(); ++it) {
+    if (it->topic == topic && it->payload == payload) {
+      echoes_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+void MqttConnection::flush_before_exit() {
+  if (state_ != State::Online) return;
+  mosquitto* m = mosq_.get();
+  offline_acked_ = settings_.qos == 0;
+  int rc = mosquitto_publish(m, &offline_mid_, status_topic_.c_str(), 7, "OFFLINE", settings_.qos, true);
+  if (rc != MOSQ_ERR_SUCCESS) return;
+  // Bounded wait until OFFLINE is written (and, with QoS > 0, acknowledged):
+  // the process is stopping, so blocking here holds up nothing else.
+  const Clock deadline = host_.now() + kExitFlushLimit;
+  while (host_.now() < deadline && (mosquitto_want_write(m) || !offline_acked_)) {
+    pollfd p{socket_fd_, static_cast<short>(POLLIN | (mosquitto_want_write(m) ? POLLOUT : 0)), 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - host_.now()).count();
+    if (poll(&p, 1, static_cast<int>(std::max<long long>(left, 1))) < 0 && errno != EINTR) break;
+    if ((p.revents & POLLOUT) && mosquitto_loop_write(m, 1) != MOSQ_ERR_SUCCESS) break;
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && mosquitto_loop_read(m, 1) != MOSQ_ERR_SUCCESS) break;
+  }
+  mosquitto_disconnect(m);
+  mosquitto_loop_write(m, 1);
+  host_.info("disconnected from {}", endpoint());
+  state_ = State::Idle;
+}
+
+}  // namespace sr::mqtt

@@ -1,0 +1,163 @@
+// mqtt.mqtt_conn.MqttConnection — connection (SPEC 4 and 6.1).
+//
+// Publishes readings to <RootTopic>/<Destination>, takes actuator commands
+// from <RootTopic>/<CommandSrc>, keeps <RootTopic>/status retained ONLINE
+// while connected (Last Will OFFLINE, and OFFLINE published on a clean stop),
+// and republishes everything on <RootTopic>/refresh and after every connect.
+//
+// libmosquitto is driven from the host's event loop: its socket is an fd
+// watch, keep-alives a 1 s timer calling mosquitto_loop_misc. Nothing here
+// waits for the broker: the TCP connect and TLS handshake are non-blocking,
+// and a host name (which needs a DNS lookup) is connected from a worker
+// thread that owns the mosquitto handle until it hands it back. While the
+// broker is unreachable readings wait in the OfflineQueue.
+//
+//   [Connection1]
+//   Class = mqtt.mqtt_conn.MqttConnection
+//   Name = MQTT
+//   Host = localhost
+//   Port = 1883
+//   RootTopic = sensor_reporter
+//   Client = garage-pi
+#pragma once
+
+#include "offline_queue.hpp"
+#include "reconnect_policy.hpp"
+
+#include <sensor_reporter/sdk.hpp>
+
+#include <mosquitto.h>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <thread>
+#include <string>
+#include <vector>
+
+namespace sr::mqtt {
+
+struct Settings {
+  std::string host;
+  int port = 1883;
+  std::string client_id;
+  std::string user;
+  std::string password;
+  bool has_password = false;
+  int keepalive = 60;
+  std::string root_topic;
+  bool tls = false;
+  std::string ca_file;  // empty: system store
+  bool tls_insecure = false;
+  std::string cert_file;
+  std::string key_file;
+  int version = 4;  // 3 (3.1), 4 (3.1.1), 5
+  int qos = 0;
+  bool retain = false;
+  double reconnect_min = 1;
+  double reconnect_max = 60;
+  std::size_t offline_queue = 1000;
+};
+
+// Reads and checks the parameters (PasswordFile, the TLS default port and
+// CA file, the client id default). Throws std::runtime_error with the reason.
+Settings read_settings(const sdk::Params& params);
+
+class MqttConnection {
+ public:
+  static constexpr sr_kind kind = SR_KIND_CONNECTION;
+  static constexpr const char* name = "MqttConnection";
+  static constexpr const char* path = "mqtt.mqtt_conn.MqttConnection";
+  static constexpr const char* summary = "MQTT broker link: readings, commands, status with Last Will, refresh";
+  static constexpr sr_param_def params[] = {
+      sdk::string_param("Host").required().help("broker host name or address"),
+      sdk::int_param("Port").min(1).max(65535).help("broker port; default 1883, or 8883 with TLS"),
+      sdk::string_param("Client").help("MQTT client id; default sensor_reporter-<hostname>"),
+      sdk::string_param("User").help("user name; default anonymous"),
+      sdk::string_param("Password").help("password (write % as %%); see PasswordFile"),
+      sdk::string_param("PasswordFile").help("file whose first line is the password"),
+      sdk::int_param("Keepalive").fallback("60").min(5).max(65535).help("seconds between keep-alives"),
+      sdk::string_param("RootTopic").required().help("prefix of every topic; no wildcards"),
+      sdk::bool_param("TLS").fallback("no").help("encrypt and verify the broker's certificate"),
+      sdk::string_param("CAcert").help("CA file; default ./certs/ca.crt if it exists, else the system store"),
+      sdk::bool_param("TLSinsecure").fallback("no").help("skip host-name verification (logged)"),
+      sdk::string_param("Certfile").help("client certificate (PEM) for certificate authentication"),
+      sdk::string_param("Keyfile").help("client private key (PEM)"),
+      sdk::choice_param("Version", "3|4|5").fallback("4").help("MQTT protocol: 3 (3.1), 4 (3.1.1), 5"),
+      sdk::int_param("QoS").fallback("0").min(0).max(2).help("QoS of readings, states and status"),
+      sdk::bool_param("Retain").fallback("no").help("retain readings and states"),
+      sdk::float_param("ReconnectMin").fallback("1").min(0.05).max(3600).help("seconds before the first retry"),
+      sdk::float_param("ReconnectMax").fallback("60").min(0.05).max(86400).help("longest wait between retries"),
+      sdk::int_param("OfflineQueue").fallback("1000").min(0).max(1000000)
+          .help("messages kept in order while disconnected; 0 disables"),
+      sdk::end_params};
+
+  MqttConnection(sdk::Host host, const sdk::Params& params);
+  ~MqttConnection();
+  MqttConnection(const MqttConnection&) = delete;
+  MqttConnection& operator=(const MqttConnection&) = delete;
+
+  void start();
+  void publish(std::string_view destination, std::string_view payload, uint32_t flags);
+  void subscribe(std::string_view source);
+
+ private:
+  enum class State { Idle, Connecting, Handshake, Online };
+  using Clock = std::chrono::nanoseconds;
+
+  void connect();
+  void connect_started(int rc, int error_number);
+  void watch_socket();
+  void on_socket(uint32_t events);
+  void on_keepalive_tick();
+  void update_write_interest();
+  void lost(const std::string& why);
+  void schedule_reconnect();
+  void send(const std::string& topic, std::string_view payload, int qos, bool retain);
+  void flush_queue();
+  bool is_echo(const std::string& topic, std::string_view payload);
+  void flush_before_exit();
+  std::string endpoint() const;
+
+  void handle_connack(int rc);
+  void handle_disconnect(int reason);
+  void handle_message(const mosquitto_message* message);
+  void handle_log(int level, const char* text);
+
+  sdk::Host host_;
+  Settings settings_;
+  std::string status_topic_;
+  std::string refresh_topic_;
+  std::shared_ptr<mosquitto> mosq_;
+  State state_ = State::Idle;
+  bool numeric_host_ = false;
+  bool refused_ = false;
+  std::string last_refusal_;
+  std::string last_failure_;
+  int last_disconnect_reason_ = 0;
+  int socket_fd_ = -1;
+  sdk::FdWatch socket_watch_;
+  uint32_t watched_events_ = 0;
+  sdk::Timer keepalive_timer_;
+  sdk::Timer reconnect_timer_;
+  ReconnectPolicy reconnect_;
+  Clock outage_since_{0};
+  Clock online_since_{0};
+  bool ever_connected_ = false;
+  unsigned quick_drops_ = 0;
+  bool clash_reported_ = false;
+  OfflineQueue queue_;
+  std::vector<std::string> sources_;
+  struct Echo {
+    std::string topic;
+    std::string payload;
+    Clock expires;
+  };
+  std::deque<Echo> echoes_;
+  Clock handshake_deadline_{0};
+  int offline_mid_ = -1;
+  bool offline_acked_ = false;
+  std::thread::id loop_thread_;
+};
+
+}  // namespace sr::mqtt
