@@ -339,7 +339,10 @@ void MqttConnection::handle_connack(int rc) {
   host_.request_refresh();
 }
 
-void MqttConnection::handle_disconnect(int reason) { last_disconnect_reason_ = reason; }
+void MqttConnection::handle_disconnect(int reason) {
+  host_.debug("disconnected by the broker, reason {}", reason);
+  last_disconnect_reason_ = reason;
+}
 
 void MqttConnection::handle_message(const mosquitto_message* message) {
   std::string topic = message->topic;
@@ -366,7 +369,7 @@ void MqttConnection::handle_log(int level, const char* text) {
     host_.error("libmosquitto: {}", text);
   else if (level & MOSQ_LOG_WARNING)
     host_.warning("libmosquitto: {}", text);
-  else if (level & (MOSQ_LOG_NOTICE | MOSQ_LOG_INFO))
+  else if (host_.log_enabled(SR_LOG_DEBUG))
     host_.debug("libmosquitto: {}", text);
 }
 

@@ -129,6 +129,11 @@ std::optional<sr_kind> kind_of_section(std::string_view name) {
   return std::nullopt;
 }
 
+std::string with_article(std::string_view noun) {
+  bool vowel = !noun.empty() && std::string_view("aeiou").find(noun.front()) != std::string_view::npos;
+  return fmt::format("{} {}", vowel ? "an" : "a", noun);
+}
+
 int creation_rank(sr_kind kind) {
   return kind == SR_KIND_CONNECTION ? 0 : kind == SR_KIND_ACTUATOR ? 1 : 2;
 }
@@ -199,10 +204,10 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
         c.component.plugin = std::get<PluginClass>(resolved);
         if (c.component.plugin.def->kind != static_cast<uint32_t>(*kind))
           c.errors.push_back(check.at(class_entry->line, class_entry->key,
-                                      fmt::format("{} is a {}, but [{}] declares a {}",
+                                      fmt::format("{} is {}, but [{}] declares {}",
                                                   c.component.plugin.def->name,
-                                                  kind_name(c.component.plugin.def->kind), section.name,
-                                                  kind_name(*kind))));
+                                                  with_article(kind_name(c.component.plugin.def->kind)),
+                                                  section.name, with_article(kind_name(*kind)))));
         else
           c.component.params = check.resolve(effective_table(c.component.plugin.def->params, *kind));
       }
@@ -229,14 +234,18 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
 
   // Connection names: unique, and every Connection list names one.
   std::map<std::string, const Candidate*> connections;
+  auto name_line = [&](const Candidate& c) {
+    const Entry* entry = ini.lookup(*c.section, "Name");
+    return entry ? entry->line : c.component.line;
+  };
   for (auto& c : candidates) {
     if (c.component.kind != SR_KIND_CONNECTION || c.component.name.empty()) continue;
     auto [it, inserted] = connections.emplace(c.component.name, &c);
     if (!inserted)
-      c.errors.push_back(Diagnostic{Severity::Error, ini.path, c.component.line, c.component.section, "Name",
+      c.errors.push_back(Diagnostic{Severity::Error, ini.path, name_line(c), c.component.section, "Name",
                                     fmt::format("connection name '{}' is already used by [{}] (line {})",
                                                 c.component.name, it->second->component.section,
-                                                it->second->component.line)});
+                                                name_line(*it->second))});
   }
   std::vector<std::string> names;
   for (const auto& [name, c] : connections) names.push_back(name);

@@ -3,8 +3,8 @@
 //    poll; PollDuration > 0 makes each poll asynchronous and that slow;
 //    ThrowOnPoll makes every poll throw.
 //  - TestActuator appends "SOURCE PAYLOAD" lines to the file Output for every
-//    command it receives, and publishes its last command to StateDest on
-//    refresh.
+//    command it receives and publishes the payload as its state: to StateDest,
+//    or (INI-era style) back to CommandSrc as an echo; again on refresh.
 #include <sensor_reporter/sdk.hpp>
 
 #include <cstdio>
@@ -87,8 +87,11 @@ class TestActuator {
       sr::sdk::accepts("CommandSrc", SR_VALUE_COMMAND, "switch", "OFF,ON"), sr::sdk::end_ios};
 
   TestActuator(sr::sdk::Host host, const sr::sdk::Params& params)
-      : host_(host), output_(params.required("Output")), state_dest_(params.str("StateDest")) {
-    host_.subscribe(params.required("CommandSrc"));
+      : host_(host),
+        output_(params.required("Output")),
+        command_src_(params.required("CommandSrc")),
+        state_dest_(params.str("StateDest")) {
+    host_.subscribe(command_src_);
   }
   void on_command(std::string_view source, std::string_view payload) {
     std::FILE* file = std::fopen(output_.c_str(), "ae");
@@ -97,14 +100,20 @@ class TestActuator {
                  static_cast<int>(payload.size()), payload.data());
     std::fclose(file);
     last_ = payload;
+    refresh();
   }
   void refresh() {
-    if (!state_dest_.empty() && !last_.empty()) host_.publish(state_dest_, last_);
+    if (last_.empty()) return;
+    if (!state_dest_.empty())
+      host_.publish(state_dest_, last_);
+    else
+      host_.publish(command_src_, last_, SR_PUBLISH_ECHO);
   }
 
  private:
   sr::sdk::Host host_;
   std::string output_;
+  std::string command_src_;
   std::string state_dest_;
   std::string last_;
 };

@@ -1,2 +1,934 @@
-// PLACEHOLDER: to be replaced
+// Unit tests for the plugin boundary (SPEC 5): the C ABI of plugin_abi.h is
+// pinned field by field, and the header-only SDK's trampolines are driven
+// through a fake host table that records every call, so each test sees exactly
+// what a plugin would send to the real host.
+#include <sensor_reporter/plugin_abi.h>
+#include <sensor_reporter/sdk.hpp>
+
 #include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstring>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+// Shows both lists when a comparison of recorded calls fails.
+template <typename T>
+struct doctest::StringMaker<std::vector<T>> {
+  static doctest::String convert(const std::vector<T>& items) {
+    doctest::String text = "{";
+    for (const auto& item : items) text += doctest::toString(item) + " ";
+    return text + "}";
+  }
+};
+
+// ---------------------------------------------------------------------------
+// ABI layout: a change to any of these is an ABI break and must bump
+// SR_ABI_MAJOR (or, for appended members, SR_ABI_MINOR).
+
+static_assert(SR_ABI_MAJOR == 1);
+static_assert(SR_ABI_MINOR == 0);
+static_assert(std::string_view(SR_PLUGIN_ENTRY_NAME) == "sensor_reporter_plugin");
+static_assert(std::is_same_v<sr_plugin_entry_fn, const sr_module_descriptor* (*)(uint32_t, uint32_t)>);
+
+static_assert(std::is_standard_layout_v<sr_param_def> && std::is_trivially_copyable_v<sr_param_def>);
+static_assert(std::is_standard_layout_v<sr_io_def> && std::is_trivially_copyable_v<sr_io_def>);
+static_assert(std::is_standard_layout_v<sr_param_value> && std::is_trivially_copyable_v<sr_param_value>);
+static_assert(std::is_standard_layout_v<sr_host_api> && std::is_trivially_copyable_v<sr_host_api>);
+static_assert(std::is_standard_layout_v<sr_publish_opts> && std::is_trivially_copyable_v<sr_publish_opts>);
+static_assert(std::is_standard_layout_v<sr_class_def> && std::is_trivially_copyable_v<sr_class_def>);
+static_assert(std::is_standard_layout_v<sr_module_descriptor> &&
+              std::is_trivially_copyable_v<sr_module_descriptor>);
+
+// The descriptor's version and size come first on every architecture: the host
+// reads them before it trusts anything else.
+static_assert(offsetof(sr_module_descriptor, abi_major) == 0);
+static_assert(offsetof(sr_module_descriptor, abi_minor) == 4);
+static_assert(offsetof(sr_module_descriptor, struct_size) == 8);
+static_assert(offsetof(sr_param_def, struct_size) == 0);
+static_assert(offsetof(sr_io_def, struct_size) == 0);
+static_assert(offsetof(sr_host_api, struct_size) == 0);
+static_assert(offsetof(sr_publish_opts, struct_size) == 0);
+static_assert(offsetof(sr_class_def, struct_size) == 0);
+
+#if defined(__x86_64__) || defined(__aarch64__)
+// LP64 layout.
+static_assert(sizeof(sr_param_def) == 64);
+static_assert(offsetof(sr_param_def, type) == 4);
+static_assert(offsetof(sr_param_def, flags) == 8);
+static_assert(offsetof(sr_param_def, name) == 16);
+static_assert(offsetof(sr_param_def, default_value) == 24);
+static_assert(offsetof(sr_param_def, min) == 32);
+static_assert(offsetof(sr_param_def, max) == 40);
+static_assert(offsetof(sr_param_def, choices) == 48);
+static_assert(offsetof(sr_param_def, help) == 56);
+
+static_assert(sizeof(sr_io_def) == 48);
+static_assert(offsetof(sr_io_def, direction) == 4);
+static_assert(offsetof(sr_io_def, value_type) == 8);
+static_assert(offsetof(sr_io_def, key) == 16);
+static_assert(offsetof(sr_io_def, values) == 24);
+static_assert(offsetof(sr_io_def, unit) == 32);
+static_assert(offsetof(sr_io_def, measures) == 40);
+
+static_assert(sizeof(sr_param_value) == 16);
+static_assert(offsetof(sr_param_value, key) == 0);
+static_assert(offsetof(sr_param_value, value) == 8);
+
+static_assert(sizeof(sr_host_api) == 136);
+static_assert(offsetof(sr_host_api, log_enabled) == 8);
+static_assert(offsetof(sr_host_api, log) == 16);
+static_assert(offsetof(sr_host_api, publish) == 24);
+static_assert(offsetof(sr_host_api, subscribe) == 32);
+static_assert(offsetof(sr_host_api, poll_done) == 40);
+static_assert(offsetof(sr_host_api, deliver) == 48);
+static_assert(offsetof(sr_host_api, request_refresh) == 56);
+static_assert(offsetof(sr_host_api, add_timer) == 64);
+static_assert(offsetof(sr_host_api, cancel_timer) == 72);
+static_assert(offsetof(sr_host_api, watch_fd) == 80);
+static_assert(offsetof(sr_host_api, modify_fd) == 88);
+static_assert(offsetof(sr_host_api, unwatch_fd) == 96);
+static_assert(offsetof(sr_host_api, run_blocking) == 104);
+static_assert(offsetof(sr_host_api, post) == 112);
+static_assert(offsetof(sr_host_api, monotonic_ns) == 120);
+static_assert(offsetof(sr_host_api, section_name) == 128);
+
+static_assert(sizeof(sr_publish_opts) == 8);
+static_assert(offsetof(sr_publish_opts, flags) == 4);
+
+static_assert(sizeof(sr_class_def) == 112);
+static_assert(offsetof(sr_class_def, kind) == 4);
+static_assert(offsetof(sr_class_def, name) == 8);
+static_assert(offsetof(sr_class_def, path) == 16);
+static_assert(offsetof(sr_class_def, summary) == 24);
+static_assert(offsetof(sr_class_def, params) == 32);
+static_assert(offsetof(sr_class_def, ios) == 40);
+static_assert(offsetof(sr_class_def, create) == 48);
+static_assert(offsetof(sr_class_def, destroy) == 56);
+static_assert(offsetof(sr_class_def, start) == 64);
+static_assert(offsetof(sr_class_def, poll) == 72);
+static_assert(offsetof(sr_class_def, refresh) == 80);
+static_assert(offsetof(sr_class_def, on_command) == 88);
+static_assert(offsetof(sr_class_def, conn_publish) == 96);
+static_assert(offsetof(sr_class_def, conn_subscribe) == 104);
+
+static_assert(sizeof(sr_module_descriptor) == 40);
+static_assert(offsetof(sr_module_descriptor, class_count) == 12);
+static_assert(offsetof(sr_module_descriptor, module_name) == 16);
+static_assert(offsetof(sr_module_descriptor, module_version) == 24);
+static_assert(offsetof(sr_module_descriptor, classes) == 32);
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Fake host: one object per test, passed as the (opaque) ctx pointer.
+
+struct Published {
+  std::string destination;
+  std::string payload;
+  uint32_t flags;
+  bool operator==(const Published&) const = default;
+};
+struct Logged {
+  int level;
+  std::string message;
+  bool operator==(const Logged&) const = default;
+};
+std::ostream& operator<<(std::ostream& out, const Published& p) {
+  return out << "{" << p.destination << ", " << p.payload << ", flags " << p.flags << "}";
+}
+std::ostream& operator<<(std::ostream& out, const Logged& l) {
+  return out << "{level " << l.level << ", " << l.message << "}";
+}
+
+struct AddedTimer {
+  uint64_t id;
+  uint64_t first_delay_ns;
+  uint64_t interval_ns;
+  sr_timer_cb cb;
+  void* user;
+};
+struct AddedWatch {
+  uint64_t id;
+  int fd;
+  uint32_t events;
+  sr_fd_cb cb;
+  void* user;
+};
+struct Job {
+  sr_work_fn work;  // null for post()
+  sr_done_fn done;
+  void* user;
+};
+
+struct FakeHost {
+  int min_level = SR_LOG_DEBUG;
+  uint64_t now_ns = 0;
+  bool fail_timers = false;
+  bool fail_run_blocking = false;
+  std::string section = "Sensor_Test";
+
+  std::vector<Published> published;
+  std::vector<Logged> logs;
+  std::vector<std::string> subscribed;
+  std::vector<std::pair<std::string, std::string>> delivered;
+  int poll_done_calls = 0;
+  int refresh_requests = 0;
+  uint64_t next_id = 41;
+  std::vector<AddedTimer> timers;
+  std::vector<uint64_t> cancelled_timers;
+  std::vector<AddedWatch> watches;
+  std::vector<std::pair<uint64_t, uint32_t>> modified_watches;
+  std::vector<uint64_t> unwatched;
+  std::vector<Job> jobs;
+
+  sr_host_ctx* ctx() { return reinterpret_cast<sr_host_ctx*>(this); }
+  static FakeHost& of(sr_host_ctx* ctx) { return *reinterpret_cast<FakeHost*>(ctx); }
+  std::vector<std::string> log_messages() const {
+    std::vector<std::string> out;
+    for (const auto& l : logs) out.push_back(l.message);
+    return out;
+  }
+};
+
+const sr_host_api kFakeApi = {
+    sizeof(sr_host_api),
+    [](sr_host_ctx* ctx, int level) { return level >= FakeHost::of(ctx).min_level ? 1 : 0; },
+    [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
+      FakeHost::of(ctx).logs.push_back({level, std::string(msg, len)});
+    },
+    [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t flags) {
+      FakeHost::of(ctx).published.push_back({destination, std::string(payload, len), flags});
+    },
+    [](sr_host_ctx* ctx, const char* source) {
+      FakeHost::of(ctx).subscribed.emplace_back(source);
+      return SR_OK;
+    },
+    [](sr_host_ctx* ctx) { ++FakeHost::of(ctx).poll_done_calls; },
+    [](sr_host_ctx* ctx, const char* source, const char* payload, size_t len) {
+      FakeHost::of(ctx).delivered.emplace_back(source, std::string(payload, len));
+    },
+    [](sr_host_ctx* ctx) { ++FakeHost::of(ctx).refresh_requests; },
+    [](sr_host_ctx* ctx, uint64_t first_delay_ns, uint64_t interval_ns, sr_timer_cb cb, void* user) -> uint64_t {
+      auto& host = FakeHost::of(ctx);
+      if (host.fail_timers) return 0;
+      uint64_t id = host.next_id++;
+      host.timers.push_back({id, first_delay_ns, interval_ns, cb, user});
+      return id;
+    },
+    [](sr_host_ctx* ctx, uint64_t id) { FakeHost::of(ctx).cancelled_timers.push_back(id); },
+    [](sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) -> uint64_t {
+      auto& host = FakeHost::of(ctx);
+      uint64_t id = host.next_id++;
+      host.watches.push_back({id, fd, events, cb, user});
+      return id;
+    },
+    [](sr_host_ctx* ctx, uint64_t id, uint32_t events) {
+      FakeHost::of(ctx).modified_watches.emplace_back(id, events);
+      return SR_OK;
+    },
+    [](sr_host_ctx* ctx, uint64_t id) { FakeHost::of(ctx).unwatched.push_back(id); },
+    [](sr_host_ctx* ctx, sr_work_fn work, sr_done_fn done, void* user) {
+      auto& host = FakeHost::of(ctx);
+      if (host.fail_run_blocking) return SR_ERROR;
+      host.jobs.push_back({work, done, user});
+      return SR_OK;
+    },
+    [](sr_host_ctx* ctx, sr_done_fn done, void* user) { FakeHost::of(ctx).jobs.push_back({nullptr, done, user}); },
+    [](sr_host_ctx* ctx) { return FakeHost::of(ctx).now_ns; },
+    [](sr_host_ctx* ctx) { return FakeHost::of(ctx).section.c_str(); },
+};
+
+// ---------------------------------------------------------------------------
+// Plugin classes defined by the test.
+
+int sensor_destroyed = 0;
+
+class PlainSensor {
+ public:
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "PlainSensor";
+  static constexpr const char* path = "test.plain.PlainSensor";
+  static constexpr const char* summary = "A sensor with a void poll";
+  static constexpr sr_param_def params[] = {sr::sdk::string_param("Destination").required(),
+                                            sr::sdk::end_params};
+  static constexpr sr_io_def ios[] = {sr::sdk::publishes("Destination", SR_VALUE_NUMBER, "count", "n"),
+                                      sr::sdk::end_ios};
+  PlainSensor(sr::sdk::Host host, const sr::sdk::Params& params)
+      : host_(host), destination_(params.required("Destination")) {}
+  ~PlainSensor() { ++sensor_destroyed; }
+  void poll() { host_.publish(destination_, std::to_string(++polls_)); }
+  void refresh() { host_.publish(destination_, "refreshed", SR_PUBLISH_RETAIN); }
+  void start() { host_.info("started with {}", destination_); }
+
+ private:
+  sr::sdk::Host host_;
+  std::string destination_;
+  int polls_ = 0;
+};
+
+class AsyncSensor {
+ public:
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "AsyncSensor";
+  static constexpr const char* path = "test.async.AsyncSensor";
+  static constexpr const char* summary = "Polls asynchronously every other time";
+  static constexpr sr_param_def params[] = {sr::sdk::end_params};
+  AsyncSensor(sr::sdk::Host, const sr::sdk::Params&) {}
+  sr::sdk::PollResult poll() { return ++polls_ % 2 ? sr::sdk::PollResult::Pending : sr::sdk::PollResult::Done; }
+
+ private:
+  int polls_ = 0;
+};
+
+class ThrowingConstructor {
+ public:
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "ThrowingConstructor";
+  static constexpr const char* path = "test.throwing.ThrowingConstructor";
+  static constexpr const char* summary = "Cannot be created";
+  static constexpr sr_param_def params[] = {sr::sdk::end_params};
+  ThrowingConstructor(sr::sdk::Host, const sr::sdk::Params& params) {
+    if (params.has("Unknown")) throw 42;  // not a std::exception
+    throw std::runtime_error("sensor hardware not found");
+  }
+  void poll() {}
+};
+
+class ThrowingSensor {
+ public:
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "ThrowingSensor";
+  static constexpr const char* path = "test.throwing.ThrowingSensor";
+  static constexpr const char* summary = "Every callback throws";
+  static constexpr sr_param_def params[] = {sr::sdk::end_params};
+  ThrowingSensor(sr::sdk::Host, const sr::sdk::Params&) {}
+  void start() { throw std::logic_error("no start today"); }
+  void poll() { throw std::runtime_error("read timed out"); }
+  void refresh() { throw 7; }
+};
+
+class RecordingActuator {
+ public:
+  static constexpr sr_kind kind = SR_KIND_ACTUATOR;
+  static constexpr const char* name = "RecordingActuator";
+  static constexpr const char* path = "test.rec.RecordingActuator";
+  static constexpr const char* summary = "Records commands";
+  static constexpr sr_param_def params[] = {sr::sdk::string_param("CommandSrc").required(),
+                                            sr::sdk::end_params};
+  RecordingActuator(sr::sdk::Host host, const sr::sdk::Params& params) : host_(host) {
+    host_.subscribe(params.required("CommandSrc"));
+  }
+  void on_command(std::string_view source, std::string_view payload) {
+    if (payload == "BAD") throw std::invalid_argument("unknown command BAD");
+    host_.publish("state", std::string(source) + "=" + std::string(payload), SR_PUBLISH_ECHO);
+  }
+
+ private:
+  sr::sdk::Host host_;
+};
+
+class RecordingConnection {
+ public:
+  static constexpr sr_kind kind = SR_KIND_CONNECTION;
+  static constexpr const char* name = "RecordingConnection";
+  static constexpr const char* path = "test.rec.RecordingConnection";
+  static constexpr const char* summary = "Records publishes";
+  static constexpr sr_param_def params[] = {sr::sdk::end_params};
+  RecordingConnection(sr::sdk::Host host, const sr::sdk::Params&) : host_(host) {}
+  void publish(std::string_view destination, std::string_view payload, uint32_t flags) {
+    host_.info("{} {} {}", destination, payload, flags);
+  }
+  void subscribe(std::string_view source) { host_.warning("subscribe {}", source); }
+
+ private:
+  sr::sdk::Host host_;
+};
+
+// A connection with no optional members at all.
+class BareConnection {
+ public:
+  static constexpr sr_kind kind = SR_KIND_CONNECTION;
+  static constexpr const char* name = "BareConnection";
+  static constexpr const char* path = "test.bare.BareConnection";
+  static constexpr const char* summary = "Does nothing";
+  static constexpr sr_param_def params[] = {sr::sdk::end_params};
+  BareConnection(sr::sdk::Host, const sr::sdk::Params&) {}
+};
+
+// doctest cannot print function pointers; compare them through this.
+template <typename Fn>
+bool is_set(Fn fn) {
+  return fn != nullptr;
+}
+
+template <typename T>
+void* create(FakeHost& host, std::vector<sr_param_value> values = {}, char* err = nullptr, size_t err_size = 0) {
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<T>();
+  return def.create(&kFakeApi, host.ctx(), values.data(), values.size(), err, err_size);
+}
+
+}  // namespace
+
+// The SDK's own module macro, instantiated here to check the descriptor it
+// generates.
+SR_PLUGIN_MODULE("sdk_test", "2.3.4", PlainSensor, RecordingActuator, RecordingConnection)
+
+// ---------------------------------------------------------------------------
+// Constants
+
+TEST_CASE("ABI constants have their published values") {
+  CHECK(SR_OK == 0);
+  CHECK(SR_ERROR == -1);
+  CHECK(SR_POLL_PENDING == 1);
+  CHECK(SR_KIND_CONNECTION == 1);
+  CHECK(SR_KIND_SENSOR == 2);
+  CHECK(SR_KIND_ACTUATOR == 3);
+  CHECK(SR_PARAM_STRING == 1);
+  CHECK(SR_PARAM_INT == 2);
+  CHECK(SR_PARAM_FLOAT == 3);
+  CHECK(SR_PARAM_BOOL == 4);
+  CHECK(SR_PARAM_CHOICE == 5);
+  CHECK(SR_PARAM_REQUIRED == 0x1u);
+  CHECK(SR_PARAM_HAS_MIN == 0x2u);
+  CHECK(SR_PARAM_HAS_MAX == 0x4u);
+  CHECK(SR_VALUE_STRING == 1);
+  CHECK(SR_VALUE_NUMBER == 2);
+  CHECK(SR_VALUE_BINARY == 3);
+  CHECK(SR_VALUE_TIMESTAMP == 4);
+  CHECK(SR_VALUE_COMMAND == 5);
+  CHECK(SR_IO_PUBLISHES == 1);
+  CHECK(SR_IO_ACCEPTS == 2);
+  CHECK(SR_PUBLISH_RETAIN == 0x1u);
+  CHECK(SR_PUBLISH_NO_RETAIN == 0x2u);
+  CHECK(SR_PUBLISH_ECHO == 0x4u);
+  CHECK(SR_LOG_DEBUG == 0);
+  CHECK(SR_LOG_INFO == 1);
+  CHECK(SR_LOG_WARNING == 2);
+  CHECK(SR_LOG_ERROR == 3);
+}
+
+TEST_CASE("SR_PLUGIN_MODULE generates a descriptor with the ABI version, size and every class") {
+  const sr_module_descriptor* d = sensor_reporter_plugin(SR_ABI_MAJOR, SR_ABI_MINOR);
+  REQUIRE(d != nullptr);
+  CHECK(d->abi_major == 1u);
+  CHECK(d->abi_minor == 0u);
+  CHECK(d->struct_size == sizeof(sr_module_descriptor));
+  CHECK(std::string(d->module_name) == "sdk_test");
+  CHECK(std::string(d->module_version) == "2.3.4");
+  REQUIRE(d->class_count == 3u);
+  CHECK(std::string(d->classes[0]->name) == "PlainSensor");
+  CHECK(std::string(d->classes[1]->name) == "RecordingActuator");
+  CHECK(std::string(d->classes[2]->name) == "RecordingConnection");
+  CHECK(d->classes[1]->kind == SR_KIND_ACTUATOR);
+  // A static descriptor: the same object on every call, whatever the host says.
+  CHECK(sensor_reporter_plugin(1, 7) == d);
+}
+
+// ---------------------------------------------------------------------------
+// Tables
+
+TEST_CASE("Param builder sets type, name and only the flags asked for") {
+  constexpr sr_param_def plain = sr::sdk::string_param("Destination");
+  static_assert(plain.struct_size == sizeof(sr_param_def));
+  CHECK(plain.type == SR_PARAM_STRING);
+  CHECK(std::string(plain.name) == "Destination");
+  CHECK(plain.flags == 0u);
+  CHECK(plain.default_value == nullptr);
+  CHECK(plain.choices == nullptr);
+  CHECK(plain.help == nullptr);
+
+  constexpr sr_param_def required = sr::sdk::string_param("Num-Dest").required().help("where");
+  CHECK(required.flags == SR_PARAM_REQUIRED);
+  CHECK(std::string(required.help) == "where");
+}
+
+TEST_CASE("Param builder min and max set the value and the HAS_MIN/HAS_MAX flag") {
+  constexpr sr_param_def min_only = sr::sdk::float_param("Poll").required().min(1);
+  CHECK(min_only.type == SR_PARAM_FLOAT);
+  CHECK(min_only.flags == (SR_PARAM_REQUIRED | SR_PARAM_HAS_MIN));
+  CHECK(min_only.min == 1.0);
+  CHECK(min_only.max == 0.0);
+
+  constexpr sr_param_def range = sr::sdk::int_param("NumFiles").fallback("10").min(0).max(1000);
+  CHECK(range.type == SR_PARAM_INT);
+  CHECK(range.flags == (SR_PARAM_HAS_MIN | SR_PARAM_HAS_MAX));
+  CHECK(range.min == 0.0);
+  CHECK(range.max == 1000.0);
+  CHECK(std::string(range.default_value) == "10");
+
+  constexpr sr_param_def max_only = sr::sdk::int_param("Qos").max(2);
+  CHECK(max_only.flags == SR_PARAM_HAS_MAX);
+}
+
+TEST_CASE("Param builder fallback, bool and choice parameters") {
+  constexpr sr_param_def flag = sr::sdk::bool_param("Retain").fallback("no");
+  CHECK(flag.type == SR_PARAM_BOOL);
+  CHECK(flag.flags == 0u);
+  CHECK(std::string(flag.default_value) == "no");
+
+  constexpr sr_param_def choice = sr::sdk::choice_param("Level", "DEBUG|INFO").fallback("INFO");
+  CHECK(choice.type == SR_PARAM_CHOICE);
+  CHECK(std::string(choice.choices) == "DEBUG|INFO");
+  CHECK(std::string(choice.default_value) == "INFO");
+}
+
+TEST_CASE("end_params and end_ios are all-zero terminators") {
+  CHECK(sr::sdk::end_params.name == nullptr);
+  CHECK(sr::sdk::end_params.struct_size == 0u);
+  CHECK(sr::sdk::end_ios.key == nullptr);
+  CHECK(sr::sdk::end_ios.struct_size == 0u);
+}
+
+TEST_CASE("publishes and accepts build io entries with direction, type, unit and values") {
+  constexpr sr_io_def out = sr::sdk::publishes("Num-Dest", SR_VALUE_NUMBER, "uptime", "ms");
+  CHECK(out.struct_size == sizeof(sr_io_def));
+  CHECK(out.direction == SR_IO_PUBLISHES);
+  CHECK(out.value_type == SR_VALUE_NUMBER);
+  CHECK(std::string(out.key) == "Num-Dest");
+  CHECK(std::string(out.measures) == "uptime");
+  CHECK(std::string(out.unit) == "ms");
+  CHECK(out.values == nullptr);
+
+  constexpr sr_io_def in = sr::sdk::accepts("CommandSrc", SR_VALUE_BINARY, "switch", "OFF,ON");
+  CHECK(in.direction == SR_IO_ACCEPTS);
+  CHECK(in.value_type == SR_VALUE_BINARY);
+  CHECK(std::string(in.values) == "OFF,ON");
+  CHECK(in.unit == nullptr);
+}
+
+// ---------------------------------------------------------------------------
+// make_class_def
+
+TEST_CASE("make_class_def of a sensor sets poll and refresh, not the actuator or connection callbacks") {
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<PlainSensor>();
+  CHECK(def.struct_size == sizeof(sr_class_def));
+  CHECK(def.kind == SR_KIND_SENSOR);
+  CHECK(std::string(def.name) == "PlainSensor");
+  CHECK(std::string(def.path) == "test.plain.PlainSensor");
+  CHECK(std::string(def.summary) == "A sensor with a void poll");
+  CHECK(def.params == PlainSensor::params);
+  CHECK(def.ios == PlainSensor::ios);
+  CHECK(is_set(def.create));
+  CHECK(is_set(def.destroy));
+  CHECK(is_set(def.start));
+  CHECK(is_set(def.poll));
+  CHECK(is_set(def.refresh));
+  CHECK_FALSE(is_set(def.on_command));
+  CHECK_FALSE(is_set(def.conn_publish));
+  CHECK_FALSE(is_set(def.conn_subscribe));
+}
+
+TEST_CASE("make_class_def of an actuator sets refresh and on_command only") {
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<RecordingActuator>();
+  CHECK(def.kind == SR_KIND_ACTUATOR);
+  CHECK(def.ios == nullptr);  // the class declares no ios
+  CHECK(is_set(def.create));
+  CHECK(is_set(def.destroy));
+  CHECK(is_set(def.start));
+  CHECK_FALSE(is_set(def.poll));
+  CHECK(is_set(def.refresh));
+  CHECK(is_set(def.on_command));
+  CHECK_FALSE(is_set(def.conn_publish));
+  CHECK_FALSE(is_set(def.conn_subscribe));
+}
+
+TEST_CASE("make_class_def of a connection sets conn_publish and conn_subscribe only") {
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<RecordingConnection>();
+  CHECK(def.kind == SR_KIND_CONNECTION);
+  CHECK(is_set(def.create));
+  CHECK(is_set(def.destroy));
+  CHECK(is_set(def.start));
+  CHECK_FALSE(is_set(def.poll));
+  CHECK_FALSE(is_set(def.refresh));
+  CHECK_FALSE(is_set(def.on_command));
+  CHECK(is_set(def.conn_publish));
+  CHECK(is_set(def.conn_subscribe));
+}
+
+// ---------------------------------------------------------------------------
+// Params
+
+TEST_CASE("Params str, has and required") {
+  sr_param_value values[] = {{"Destination", "a/b"}, {"Empty", ""}};
+  sr::sdk::Params params(values, 2);
+  CHECK(params.has("Destination"));
+  CHECK(params.has("Empty"));
+  CHECK_FALSE(params.has("destination"));  // keys are spelled as in the table
+  CHECK(params.str("Destination") == "a/b");
+  CHECK(params.str("Empty", "fallback") == "");
+  CHECK(params.str("Missing", "fallback") == "fallback");
+  CHECK(params.str("Missing") == "");
+  CHECK(params.required("Destination") == "a/b");
+  CHECK_THROWS_WITH_AS(params.required("Missing"), "missing parameter Missing", std::runtime_error);
+}
+
+TEST_CASE("Params integer and number convert the text or return the fallback") {
+  sr::sdk::Params params({{"Count", "-42"}, {"Poll", "2.5"}, {"Big", "9000000000"}});
+  CHECK(params.integer("Count") == -42);
+  CHECK(params.integer("Big") == 9000000000LL);
+  CHECK(params.integer("Missing", 7) == 7);
+  CHECK(params.number("Poll") == 2.5);
+  CHECK(params.number("Count") == -42.0);
+  CHECK(params.number("Missing", 0.25) == 0.25);
+}
+
+TEST_CASE("Params boolean accepts yes/true/on/1 in any case and falls back when absent") {
+  sr::sdk::Params params({{"A", "YES"}, {"B", "True"}, {"C", "on"}, {"D", "1"}, {"E", "no"}, {"F", "off"}});
+  CHECK(params.boolean("A"));
+  CHECK(params.boolean("B"));
+  CHECK(params.boolean("C"));
+  CHECK(params.boolean("D"));
+  CHECK_FALSE(params.boolean("E", true));
+  CHECK_FALSE(params.boolean("F", true));
+  CHECK(params.boolean("Missing", true));
+  CHECK_FALSE(params.boolean("Missing"));
+}
+
+TEST_CASE("Params built from an empty C array has nothing") {
+  sr::sdk::Params params(nullptr, 0);
+  CHECK_FALSE(params.has("Anything"));
+}
+
+// ---------------------------------------------------------------------------
+// Trampolines
+
+TEST_CASE("create passes the parameters to the constructor and destroy runs the destructor") {
+  FakeHost host;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<PlainSensor>();
+  sr_param_value values[] = {{"Destination", "count"}};
+  char err[64] = "untouched";
+  void* instance = def.create(&kFakeApi, host.ctx(), values, 1, err, sizeof err);
+  REQUIRE(instance != nullptr);
+  CHECK(std::string(err) == "untouched");
+  CHECK(def.poll(instance) == SR_OK);
+  CHECK(def.poll(instance) == SR_OK);
+  CHECK(host.published == std::vector<Published>{{"count", "1", 0}, {"count", "2", 0}});
+  int destroyed_before = sensor_destroyed;
+  def.destroy(instance);
+  CHECK(sensor_destroyed == destroyed_before + 1);
+}
+
+TEST_CASE("create returns NULL and copies the constructor's exception text into err") {
+  FakeHost host;
+  char err[64];
+  std::memset(err, 'X', sizeof err);
+  CHECK(create<ThrowingConstructor>(host, {}, err, sizeof err) == nullptr);
+  CHECK(std::string(err) == "sensor hardware not found");
+  CHECK(host.logs.empty());
+}
+
+TEST_CASE("create truncates the error text to err_size including the NUL") {
+  FakeHost host;
+  char err[16];
+  std::memset(err, 'X', sizeof err);
+  CHECK(create<ThrowingConstructor>(host, {}, err, 8) == nullptr);
+  CHECK(std::string(err) == "sensor ");  // 7 characters and the NUL
+  CHECK(err[8] == 'X');                   // nothing written past err_size
+  CHECK(err[15] == 'X');
+
+  std::memset(err, 'X', sizeof err);
+  CHECK(create<ThrowingConstructor>(host, {}, err, 1) == nullptr);
+  CHECK(err[0] == '\0');
+  CHECK(err[1] == 'X');
+}
+
+TEST_CASE("create with no error buffer or a zero-sized one fails without writing") {
+  FakeHost host;
+  CHECK(create<ThrowingConstructor>(host, {}, nullptr, 64) == nullptr);
+  char err[4] = {'X', 'X', 'X', 'X'};
+  CHECK(create<ThrowingConstructor>(host, {}, err, 0) == nullptr);
+  CHECK(err[0] == 'X');
+}
+
+TEST_CASE("create reports a non-standard exception as 'unknown exception'") {
+  FakeHost host;
+  char err[64] = {};
+  CHECK(create<ThrowingConstructor>(host, {{"Unknown", "1"}}, err, sizeof err) == nullptr);
+  CHECK(std::string(err) == "unknown exception");
+}
+
+TEST_CASE("create of a class whose required parameter is absent fails with the SDK's message") {
+  FakeHost host;
+  char err[64] = {};
+  CHECK(create<PlainSensor>(host, {}, err, sizeof err) == nullptr);
+  CHECK(std::string(err) == "missing parameter Destination");
+}
+
+TEST_CASE("poll that throws returns SR_ERROR and logs one ERROR line 'poll failed: ...'") {
+  FakeHost host;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<ThrowingSensor>();
+  void* instance = create<ThrowingSensor>(host);
+  REQUIRE(instance != nullptr);
+  CHECK(def.poll(instance) == SR_ERROR);
+  CHECK(host.logs == std::vector<Logged>{{SR_LOG_ERROR, "poll failed: read timed out"}});
+  def.destroy(instance);
+}
+
+TEST_CASE("an exception from start or refresh is logged and reported as SR_ERROR") {
+  FakeHost host;
+  // Logged even when the section's level would hide errors: failures at the
+  // edge go straight to the host's log.
+  host.min_level = 99;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<ThrowingSensor>();
+  void* instance = create<ThrowingSensor>(host);
+  REQUIRE(instance != nullptr);
+  CHECK(def.start(instance) == SR_ERROR);
+  CHECK(def.refresh(instance) == SR_ERROR);
+  CHECK(host.logs == std::vector<Logged>{{SR_LOG_ERROR, "start failed: no start today"},
+                                         {SR_LOG_ERROR, "refresh failed with an unknown exception"}});
+  def.destroy(instance);
+}
+
+TEST_CASE("poll returning PollResult::Pending gives SR_POLL_PENDING, Done gives SR_OK") {
+  FakeHost host;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<AsyncSensor>();
+  void* instance = create<AsyncSensor>(host);
+  REQUIRE(instance != nullptr);
+  CHECK(def.poll(instance) == SR_POLL_PENDING);
+  CHECK(def.poll(instance) == SR_OK);
+  CHECK(def.poll(instance) == SR_POLL_PENDING);
+  // No refresh() or start() member: the trampolines succeed and do nothing.
+  CHECK(def.refresh(instance) == SR_OK);
+  CHECK(def.start(instance) == SR_OK);
+  CHECK(host.published.empty());
+  CHECK(host.logs.empty());
+  def.destroy(instance);
+}
+
+TEST_CASE("start and refresh trampolines call the class's members") {
+  FakeHost host;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<PlainSensor>();
+  void* instance = create<PlainSensor>(host, {{"Destination", "d"}});
+  REQUIRE(instance != nullptr);
+  CHECK(def.start(instance) == SR_OK);
+  CHECK(def.refresh(instance) == SR_OK);
+  CHECK(host.logs == std::vector<Logged>{{SR_LOG_INFO, "started with d"}});
+  CHECK(host.published == std::vector<Published>{{"d", "refreshed", SR_PUBLISH_RETAIN}});
+  def.destroy(instance);
+}
+
+TEST_CASE("on_command passes source and exactly len bytes of payload; a throw becomes SR_ERROR") {
+  FakeHost host;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<RecordingActuator>();
+  void* instance = create<RecordingActuator>(host, {{"CommandSrc", "lamp/set"}});
+  REQUIRE(instance != nullptr);
+  CHECK(host.subscribed == std::vector<std::string>{"lamp/set"});
+  const char payload[] = "ONGARBAGE";
+  CHECK(def.on_command(instance, "lamp/set", payload, 2) == SR_OK);
+  CHECK(host.published == std::vector<Published>{{"state", "lamp/set=ON", SR_PUBLISH_ECHO}});
+  CHECK(def.on_command(instance, "lamp/set", "BAD", 3) == SR_ERROR);
+  CHECK(host.logs == std::vector<Logged>{{SR_LOG_ERROR, "command failed: unknown command BAD"}});
+  def.destroy(instance);
+}
+
+TEST_CASE("conn_publish passes destination, payload and the flags of the options") {
+  FakeHost host;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<RecordingConnection>();
+  void* instance = create<RecordingConnection>(host);
+  REQUIRE(instance != nullptr);
+  const sr_publish_opts opts{sizeof(sr_publish_opts), SR_PUBLISH_RETAIN | SR_PUBLISH_ECHO};
+  CHECK(def.conn_publish(instance, "t/1", "12.5xx", 4, &opts) == SR_OK);
+  CHECK(def.conn_publish(instance, "t/2", "a", 1, nullptr) == SR_OK);  // no options: flags 0
+  CHECK(def.conn_subscribe(instance, "cmd") == SR_OK);
+  CHECK(host.log_messages() == std::vector<std::string>{"t/1 12.5 5", "t/2 a 0", "subscribe cmd"});
+  CHECK(host.logs[2].level == SR_LOG_WARNING);
+  def.destroy(instance);
+}
+
+TEST_CASE("a connection without publish or subscribe members accepts both calls") {
+  FakeHost host;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<BareConnection>();
+  void* instance = create<BareConnection>(host);
+  REQUIRE(instance != nullptr);
+  const sr_publish_opts opts{sizeof(sr_publish_opts), 0};
+  CHECK(def.conn_publish(instance, "x", "y", 1, &opts) == SR_OK);
+  CHECK(def.conn_subscribe(instance, "x") == SR_OK);
+  CHECK(def.start(instance) == SR_OK);
+  def.destroy(instance);
+}
+
+// ---------------------------------------------------------------------------
+// Host services
+
+TEST_CASE("Host log helpers format the message and skip levels the host disabled") {
+  FakeHost host;
+  host.min_level = SR_LOG_WARNING;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  h.debug("debug {}", 1);
+  h.info("info {}", 2);
+  h.warning("pin {} is outside {}..{}", 40, 0, 27);
+  h.error("{} failed", "read");
+  CHECK(host.logs == std::vector<Logged>{{SR_LOG_WARNING, "pin 40 is outside 0..27"}, {SR_LOG_ERROR, "read failed"}});
+  CHECK_FALSE(h.log_enabled(SR_LOG_INFO));
+  CHECK(h.log_enabled(SR_LOG_ERROR));
+  CHECK(h.section() == "Sensor_Test");
+}
+
+TEST_CASE("Host forwards publish, deliver, poll_done, request_refresh and the monotonic clock") {
+  FakeHost host;
+  host.now_ns = 1'500'000'000;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  h.publish("dest", "value", SR_PUBLISH_NO_RETAIN);
+  h.deliver("src", "TOGGLE");
+  h.poll_done();
+  h.request_refresh();
+  CHECK(h.subscribe("in"));
+  CHECK(h.now() == std::chrono::milliseconds(1500));
+  CHECK(host.published == std::vector<Published>{{"dest", "value", SR_PUBLISH_NO_RETAIN}});
+  CHECK(host.delivered == std::vector<std::pair<std::string, std::string>>{{"src", "TOGGLE"}});
+  CHECK(host.poll_done_calls == 1);
+  CHECK(host.refresh_requests == 1);
+  CHECK(host.subscribed == std::vector<std::string>{"in"});
+}
+
+TEST_CASE("Timer: add_timer passes delay and interval, fires the callback and cancels on destruction") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  int fired = 0;
+  {
+    sr::sdk::Timer timer = h.add_timer(std::chrono::milliseconds(250), std::chrono::seconds(2), [&] { ++fired; });
+    REQUIRE(host.timers.size() == 1);
+    const AddedTimer& added = host.timers[0];
+    CHECK(added.first_delay_ns == 250'000'000u);
+    CHECK(added.interval_ns == 2'000'000'000u);
+    CHECK(timer.active());
+    added.cb(added.user);
+    added.cb(added.user);
+    CHECK(fired == 2);
+    CHECK(timer.active());  // repeating
+    CHECK(host.cancelled_timers.empty());
+  }
+  CHECK(host.cancelled_timers == std::vector<uint64_t>{host.timers[0].id});
+}
+
+TEST_CASE("Timer: a one-shot timer is inactive after firing") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  int fired = 0;
+  sr::sdk::Timer timer = h.add_timer(std::chrono::seconds(1), {}, [&] { ++fired; });
+  REQUIRE(host.timers.size() == 1);
+  CHECK(host.timers[0].interval_ns == 0u);
+  CHECK(timer.active());
+  host.timers[0].cb(host.timers[0].user);
+  CHECK(fired == 1);
+  CHECK_FALSE(timer.active());
+}
+
+TEST_CASE("Timer: cancelling from inside its own callback is safe") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  sr::sdk::Timer timer;
+  int fired = 0;
+  timer = h.add_timer(std::chrono::seconds(1), std::chrono::seconds(1), [&] {
+    ++fired;
+    timer.cancel();  // the trampoline frees the state after the callback returns (ASan checks)
+  });
+  REQUIRE(host.timers.size() == 1);
+  uint64_t id = host.timers[0].id;
+  host.timers[0].cb(host.timers[0].user);
+  CHECK(fired == 1);
+  CHECK_FALSE(timer.active());
+  CHECK(host.cancelled_timers == std::vector<uint64_t>{id});
+}
+
+TEST_CASE("Timer: a throwing callback is logged as 'timer failed: ...'") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  sr::sdk::Timer timer = h.add_timer(std::chrono::seconds(1), std::chrono::seconds(1),
+                                     [] { throw std::runtime_error("sysfs gone"); });
+  host.timers[0].cb(host.timers[0].user);
+  CHECK(host.logs == std::vector<Logged>{{SR_LOG_ERROR, "timer failed: sysfs gone"}});
+}
+
+TEST_CASE("Timer: add_timer throws when the host refuses the timer") {
+  FakeHost host;
+  host.fail_timers = true;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  CHECK_THROWS_WITH_AS(h.add_timer(std::chrono::seconds(1), {}, [] {}), "cannot create a timer", std::runtime_error);
+}
+
+TEST_CASE("FdWatch: watch_fd passes fd and events, modify and destruction reach the host") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  std::vector<uint32_t> seen;
+  {
+    sr::sdk::FdWatch watch = h.watch_fd(7, 0x1, [&](uint32_t events) { seen.push_back(events); });
+    REQUIRE(host.watches.size() == 1);
+    CHECK(host.watches[0].fd == 7);
+    CHECK(host.watches[0].events == 0x1u);
+    CHECK(watch.active());
+    host.watches[0].cb(host.watches[0].user, 7, 0x5);
+    CHECK(seen == std::vector<uint32_t>{0x5});
+    CHECK(watch.modify(0x4));
+    CHECK(host.modified_watches == std::vector<std::pair<uint64_t, uint32_t>>{{host.watches[0].id, 0x4u}});
+  }
+  CHECK(host.unwatched == std::vector<uint64_t>{host.watches[0].id});
+}
+
+TEST_CASE("run_blocking: the result of work reaches done on the loop") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  int result = 0;
+  h.run_blocking([] { return 6 * 7; }, [&](int value) { result = value; });
+  REQUIRE(host.jobs.size() == 1);
+  REQUIRE(is_set(host.jobs[0].work));
+  host.jobs[0].work(host.jobs[0].user);  // the worker thread's part
+  CHECK(result == 0);
+  host.jobs[0].done(host.jobs[0].user, 0);  // back on the loop
+  CHECK(result == 42);
+  CHECK(host.logs.empty());
+}
+
+TEST_CASE("run_blocking: work that throws is logged as 'background work failed: ...'") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  bool called = false;
+  h.run_blocking([]() -> int { throw std::runtime_error("child exited 3"); }, [&](int) { called = true; });
+  REQUIRE(host.jobs.size() == 1);
+  host.jobs[0].work(host.jobs[0].user);
+  host.jobs[0].done(host.jobs[0].user, 0);
+  CHECK_FALSE(called);
+  CHECK(host.logs == std::vector<Logged>{{SR_LOG_ERROR, "background work failed: child exited 3"}});
+}
+
+TEST_CASE("run_blocking: a cancelled job never calls done and frees its state") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  bool called = false;
+  h.run_blocking([] { return std::string(1000, 'x'); }, [&](std::string) { called = true; });
+  REQUIRE(host.jobs.size() == 1);
+  host.jobs[0].work(host.jobs[0].user);
+  host.jobs[0].done(host.jobs[0].user, 1);  // instance destroyed meanwhile; LeakSanitizer checks the free
+  CHECK_FALSE(called);
+  CHECK(host.logs.empty());
+}
+
+TEST_CASE("run_blocking: a refused job throws and leaks nothing") {
+  FakeHost host;
+  host.fail_run_blocking = true;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  CHECK_THROWS_WITH_AS(h.run_blocking([] { return 1; }, [](int) {}), "cannot start background work",
+                       std::runtime_error);
+}
+
+TEST_CASE("post: the function runs when the host calls back, not when cancelled; throws are logged") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  int runs = 0;
+  h.post([&] { ++runs; });
+  h.post([&] { ++runs; });
+  h.post([] { throw std::runtime_error("late"); });
+  REQUIRE(host.jobs.size() == 3);
+  CHECK_FALSE(is_set(host.jobs[0].work));
+  host.jobs[0].done(host.jobs[0].user, 0);
+  host.jobs[1].done(host.jobs[1].user, 1);
+  host.jobs[2].done(host.jobs[2].user, 0);
+  CHECK(runs == 1);
+  CHECK(host.logs == std::vector<Logged>{{SR_LOG_ERROR, "posted callback failed: late"}});
+}

@@ -1,0 +1,100 @@
+// The MQTT plugin's pure logic: reconnect timing, the offline queue and
+// parameter reading.
+#include "mqtt/mqtt_connection.hpp"
+#include "mqtt/offline_queue.hpp"
+#include "mqtt/reconnect_policy.hpp"
+#include "support/process.h"
+
+#include <doctest/doctest.h>
+
+using namespace std::chrono_literals;
+using sr::mqtt::OfflineQueue;
+using sr::mqtt::QueuedMessage;
+using sr::mqtt::ReconnectPolicy;
+
+TEST_CASE("reconnect delays stay at ReconnectMin (with jitter) during the first seconds of an outage") {
+  ReconnectPolicy policy(1s, 60s, 10s, 42);
+  for (auto outage : {0s, 1s, 5s, 9s}) {
+    auto delay = policy.next_delay(outage);
+    CHECK(delay >= 500ms);
+    CHECK(delay <= 1s);
+  }
+}
+
+TEST_CASE("after the fast phase delays double up to ReconnectMax, each jittered into [d/2, d]") {
+  ReconnectPolicy policy(1s, 8s, 10s, 7);
+  std::chrono::nanoseconds expected_max[] = {1s, 2s, 4s, 8s, 8s, 8s};
+  for (auto max : expected_max) {
+    auto delay = policy.next_delay(30s);
+    CHECK(delay >= max / 2);
+    CHECK(delay <= max);
+  }
+  policy.reset();
+  auto delay = policy.next_delay(30s);
+  CHECK(delay <= 1s);
+}
+
+TEST_CASE("a huge number of attempts saturates at ReconnectMax without overflow") {
+  ReconnectPolicy policy(1s, 60s, 0s, 1);
+  std::chrono::nanoseconds last{};
+  for (int i = 0; i < 200; ++i) last = policy.next_delay(1h);
+  CHECK(last >= 30s);
+  CHECK(last <= 60s);
+}
+
+TEST_CASE("the offline queue keeps order and drops the oldest beyond its capacity, counting them") {
+  OfflineQueue queue(3);
+  for (int i = 1; i <= 5; ++i) queue.push(QueuedMessage{"t", std::to_string(i), 0, false});
+  CHECK(queue.size() == 3);
+  CHECK(queue.take_dropped() == 2);
+  CHECK(queue.take_dropped() == 0);
+  CHECK(queue.pop().payload == "3");
+  CHECK(queue.pop().payload == "4");
+  CHECK(queue.pop().payload == "5");
+  CHECK(queue.empty());
+}
+
+TEST_CASE("OfflineQueue = 0 disables queueing and counts every message as dropped") {
+  OfflineQueue queue(0);
+  CHECK_FALSE(queue.push(QueuedMessage{"t", "1", 0, false}));
+  CHECK(queue.empty());
+  CHECK(queue.take_dropped() == 1);
+}
+
+namespace {
+sr::sdk::Params params(std::vector<std::pair<std::string, std::string>> values) {
+  return sr::sdk::Params(std::move(values));
+}
+}  // namespace
+
+TEST_CASE("settings: defaults for port, client id and protocol") {
+  auto s = sr::mqtt::read_settings(params({{"Host", "broker"}, {"RootTopic", "home/pi/"}}));
+  CHECK(s.port == 1883);
+  CHECK(s.client_id.rfind("sensor_reporter-", 0) == 0);
+  CHECK(s.root_topic == "home/pi");  // trailing slash removed
+  CHECK(s.version == 4);
+  CHECK(s.offline_queue == 1000);
+  auto tls = sr::mqtt::read_settings(params({{"Host", "broker"}, {"RootTopic", "r"}, {"TLS", "yes"}}));
+  CHECK(tls.port == 8883);
+}
+
+TEST_CASE("settings: PasswordFile is read, and conflicts are refused with a reason") {
+  sr::test::TempDir dir;
+  std::string file = dir.write("pw", "s3cret%\nsecond line\n");
+  auto s = sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"User", "u"}, {"PasswordFile", file}}));
+  CHECK(s.password == "s3cret%");
+  CHECK(s.has_password);
+  CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"User", "u"},
+                                                    {"Password", "a"}, {"PasswordFile", file}})),
+                    "Password and PasswordFile are exclusive; keep one");
+  CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"User", "u"},
+                                                    {"PasswordFile", dir.file("missing")}})),
+                    ("PasswordFile " + dir.file("missing") + ": No such file or directory").c_str());
+  CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "a/#"}})),
+                    "RootTopic 'a/#' is not a valid topic (no + or #, not empty)");
+  CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"Certfile", "c"}})),
+                    "Certfile and Keyfile go together");
+  CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"ReconnectMin", "5"},
+                                                    {"ReconnectMax", "2"}})),
+                    "ReconnectMax 2 is below ReconnectMin 5");
+}
