@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(meson ninja-build g++ pkg-config python3
+PACKAGES=(meson ninja-build g++ pkg-config python3 openssl
           libinih-dev libfmt-dev doctest-dev libmosquitto-dev libgpiod-dev libsystemd-dev
           mosquitto mosquitto-clients)
 
@@ -69,11 +69,38 @@ cmd_test() {
   [ "$total_failed" -eq 0 ] && [ "$any_failed" -eq 0 ]
 }
 
+broker_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The demo configuration talks to 127.0.0.1:1883. When no broker answers
+# there, start a private one on loopback only, stopped again on exit.
+ensure_broker() {
+  local port=1883
+  if broker_answers $port; then
+    echo "dev.sh: using the MQTT broker already answering on 127.0.0.1:$port"
+    return 0
+  fi
+  local dir
+  dir=$(mktemp -d /tmp/sensor_reporter-broker.XXXXXX)
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\n' $port > "$dir/mosquitto.conf"
+  /usr/sbin/mosquitto -c "$dir/mosquitto.conf" > "$dir/mosquitto.log" 2>&1 &
+  broker_pid=$!
+  trap 'kill $broker_pid 2>/dev/null; wait $broker_pid 2>/dev/null; rm -rf "$dir"' EXIT
+  for _ in $(seq 50); do broker_answers $port && break; sleep 0.1; done
+  broker_answers $port || { cat "$dir/mosquitto.log"; echo "dev.sh: mosquitto did not start" >&2; exit 1; }
+  echo "dev.sh: started a private mosquitto on 127.0.0.1:$port (pid $broker_pid)"
+}
+
 cmd_run() {
   install_missing
   build build
-  echo "dev.sh: running build/src/sensor_reporter conf/sensor_reporter.ini (Ctrl-C stops it)"
-  exec meson devenv -C build sensor_reporter "$PWD/conf/sensor_reporter.ini"
+  ensure_broker
+  echo "dev.sh: running sensor_reporter on conf/sensor_reporter.ini (Ctrl-C stops it)"
+  echo "dev.sh: watch the readings with:  mosquitto_sub -v -t 'sensor_reporter/#'"
+  # The build tree's plugins (what `meson devenv` would set, without its
+  # traceback on Ctrl-C).
+  local plugins
+  plugins=$(printf '%s:' "$PWD"/build/plugins/*/)
+  SENSOR_REPORTER_PLUGIN_PATH=${plugins%:} build/src/sensor_reporter "$PWD/conf/sensor_reporter.ini" || true
 }
 
 case "${1:-}" in

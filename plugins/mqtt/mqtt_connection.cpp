@@ -320,6 +320,7 @@ void MqttConnection::handle_connack(int rc) {
   state_ = State::Online;
   reconnect_.reset();
   online_since_ = now;
+  reconnected_ = ever_connected_;
   if (!ever_connected_)
     host_.info("connected to {}", endpoint());
   else
@@ -401,7 +402,13 @@ void MqttConnection::flush_queue() {
   if (std::uint64_t dropped = queue_.take_dropped())
     host_.warning("{} message(s) were dropped while the broker was unreachable (OfflineQueue = {})", dropped,
                   queue_.capacity());
-  if (!queue_.empty()) host_.info("sending {} message(s) queued while offline", queue_.size());
+  if (!queue_.empty()) {
+    // Readings taken before the very first CONNACK are routine, not news.
+    if (reconnected_)
+      host_.info("sending {} message(s) queued while offline", queue_.size());
+    else
+      host_.debug("sending {} message(s) queued before the first connection", queue_.size());
+  }
   while (!queue_.empty() && state_ == State::Online) {
     QueuedMessage message = queue_.pop();
     send(message.topic, message.payload, message.qos, message.retain);

@@ -144,6 +144,7 @@ class MqttConnection {
   Clock outage_since_{0};
   Clock online_since_{0};
   bool ever_connected_ = false;
+  bool reconnected_ = false;  // the current connection is not the first
   unsigned quick_drops_ = 0;
   bool clash_reported_ = false;
   OfflineQueue queue_;
