@@ -31,10 +31,14 @@ bool is_toggle(std::string_view payload) {
   if (payload == "TOGGLE") return true;
   // 2024-05-01T12:34:56.123456 (26) or with an offset +02:00 (32) / +0200 (31).
   if (payload.size() != 26 && payload.size() != 31 && payload.size() != 32) return false;
-  return digits(payload, 0, 4) && payload[4] == '-' && digits(payload, 5, 2) && payload[7] == '-' &&
-         digits(payload, 8, 2) && payload[10] == 'T' && digits(payload, 11, 2) && payload[13] == ':' &&
-         digits(payload, 14, 2) && payload[16] == ':' && digits(payload, 17, 2) && payload[19] == '.' &&
-         digits(payload, 20, 6);
+  bool stamp = digits(payload, 0, 4) && payload[4] == '-' && digits(payload, 5, 2) && payload[7] == '-' &&
+               digits(payload, 8, 2) && payload[10] == 'T' && digits(payload, 11, 2) && payload[13] == ':' &&
+               digits(payload, 14, 2) && payload[16] == ':' && digits(payload, 17, 2) && payload[19] == '.' &&
+               digits(payload, 20, 6);
+  if (!stamp || payload.size() == 26) return stamp;
+  bool sign = payload[26] == '+' || payload[26] == '-';
+  if (payload.size() == 31) return sign && digits(payload, 27, 4);                                // +HHMM
+  return sign && digits(payload, 27, 2) && payload[29] == ':' && digits(payload, 30, 2);          // +HH:MM
 }
 
 std::optional<std::string> translate(const Rule& rule, std::string_view reading, std::string& why) {

@@ -179,8 +179,15 @@ std::variant<PluginClass, PluginError> PluginRegistry::resolve(std::string_view 
   }
   std::vector<std::string> names;
   for (const auto& c : classes()) names.emplace_back(c.def->name);
-  return PluginError{kExConfig, fmt::format("unknown class '{}'; available classes: {}", text,
-                                            names.empty() ? "none" : join(names, ", "))};
+  std::string message = fmt::format("unknown class '{}'; available classes: {}", text,
+                                    names.empty() ? "none" : join(names, ", "));
+  if (broken.empty()) return PluginError{kExConfig, message};
+  // The class may live in a module that could not be loaded: name them
+  // (--list-plugins says why each one failed).
+  std::vector<std::string> files;
+  for (const auto& [name, error] : failed_) files.push_back(name + ".so");
+  return PluginError{kExUnavailable,
+                     fmt::format("{}; not loadable: {} (see sensor_reporter --list-plugins)", message, join(files, ", "))};
 }
 
 std::vector<PluginError> PluginRegistry::load_all() {
