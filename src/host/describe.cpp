@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sr {
 namespace {
 
@@ -20,13 +22,13 @@ std::string describe_type(const sr_param_def& p) {
   return type;
 }
 
-void append_rows(std::string& out, const sr_param_def* params, const sr_param_def* skip_known) {
+void append_rows(std::string& out, const sr_param_def* params, const sr_param_def* skip_known, size_t type_width) {
   for (const sr_param_def* p = params; p && p->name; ++p) {
     bool shadowed = false;  // a common key the class declares itself
     for (const sr_param_def* k = skip_known; k && k->name; ++k)
       if (std::string_view(k->name) == p->name) shadowed = true;
     if (shadowed) continue;
-    out += fmt::format("  {:<22} {:<20} {:<9} {:<12} {}\n", p->name, describe_type(*p),
+    out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", p->name, describe_type(*p), type_width,
                        p->flags & SR_PARAM_REQUIRED ? "required" : "optional",
                        p->default_value ? (*p->default_value ? p->default_value : "\"\"") : "-",
                        p->help ? p->help : "");
@@ -49,10 +51,14 @@ std::string format_class_description(const PluginClass& plugin) {
                                 def.summary ? def.summary : "");
   out += fmt::format("module {} {} ({})\n\n", plugin.module->name, plugin.module->descriptor->module_version,
                      plugin.module->path);
-  out += fmt::format("  {:<22} {:<20} {:<9} {:<12} {}\n", "PARAMETER", "TYPE", "", "DEFAULT", "HELP");
-  append_rows(out, def.params, nullptr);
+  const sr_param_def* common = config::common_params(static_cast<sr_kind>(def.kind));
+  size_t type_width = 20;
+  for (const sr_param_def* table : {def.params, common})
+    for (const sr_param_def* p = table; p && p->name; ++p) type_width = std::max(type_width, describe_type(*p).size());
+  out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", "PARAMETER", "TYPE", type_width, "", "DEFAULT", "HELP");
+  append_rows(out, def.params, nullptr, type_width);
   out += "common to every section of this kind:\n";
-  append_rows(out, config::common_params(static_cast<sr_kind>(def.kind)), def.params);
+  append_rows(out, common, def.params, type_width);
   if (def.ios && def.ios->key) {
     out += "\nmessages:\n";
     for (const sr_io_def* io = def.ios; io->key; ++io)

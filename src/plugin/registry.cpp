@@ -36,6 +36,11 @@ std::vector<std::string> list_modules(const std::string& dir) {
   return names;
 }
 
+std::string path_in(std::string_view dir, std::string_view file) {
+  while (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
+  return fmt::format("{}/{}", dir, file);
+}
+
 }  // namespace
 
 std::string_view kind_name(uint32_t kind) {
@@ -85,7 +90,7 @@ std::variant<const LoadedModule*, PluginError> PluginRegistry::load_module(std::
   if (auto it = failed_.find(module_name); it != failed_.end()) return it->second;
   std::string file = fmt::format("{}.so", module_name);
   for (const auto& dir : search_path_) {
-    std::string path = fmt::format("{}/{}", dir, file);
+    std::string path = path_in(dir, file);
     if (is_file(path)) return load_file(path, std::string(module_name));
   }
   PluginError error{kExUnavailable,
@@ -156,14 +161,18 @@ std::variant<PluginClass, PluginError> PluginRegistry::resolve(std::string_view 
     auto loaded = load_module(module_name);
     if (auto* error = std::get_if<PluginError>(&loaded)) return *error;
     const LoadedModule* module = std::get<const LoadedModule*>(loaded);
-    std::vector<std::string> names;
+    std::vector<std::string> paths, names;
     for (uint32_t i = 0; i < module->descriptor->class_count; ++i) {
       const sr_class_def* def = module->descriptor->classes[i];
       if (class_name == def->name) return PluginClass{module, def};
-      names.emplace_back(def->path ? def->path : def->name);
+      paths.emplace_back(def->path ? def->path : def->name);
+      names.emplace_back(def->name);
     }
-    return PluginError{kExConfig, fmt::format("module '{}' ({}) has no class '{}'; it provides: {}",
-                                              module_name, module->path, class_name, join(names, ", "))};
+    std::string hint = closest_match(class_name, names);
+    return PluginError{kExConfig, fmt::format("module '{}' ({}) has no class '{}'{}; it provides: {}", module_name,
+                                              module->path, class_name,
+                                              hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
+                                              join(paths, ", "))};
   }
   // A bare class name: look through every module on the path.
   std::vector<PluginError> broken = load_all();
@@ -201,7 +210,7 @@ std::vector<PluginError> PluginRegistry::load_all() {
         errors.push_back(it->second);
         continue;
       }
-      auto loaded = load_file(fmt::format("{}/{}.so", dir, name), name);
+      auto loaded = load_file(path_in(dir, name + ".so"), name);
       if (auto* error = std::get_if<PluginError>(&loaded)) errors.push_back(*error);
     }
   }
