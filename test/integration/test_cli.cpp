@@ -5,6 +5,7 @@
 #include "util/text.h"
 
 #include <doctest/doctest.h>
+#include "support/doctest_lines.h"
 
 #include <filesystem>
 #include <string>
@@ -12,14 +13,6 @@
 
 using namespace std::chrono_literals;
 
-template <>
-struct doctest::StringMaker<std::vector<std::string>> {
-  static doctest::String convert(const std::vector<std::string>& lines) {
-    std::string text = "{";
-    for (const auto& line : lines) text += "\n  \"" + line + "\"";
-    return (text + "\n}").c_str();
-  }
-};
 
 namespace {
 

@@ -8,6 +8,7 @@
 #include "util/text.h"
 
 #include <doctest/doctest.h>
+#include "support/doctest_lines.h"
 
 #include <csignal>
 #include <string>
@@ -15,14 +16,6 @@
 
 using namespace std::chrono_literals;
 
-template <>
-struct doctest::StringMaker<std::vector<std::string>> {
-  static doctest::String convert(const std::vector<std::string>& lines) {
-    std::string text = "{";
-    for (const auto& line : lines) text += "\n  \"" + line + "\"";
-    return (text + "\n}").c_str();
-  }
-};
 
 namespace {
 

@@ -328,6 +328,20 @@ TEST_CASE("MQTT 5: status, readings and clean OFFLINE") {
   REQUIRE(observer.wait_for_message("sr/status", "OFFLINE", 5s));
 }
 
+TEST_CASE("MQTT 3.1 (Version = 3): status and readings") {
+  Broker broker;
+  MqttClient observer(broker.port(), ClientOptions{.version = 3});
+  REQUIRE(observer.wait_connected(5s));
+  REQUIRE(observer.subscribe("sr/#"));
+  TempDir dir;
+  auto reporter = start_reporter(dir, mqtt_section(broker.port(), "Version = 3") + kHeartbeat);
+  REQUIRE(observer.wait_for_message("sr/status", "ONLINE", 10s));
+  REQUIRE(observer.wait_for_message("sr/hb/str", "00:00:00", 10s));
+  reporter->signal(SIGTERM);
+  REQUIRE(reporter->wait_exit(5s) == 0);
+  REQUIRE(observer.wait_for_message("sr/status", "OFFLINE", 5s));
+}
+
 TEST_CASE("a broker that is down at start is picked up when it appears; the failure is logged once") {
   Broker broker("", "", false);
   TempDir dir;

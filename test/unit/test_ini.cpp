@@ -2,6 +2,7 @@
 #include "config/ini_file.h"
 
 #include <doctest/doctest.h>
+#include "support/doctest_lines.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -11,15 +12,6 @@
 
 using namespace sr::config;
 
-// Shows both lists when a comparison of diagnostics fails.
-template <>
-struct doctest::StringMaker<std::vector<std::string>> {
-  static doctest::String convert(const std::vector<std::string>& lines) {
-    std::string text = "{";
-    for (const auto& line : lines) text += "\n  \"" + line + "\"";
-    return (text + "\n}").c_str();
-  }
-};
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include "util/text.h"
 
 #include <doctest/doctest.h>
+#include "support/doctest_lines.h"
 
 #include <string>
 #include <utility>
@@ -16,15 +17,6 @@
 
 using namespace sr::config;
 
-// Shows both lists when a comparison of diagnostics fails.
-template <>
-struct doctest::StringMaker<std::vector<std::string>> {
-  static doctest::String convert(const std::vector<std::string>& lines) {
-    std::string text = "{";
-    for (const auto& line : lines) text += "\n  \"" + line + "\"";
-    return (text + "\n}").c_str();
-  }
-};
 
 namespace {
 
