@@ -17,6 +17,7 @@ size_t count_lines(const std::string& text) { return static_cast<size_t>(std::co
 std::string config(const TempDir& dir) {
   return fmt::format(R"([Logging]
 Level = INFO
+File = {0}/sr.log
 
 [Connection_Plain]
 Class = local.local_conn.LocalConnection
@@ -52,6 +53,7 @@ Connection = rule
 Poll = 0.05
 Destination = temp
 Values = 5,15,10,25,abc,0,TOGGLE
+Level = DEBUG
 )",
                      dir.path());
 }
@@ -81,6 +83,13 @@ TEST_CASE("heartbeat and a rule-driven sensor reach the actuators with exactly t
   REQUIRE(code.has_value());
   CHECK(*code == 0);
   CHECK(daemon.output().find("stopped") != std::string::npos);
+
+  // [Logging] File gets the same lines; Level = DEBUG applies to its section only.
+  std::string log = read_file(dir.file("sr.log"));
+  CHECK(log.find("INFO    running 6 sections") != std::string::npos);
+  CHECK(log.find("DEBUG   [Sensor_Temp] publish temp = 5") != std::string::npos);
+  CHECK(log.find("DEBUG   [Sensor_Heartbeat]") == std::string::npos);
+  CHECK(log.find("INFO    stopped") != std::string::npos);
 }
 
 TEST_CASE("a sensor that throws on every poll is logged and the others keep running") {
