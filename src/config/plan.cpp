@@ -154,6 +154,12 @@ void apply_logging(const IniFile& ini, Plan& plan) {
 
 }  // namespace
 
+bool same_definition(const ComponentPlan& a, const ComponentPlan& b) {
+  return a.section == b.section && a.kind == b.kind && a.plugin.def == b.plugin.def && a.params == b.params &&
+         a.name == b.name && a.connections == b.connections && a.level == b.level &&
+         a.poll_seconds == b.poll_seconds && a.retain == b.retain;
+}
+
 const sr_param_def* common_params(sr_kind kind) {
   switch (kind) {
     case SR_KIND_CONNECTION: return kConnectionCommon;

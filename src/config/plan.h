@@ -30,6 +30,10 @@ struct ComponentPlan {
   std::optional<bool> retain;            // per-section override
 };
 
+// Same section with the same class and the same resolved keys: a reload may
+// keep such a component running.
+bool same_definition(const ComponentPlan& a, const ComponentPlan& b);
+
 struct Plan {
   std::string path;
   log::Options logging;

@@ -119,12 +119,19 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
                    next.errors.size(), next.errors.size() == 1 ? "" : "s");
       return;
     }
+    const size_t before = runtime->component_count();
+    auto next_runtime = std::make_unique<Runtime>(services, std::move(next));
+    // Unchanged sections move over untouched (an unchanged MQTT connection
+    // keeps its session); the rest of the old runtime is destroyed before
+    // anything new is created, so a changed section can reclaim its GPIO
+    // line or port.
+    const size_t kept = next_runtime->adopt_unchanged(*runtime);
     runtime->stop();
-    logger.configure(next.logging);
-    runtime = std::make_unique<Runtime>(services, std::move(next));
+    logger.configure(next_runtime->plan().logging);
+    runtime = std::move(next_runtime);
     runtime->start();
-    logger.info("", "reloaded: running {} section{}", runtime->component_count(),
-                runtime->component_count() == 1 ? "" : "s");
+    logger.info("", "reloaded: {} section{} running ({} kept, {} stopped, {} created)", runtime->component_count(),
+                runtime->component_count() == 1 ? "" : "s", kept, before - kept, runtime->component_count() - kept);
   };
   loop.handle_signals({SIGTERM, SIGINT, SIGHUP}, [&](int signo) {
     if (signo == SIGHUP) {

@@ -132,29 +132,66 @@ Runtime::Runtime(Services services, config::Plan plan) : services_(services), pl
 
 Runtime::~Runtime() { stop(); }
 
+size_t Runtime::adopt_unchanged(Runtime& previous) {
+  // Connections first: a sensor or actuator is kept only if every
+  // connection it uses is kept, because it holds pointers to them.
+  for (auto kind : {SR_KIND_CONNECTION, SR_KIND_ACTUATOR, SR_KIND_SENSOR}) {
+    for (const auto& wanted : plan_.components) {
+      if (wanted.kind != kind) continue;
+      auto it = std::find_if(previous.components_.begin(), previous.components_.end(), [&](const auto& c) {
+        return c && config::same_definition(c->plan, wanted);
+      });
+      if (it == previous.components_.end()) continue;
+      bool connections_kept = std::all_of((*it)->connections.begin(), (*it)->connections.end(), [&](Component* c) {
+        return std::any_of(adopted_.begin(), adopted_.end(), [&](const auto& a) { return a.get() == c; });
+      });
+      if (!connections_kept) continue;
+      (*it)->ctx->runtime = this;
+      adopted_.push_back(std::move(*it));
+    }
+  }
+  // The moved-from slots are empty; drop them so stop() sees only the rest.
+  std::erase(previous.components_, nullptr);
+  return adopted_.size();
+}
+
 std::vector<std::string> Runtime::start() {
   std::vector<std::string> failures;
+  std::vector<Component*> created;
   for (const auto& component_plan : plan_.components) {
+    auto adopted = std::find_if(adopted_.begin(), adopted_.end(),
+                                [&](const auto& c) { return c && c->plan.section == component_plan.section; });
+    if (adopted != adopted_.end()) {
+      if ((*adopted)->plan.level) services_.logger.set_section_level(component_plan.section, *(*adopted)->plan.level);
+      components_.push_back(std::move(*adopted));
+      continue;
+    }
     auto component = std::make_unique<Component>();
     component->plan = component_plan;
     std::string failure;
     if (create(*component, failure)) {
+      created.push_back(component.get());
       components_.push_back(std::move(component));
     } else {
       services_.logger.error(component_plan.section, "{}", failure);
       failures.push_back(fmt::format("[{}] {}", component_plan.section, failure));
     }
   }
-  for (auto& component : components_)
+  adopted_.clear();
+  for (Component* component : created)
     if (component->def().start) component->def().start(component->instance);
   // Polls start last, so the first reading finds every route in place.
-  for (auto& component : components_) {
-    if (component->plan.kind != SR_KIND_SENSOR || component->plan.poll_seconds <= 0) continue;
-    auto interval = static_cast<uint64_t>(std::llround(component->plan.poll_seconds * 1e9));
-    Component* sensor = component.get();
-    component->poll_timer = services_.loop.add_timer(0, interval, [this, sensor] { poll(*sensor); });
-  }
+  for (Component* component : created) schedule_poll(*component);
   return failures;
+}
+
+void Runtime::schedule_poll(Component& sensor) {
+  if (sensor.plan.kind != SR_KIND_SENSOR || sensor.plan.poll_seconds <= 0) return;
+  auto interval = static_cast<uint64_t>(std::llround(sensor.plan.poll_seconds * 1e9));
+  // Through the context, not `this`: an adopted sensor keeps its timer (and
+  // its phase) when a reload hands it to the next runtime.
+  sr_host_ctx* ctx = sensor.ctx.get();
+  sensor.poll_timer = services_.loop.add_timer(0, interval, [ctx] { ctx->runtime->poll(*ctx->component); });
 }
 
 bool Runtime::create(Component& component, std::string& failure) {
@@ -238,26 +275,29 @@ void Runtime::deliver(Component& connection, std::string source, std::string pay
   // Deferred to the loop: an actuator never runs inside the stack of the
   // sensor (or connection) that caused the command, so rules that feed each
   // other cannot recurse.
-  services_.loop.defer([this, weak = connection.ctx->self, source = std::move(source),
-                        payload = std::move(payload)] {
+  services_.loop.defer([weak = connection.ctx->self, source = std::move(source), payload = std::move(payload)] {
     auto ctx = weak.lock();
     if (!ctx || !ctx->alive) return;
-    bool delivered = false;
-    for (auto& component : components_) {
-      Component& actuator = *component;
-      if (actuator.plan.kind != SR_KIND_ACTUATOR || !actuator.instance) continue;
-      if (std::find(actuator.connections.begin(), actuator.connections.end(), ctx->component) ==
-          actuator.connections.end())
-        continue;
-      if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), source) ==
-          actuator.subscriptions.end())
-        continue;
-      delivered = true;
-      actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size());
-    }
-    if (!delivered)
-      services_.logger.debug(ctx->component->section(), "no actuator takes commands from {}", source);
+    // The runtime of the moment: a reload may have handed the connection on.
+    ctx->runtime->route(*ctx->component, source, payload);
   });
+}
+
+void Runtime::route(Component& connection, const std::string& source, std::string_view payload) {
+  bool delivered = false;
+  for (auto& component : components_) {
+    Component& actuator = *component;
+    if (actuator.plan.kind != SR_KIND_ACTUATOR || !actuator.instance) continue;
+    if (std::find(actuator.connections.begin(), actuator.connections.end(), &connection) ==
+        actuator.connections.end())
+      continue;
+    if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), source) ==
+        actuator.subscriptions.end())
+      continue;
+    delivered = true;
+    actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size());
+  }
+  if (!delivered) services_.logger.debug(connection.section(), "no actuator takes commands from {}", source);
 }
 
 void Runtime::refresh_all() {

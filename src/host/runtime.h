@@ -60,9 +60,14 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // Creates every component in plan order, then starts them and their polls.
-  // A section that fails is reported and left out; the rest runs. Returns
-  // the failures as "[Section] reason" lines.
+  // Takes over the components of `previous` whose definition did not change
+  // (and whose connections are taken over too), so they keep running
+  // untouched: an unchanged MQTT connection keeps its broker session. Call
+  // before previous.stop() and start().
+  size_t adopt_unchanged(Runtime& previous);
+  // Creates every component in plan order (except adopted ones), then starts
+  // the new ones and their polls. A section that fails is reported and left
+  // out; the rest runs. Returns the failures as "[Section] reason" lines.
   std::vector<std::string> start();
   // Destroys every component in reverse creation order.
   void stop();
@@ -74,6 +79,8 @@ class Runtime {
   void publish(Component& from, const char* destination, std::string_view payload, uint32_t flags);
   bool subscribe(Component& actuator, const std::string& source);
   void deliver(Component& connection, std::string source, std::string payload);
+  // Runs a delivered command on the actuators subscribed to `source` here.
+  void route(Component& connection, const std::string& source, std::string_view payload);
   void refresh_all();
   void poll(Component& sensor);
   void poll_done(Component& sensor);
@@ -83,10 +90,12 @@ class Runtime {
  private:
   bool create(Component& component, std::string& failure);
   void destroy(Component& component);
+  void schedule_poll(Component& sensor);
 
   Services services_;
   config::Plan plan_;
   std::vector<std::unique_ptr<Component>> components_;  // creation order
+  std::vector<std::unique_ptr<Component>> adopted_;     // from the previous runtime, until start()
   bool stopped_ = false;
 };
 

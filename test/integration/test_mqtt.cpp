@@ -206,7 +206,7 @@ Destination = volatile
 Values = v1
 Retain = no
 )");
-  REQUIRE(observer.wait_for_message("sr/hb/num", "0", 10s));
+  REQUIRE(observer.wait_for_message("sr/hb/str", "00:00:00", 10s));
   REQUIRE(observer.wait_for_message("sr/volatile", "v1", 10s));
   for (const auto& m : observer.messages()) CHECK(m.qos == 1);
 

@@ -84,7 +84,7 @@ TEST_CASE("SIGHUP with a broken file logs every problem and keeps the running co
   CHECK(daemon.wait_exit(5s) == 0);
 }
 
-TEST_CASE("SIGHUP with a valid file rebuilds the configuration") {
+TEST_CASE("SIGHUP with a valid file rebuilds the changed sections and keeps the others") {
   TempDir dir;
   std::string ini = dir.write("sr.ini", heartbeat_config(dir));
   Process daemon({binary(), "--plugin-dir", test_plugin_dir(), ini});
@@ -95,7 +95,7 @@ TEST_CASE("SIGHUP with a valid file rebuilds the configuration") {
   next.replace(next.find("Num-Dest = beat"), 15, "Num-Dest = other");
   dir.write("sr.ini", next);
   daemon.signal(SIGHUP);
-  REQUIRE(daemon.wait_for_output("reloaded: running 3 sections", 10s));
+  REQUIRE(daemon.wait_for_output("reloaded: 3 sections running (2 kept, 1 stopped, 1 created)", 10s));
   size_t lines = beats(dir).size();
   // After the reload nothing goes to `beat` any more.
   daemon.signal(SIGTERM);

@@ -228,10 +228,12 @@ TEST_CASE("cancelling another timer that is due in the same dispatch round stops
 TEST_CASE("timers due in one round run in deadline order") {
   std::vector<int> order;
   EventLoop loop;
-  loop.add_timer(2 * kMs, 0, [&] { order.push_back(2); });
+  // Spaced 100 ms apart so that a slow machine (ASan, load) between the
+  // add_timer calls cannot swap the deadlines.
+  loop.add_timer(200 * kMs, 0, [&] { order.push_back(2); });
   loop.add_timer(0, 0, [&] { order.push_back(0); });
-  loop.add_timer(1 * kMs, 0, [&] { order.push_back(1); });
-  const uint64_t all_due = now() + 3 * kMs;
+  loop.add_timer(100 * kMs, 0, [&] { order.push_back(1); });
+  const uint64_t all_due = now() + 300 * kMs;
   busy_until(all_due);  // so that one round finds all three due
   REQUIRE(run_until(loop, [&] { return order.size() == 3; }));
   CHECK(order == std::vector<int>{0, 1, 2});
