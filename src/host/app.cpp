@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "host/runtime.h"
+#include "host/systemd_notify.h"
 #include "log/logger.h"
 #include "loop/event_loop.h"
 #include "loop/worker_pool.h"
@@ -95,8 +96,15 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
   WorkerPool workers(loop, kWorkerThreads);
   Services services{loop, workers, logger};
   ShutdownGuard guard;
+  SystemdNotifier systemd(loop);
 
-  auto runtime = std::make_unique<Runtime>(services, std::move(plan));
+  std::unique_ptr<Runtime> runtime;
+  auto running = [&] {
+    size_t n = runtime->component_count();
+    return fmt::format("running {} section{}", n, n == 1 ? "" : "s");
+  };
+
+  runtime = std::make_unique<Runtime>(services, std::move(plan));
   logger.info("", "sensor_reporter {} starting with {}", SR_VERSION, options.config_path);
   auto failures = runtime->start();
   if (!failures.empty() && !options.keep_going) {
@@ -107,16 +115,19 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
     loop.drain();
     return kExConfig;
   }
-  logger.info("", "running {} section{}", runtime->component_count(), runtime->component_count() == 1 ? "" : "s");
+  logger.info("", "{}", running());
+  systemd.ready(running());
 
   auto reload = [&] {
     logger.info("", "SIGHUP: reloading {}", options.config_path);
+    systemd.reloading();
     config::Plan next = load_plan(options.config_path, registry, options.keep_going);
     for (const auto& d : next.warnings) logger.warning("", "{}", d.to_string());
     if (!next.ok()) {
       for (const auto& d : next.errors) logger.error("", "{}", d.to_string());
       logger.error("", "reload failed with {} error{}; the running configuration stays as it was",
                    next.errors.size(), next.errors.size() == 1 ? "" : "s");
+      systemd.ready(fmt::format("{}; the last reload failed, see the log", running()));
       return;
     }
     const size_t before = runtime->component_count();
@@ -132,6 +143,7 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
     runtime->start();
     logger.info("", "reloaded: {} section{} running ({} kept, {} stopped, {} created)", runtime->component_count(),
                 runtime->component_count() == 1 ? "" : "s", kept, before - kept, runtime->component_count() - kept);
+    systemd.ready(running());
   };
   loop.handle_signals({SIGTERM, SIGINT, SIGHUP}, [&](int signo) {
     if (signo == SIGHUP) {
@@ -139,6 +151,7 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
       return;
     }
     logger.info("", "{}: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    systemd.stopping();
     guard.arm();
     loop.stop();
   });

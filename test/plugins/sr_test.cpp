@@ -1,7 +1,8 @@
 // Classes used only by the test suite (module "sr_test"):
 //  - TestSensor publishes the next of its comma-separated Values on each
 //    poll; PollDuration > 0 makes each poll asynchronous and that slow;
-//    ThrowOnPoll makes every poll throw.
+//    ThrowOnPoll makes every poll throw; BlockFor > 0 makes every poll block
+//    the event loop that long (a stuck plugin, for the watchdog test).
 //  - TestActuator appends "SOURCE PAYLOAD" lines to the file Output for every
 //    command it receives and publishes the payload as its state: to StateDest,
 //    or (INI-era style) back to CommandSrc as an echo; again on refresh.
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -25,13 +27,15 @@ class TestSensor {
       sr::sdk::string_param("Values").required().help("comma-separated values, one per poll"),
       sr::sdk::float_param("PollDuration").fallback("0").min(0).help("seconds each poll takes"),
       sr::sdk::bool_param("ThrowOnPoll").fallback("no").help("every poll throws"),
+      sr::sdk::float_param("BlockFor").fallback("0").min(0).help("seconds every poll blocks the event loop"),
       sr::sdk::end_params};
 
   TestSensor(sr::sdk::Host host, const sr::sdk::Params& params)
       : host_(host),
         destination_(params.required("Destination")),
         duration_(params.number("PollDuration")),
-        throw_on_poll_(params.boolean("ThrowOnPoll")) {
+        throw_on_poll_(params.boolean("ThrowOnPoll")),
+        block_for_(params.number("BlockFor")) {
     std::string values = params.required("Values");
     size_t start = 0;
     for (;;) {
@@ -44,6 +48,8 @@ class TestSensor {
 
   sr::sdk::PollResult poll() {
     if (throw_on_poll_) throw std::runtime_error("test sensor failure");
+    // Deliberately wrong plugin behaviour: blocks the whole event loop.
+    if (block_for_ > 0) std::this_thread::sleep_for(std::chrono::duration<double>(block_for_));
     if (duration_ <= 0) {
       publish_next();
       return sr::sdk::PollResult::Done;
@@ -67,6 +73,7 @@ class TestSensor {
   std::string destination_;
   double duration_;
   bool throw_on_poll_;
+  double block_for_;
   std::vector<std::string> values_;
   size_t next_ = 0;
   sr::sdk::Timer slow_;

@@ -1,0 +1,137 @@
+// The test plays systemd's part: it listens on a NOTIFY_SOCKET, sets
+// WATCHDOG_USEC and reads what the real binary tells it.
+#include "support/process.h"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+using namespace sr::test;
+
+namespace {
+
+// A datagram socket like systemd's notification socket.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~NotifySocket() {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+  // Every message received so far, plus those arriving until `predicate`
+  // holds or the deadline passes.
+  bool wait_for(const std::function<bool(const std::vector<std::string>&)>& predicate,
+                std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!predicate(messages_)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n > 0) messages_.emplace_back(buffer, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  const std::vector<std::string>& messages() const { return messages_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::vector<std::string> messages_;
+};
+
+size_t count_starting(const std::vector<std::string>& messages, const std::string& prefix) {
+  size_t n = 0;
+  for (const auto& m : messages) n += m.rfind(prefix, 0) == 0;
+  return n;
+}
+
+std::string config() {
+  return R"([Connection1]
+Class = local.local_conn.LocalConnection
+Name = local
+
+[Sensor1]
+Class = heartbeat.heartbeat.Heartbeat
+Connection = local
+Poll = 1
+Num-Dest = n
+Str-Dest = s
+)";
+}
+
+}  // namespace
+
+TEST_CASE("READY with STATUS, watchdog pings, RELOADING around SIGHUP, STOPPING") {
+  TempDir dir;
+  NotifySocket notify(dir.file("notify"));
+  std::string ini = dir.write("sr.ini", config());
+  Process daemon({binary(), ini}, {"NOTIFY_SOCKET=" + dir.file("notify"), "WATCHDOG_USEC=200000"});
+
+  REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "READY=1") == 1; }, 10s));
+  CHECK(notify.messages().front() == "READY=1\nSTATUS=running 2 sections");
+  // WATCHDOG_USEC 200 ms: a ping every 100 ms.
+  REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "WATCHDOG=1") >= 3; }, 5s));
+
+  daemon.signal(SIGHUP);
+  REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "READY=1") == 2; }, 10s));
+  const auto& messages = notify.messages();
+  auto reloading = std::find_if(messages.begin(), messages.end(),
+                                [](const std::string& m) { return m.rfind("RELOADING=1\nMONOTONIC_USEC=", 0) == 0; });
+  REQUIRE(reloading != messages.end());
+  CHECK(std::stoull(reloading->substr(std::strlen("RELOADING=1\nMONOTONIC_USEC="))) > 0);
+  CHECK(messages.back() == "READY=1\nSTATUS=running 2 sections");
+
+  daemon.signal(SIGTERM);
+  REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "STOPPING=1") == 1; }, 5s));
+  CHECK(daemon.wait_exit(5s) == 0);
+}
+
+TEST_CASE("no watchdog pings while a plugin blocks the event loop") {
+  TempDir dir;
+  NotifySocket notify(dir.file("notify"));
+  // Every 3 s a poll blocks the loop for 1.5 s.
+  std::string ini = dir.write("sr.ini", R"([Sensor_Stuck]
+Class = sr_test.test.TestSensor
+Poll = 3
+Destination = x
+Values = 1
+BlockFor = 1.5
+)");
+  Process daemon({binary(), "--plugin-dir", test_plugin_dir(), ini},
+                 {"NOTIFY_SOCKET=" + dir.file("notify"), "WATCHDOG_USEC=200000"});
+  REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "READY=1") == 1; }, 10s));
+  REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "WATCHDOG=1") >= 1; }, 10s));
+  // Collect the pings over the next blocked stretch: between two polls (3 s
+  // apart, each blocking 1.5 s) the loop pings ~15 times, then falls silent.
+  std::vector<std::chrono::steady_clock::time_point> pings;
+  size_t seen = count_starting(notify.messages(), "WATCHDOG=1");
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < 4s) {
+    notify.wait_for([&](auto& m) { return count_starting(m, "WATCHDOG=1") > seen; }, 4s);
+    size_t now_seen = count_starting(notify.messages(), "WATCHDOG=1");
+    for (; seen < now_seen; ++seen) pings.push_back(std::chrono::steady_clock::now());
+  }
+  // Some gap between consecutive pings covers the 1.5 s block (minus the
+  // 100 ms ping period): the stuck loop sent nothing meanwhile.
+  auto longest = std::chrono::steady_clock::duration::zero();
+  for (size_t i = 1; i < pings.size(); ++i) longest = std::max(longest, pings[i] - pings[i - 1]);
+  CHECK(longest >= 1300ms);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(10s) == 0);
+}
