@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace sr {
@@ -58,8 +59,31 @@ class ShutdownGuard {
 
 }  // namespace
 
+namespace {
+
+// A Password in a file every user can read is a leak waiting to happen.
+void warn_if_password_readable(const config::ParseResult& parsed, config::Plan& plan) {
+  struct stat st {};
+  if (stat(parsed.ini.path.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) return;
+  for (const auto& section : parsed.ini.sections) {
+    if (const config::Entry* password = parsed.ini.lookup(section, "Password")) {
+      plan.warnings.push_back(config::Diagnostic{
+          config::Severity::Warning, parsed.ini.path, password->line, section.name, password->key,
+          fmt::format("this file holds a password and every user can read it (mode {:04o}); "
+                      "chmod o-r it, or use PasswordFile",
+                      st.st_mode & 07777)});
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 config::Plan load_plan(const std::string& path, PluginRegistry& registry, bool keep_going) {
-  return config::build_plan(config::parse_file(path), registry, keep_going);
+  config::ParseResult parsed = config::parse_file(path);
+  config::Plan plan = config::build_plan(parsed, registry, keep_going);
+  warn_if_password_readable(parsed, plan);
+  return plan;
 }
 
 void print_diagnostics(const config::Plan& plan, std::FILE* out) {

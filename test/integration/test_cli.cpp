@@ -5,6 +5,8 @@
 #include "util/text.h"
 
 #include <doctest/doctest.h>
+
+#include <sys/stat.h>
 #include "support/doctest_lines.h"
 
 #include <filesystem>
@@ -275,4 +277,26 @@ TEST_CASE("--check prints warnings but still passes a file whose only problem is
   CHECK(r.exit_code == 0);
   CHECK(r.err == "warning: " + ini + ":6: [Sensor_HB] Str-Dst: unknown key, ignored (did you mean 'Str-Dest'?)\n");
   CHECK(r.out == ini + ": OK, 1 section would run\n");
+}
+
+TEST_CASE("--check warns when a file holding a Password can be read by every user") {
+  TempDir dir;
+  std::string ini = dir.write("secret.ini",
+                              "[Connection1]\n"
+                              "Class = mqtt.mqtt_conn.MqttConnection\n"
+                              "Name = MQTT\n"
+                              "Host = 127.0.0.1\n"
+                              "RootTopic = sr\n"
+                              "User = me\n"
+                              "Password = hunter2\n");
+  REQUIRE(chmod(ini.c_str(), 0644) == 0);
+  auto open_file = run({"--check", ini});
+  CHECK(open_file.exit_code == 0);
+  CHECK(open_file.err == "warning: " + ini +
+                             ":7: [Connection1] Password: this file holds a password and every user can read it "
+                             "(mode 0644); chmod o-r it, or use PasswordFile\n");
+  REQUIRE(chmod(ini.c_str(), 0640) == 0);
+  auto closed_file = run({"--check", ini});
+  CHECK(closed_file.exit_code == 0);
+  CHECK(closed_file.err == "");
 }
