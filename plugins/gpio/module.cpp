@@ -1,0 +1,23 @@
+// The gpio module: gpio.rpi_gpio.RpiGpioSensor (sensor, event-driven or
+// polled) and gpio.rpi_gpio.RpiGpioActuator (actuator), on the libgpiod 1.6
+// backend. Parameters: gpio_sensor.hpp, gpio_actuator.hpp, gpio_backend.hpp.
+//
+//   [Sensor_Button]
+//   Class = gpio.rpi_gpio.RpiGpioSensor
+//   Connection = local
+//   Pin = 17
+//   PUD = UP
+//   EventDetection = BOTH
+//   Destination = button
+//   Short_Press-Dest = toggle_light
+//
+//   [Actuator_Light]
+//   Class = gpio.rpi_gpio.RpiGpioActuator
+//   Connection = local
+//   Pin = 19
+//   CommandSrc = light
+//   ToggleCommandSrc = toggle_light
+#include "gpio_actuator.hpp"
+#include "gpio_sensor.hpp"
+
+SR_PLUGIN_MODULE("gpio", "1.0.0", sr::gpio::RpiGpioSensor, sr::gpio::RpiGpioActuator)
