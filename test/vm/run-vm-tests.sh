@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# run-vm-tests.sh - the VM test tier (meson suite 'vm'; docs/vm-tests.md).
+#
+# Boots Debian's own kernel in QEMU with an initramfs that holds busybox, the
+# gpio-sim and w1-fake kernel modules, this build's sensor_reporter binary,
+# its plugin modules (gpio, one_wire, local, sr_test) with every shared
+# library they need, and the guest tests in guest/tests/. The guest runs the
+# tests and powers off; this script reads the results from the serial console.
+#
+# Usage: run-vm-tests.sh BUILD_DIR [--without MODULE]... [--accel auto|kvm|tcg] [--refresh]
+#        run-vm-tests.sh --setup-only [--refresh]
+#   --without MODULE  the build has no MODULE.so on purpose (e.g. gpio without
+#                     libgpiod): its tests are skipped instead of failing
+#   --refresh         ignore the cached kernel and ask apt again
+#   --setup-only      only fill the cache (as root, e.g. before running the
+#                     suite as another user), no build dir needed
+# Environment: SR_VM_CACHE (default /var/tmp/sensor_reporter-vm), KVER
+#   (kernel ABI, default what linux-image-amd64 depends on), QEMU_MEM (MiB,
+#   512), TEST_TIMEOUT (s per guest test, 120), BOOT_TIMEOUT (s, 600).
+#
+# Exit status: 0 every test passed, 1 a test failed (the guest console is
+# printed), 77 QEMU or the kernel packages cannot be had (not root, apt or
+# the archive unreachable). 2 on a usage error.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${SR_VM_CACHE:-/var/tmp/sensor_reporter-vm}
+MEM=${QEMU_MEM:-512}
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
+ACCEL=auto
+REFRESH=0
+SETUP_ONLY=0
+WITHOUT=()
+BUILD=
+
+log() { printf '[vm] %s\n' "$*" >&2; }
+die() { printf '[vm] ERROR: %s\n' "$*" >&2; exit 1; }
+skip() { printf '[vm] SKIP: %s\n' "$*" >&2; exit 77; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--without) WITHOUT+=("$2"); shift 2 ;;
+	--accel) ACCEL=$2; shift 2 ;;
+	--refresh) REFRESH=1; shift ;;
+	--setup-only) SETUP_ONLY=1; shift ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+	*) BUILD=$1; shift ;;
+	esac
+done
+if [ "$SETUP_ONLY" = 0 ]; then
+	[ -d "$BUILD" ] || { echo "usage: $0 BUILD_DIR (see --help)" >&2; exit 2; }
+	BUILD=$(cd "$BUILD" && pwd)
+	SR_BIN=$BUILD/src/sensor_reporter
+	[ -x "$SR_BIN" ] || die "no $SR_BIN: build first (ninja -C $BUILD)"
+fi
+T_START=$(now)
+
+# ------------------------------------------------------------------ cache --
+# Everything that does not depend on the build lives in $CACHE, keyed by the
+# kernel ABI: the unpacked kernel image (not installed), its uncompressed
+# vmlinux for a PVH boot, and the out-of-tree modules. Once it is there,
+# nothing here needs root or the network.
+HOST_PKGS=(qemu-system-x86 busybox-static cpio kmod xz-utils binutils gcc make libc6-dev gpiod)
+KMOD_SRCS=(drivers/gpio/gpio-sim.c drivers/gpio/gpiolib.h kernel/irq/irq_sim.c)
+# The built modules are valid for this exact list of sources and w1-fake.c.
+KMOD_KEY=$( { echo "${KMOD_SRCS[*]}"; cat "$HERE/kmod/w1-fake.c"; } | sha256sum | cut -c1-16)
+mkdir -p "$CACHE" 2>/dev/null || skip "cannot create $CACHE"
+# One setup at a time (parallel builds share the cache); a user who may not
+# write the cache can still use it read-only.
+if { exec 9>>"$CACHE/lock"; } 2>/dev/null || { exec 9<"$CACHE/lock"; } 2>/dev/null; then flock 9; fi
+
+host_tools_present() {
+	command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && command -v cpio >/dev/null
+}
+series() { local s=${1%%-*}; echo "${s%.*}"; } # 6.1.0-56-amd64 -> 6.1
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# apt_install [KVER]: the host tools, plus the headers and source of KVER
+# (default: the kernel linux-image-amd64 points at now; sets KVER).
+apt_install() {
+	[ "$(id -u)" = 0 ] || skip "QEMU or the kernel is not cached in $CACHE and installing them needs root"
+	export DEBIAN_FRONTEND=noninteractive
+	log "apt-get update"
+	apt-get update -qq || skip "apt-get update failed (no network to the archive?)"
+	if [ -z "${KVER:-}" ]; then
+		KVER=$(apt-cache depends linux-image-amd64 2>/dev/null |
+			sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1)
+		[ -n "$KVER" ] || skip "apt knows no linux-image-amd64 (set KVER=6.1.0-NN-amd64)"
+	fi
+	log "apt-get install ${HOST_PKGS[*]} linux-headers-$KVER linux-source-$(series "$KVER")"
+	apt-get install -y -qq --no-install-recommends "${HOST_PKGS[@]}" \
+		"linux-headers-$KVER" "linux-source-$(series "$KVER")" >/dev/null ||
+		skip "apt-get install failed"
+}
+
+# fetch_kernel: download and unpack linux-image-$KVER into the cache (it is
+# not installed: no initramfs-tools, /boot untouched).
+fetch_kernel() {
+	local kroot=$CACHE/kernel-$KVER debs=$CACHE/debs vmlinuz off
+	rm -rf "$kroot" "$debs"
+	mkdir -p "$debs"
+	log "apt-get download linux-image-$KVER (unpacked into $kroot, not installed)"
+	(cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "linux-image-$KVER") ||
+		skip "apt-get download linux-image-$KVER failed"
+	dpkg-deb -x "$debs"/linux-image-"$KVER"_*.deb "$kroot"
+	dpkg-deb -f "$debs"/linux-image-"$KVER"_*.deb Version > "$kroot/.version"
+	rm -rf "$debs"
+	# PVH boot of the uncompressed vmlinux skips the in-guest XZ decompressor
+	# (about 4 s under TCG). The payload starts at the XZ magic in the bzImage.
+	vmlinuz=$kroot/boot/vmlinuz-$KVER
+	for off in $(LC_ALL=C grep -abo $'\xfd7zXZ' "$vmlinuz" | cut -d: -f1 | head -n 5); do
+		tail -c +$((off + 1)) "$vmlinuz" | xz -dcq --single-stream > "$kroot/vmlinux-pvh" 2>/dev/null || true
+		# XEN_ELFNOTE_PHYS32_ENTRY (note type 0x12) marks a PVH entry point
+		readelf -n "$kroot/vmlinux-pvh" 2>/dev/null | grep -qE 'note type: \(0x00000012\)|PHYS32_ENTRY' && break
+		rm -f "$kroot/vmlinux-pvh"
+	done
+	[ -s "$kroot/vmlinux-pvh" ] || log "no PVH vmlinux found; booting the bzImage (slower)"
+	echo "$KVER" > "$CACHE/current"
+}
+
+# build_modules: Debian's kernel has neither CONFIG_GPIO_SIM nor CONFIG_IRQ_SIM,
+# and no simulated 1-Wire master at all: build gpio-sim and irq_sim from the
+# matching linux-source, and our w1-fake, against linux-headers.
+build_modules() {
+	local kroot=$CACHE/kernel-$KVER series src_version kmod=$CACHE/kmod-$KVER m
+	series=$(series "$KVER")
+	installed "linux-headers-$KVER" && installed "linux-source-$series" || apt_install
+	# gpio-sim.c includes the private drivers/gpio/gpiolib.h: the source must be
+	# the very version the image was built from.
+	src_version=$(dpkg-query -W -f='${Version}' "linux-source-$series")
+	[ "$src_version" = "$(cat "$kroot/.version")" ] ||
+		skip "linux-source-$series is $src_version but linux-image-$KVER is $(cat "$kroot/.version") (mirror in transition?)"
+	rm -rf "$kmod" "$kroot/lib/modules/$KVER/extra"
+	mkdir -p "$kmod"
+	log "building irq_sim gpio-sim w1-fake against /usr/src/linux-headers-$KVER"
+	tar -xJf "/usr/src/linux-source-$series.tar.xz" -C "$kmod" --transform='s,.*/,,' \
+		"${KMOD_SRCS[@]/#/linux-source-$series/}"
+	cp "$HERE/kmod/w1-fake.c" "$kmod/"
+	# irq_to_desc() is not exported to modules in 6.1; generic_handle_irq()
+	# runs the same flow handler.
+	sed -i 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' "$kmod/irq_sim.c"
+	grep -q 'generic_handle_irq(irqnum);' "$kmod/irq_sim.c" || die "the irq_sim.c patch did not apply"
+	printf '\n#include <linux/module.h>\nMODULE_LICENSE("GPL");\n' >> "$kmod/irq_sim.c"
+	echo "obj-m += irq_sim.o gpio-sim.o w1-fake.o" > "$kmod/Kbuild"
+	make -s -C "/usr/src/linux-headers-$KVER" M="$kmod" modules 2>&1 | grep -v 'Skipping BTF' >&2 || true
+	for m in irq_sim gpio-sim w1-fake; do
+		[ -f "$kmod/$m.ko" ] || die "module $m.ko was not built"
+	done
+	strip --strip-debug "$kmod"/*.ko
+	mkdir -p "$kroot/lib/modules/$KVER/extra"
+	cp "$kmod"/*.ko "$kroot/lib/modules/$KVER/extra/"
+	rm -rf "$kmod"
+	depmod -b "$kroot" "$KVER" # the .deb ships no modules.dep
+	echo "$KMOD_KEY" > "$kroot/.modules"
+}
+
+# Network and root are needed only for what is not cached yet.
+KVER=${KVER:-$(cat "$CACHE/current" 2>/dev/null || true)}
+if [ "$REFRESH" = 1 ] || [ -z "$KVER" ] || ! host_tools_present || [ ! -f "$CACHE/kernel-$KVER/.version" ]; then
+	[ "$REFRESH" = 0 ] || KVER=
+	apt_install
+	host_tools_present || skip "qemu-system-x86_64, /bin/busybox or cpio still missing"
+	[ -f "$CACHE/kernel-$KVER/.version" ] || fetch_kernel
+fi
+[ "$(cat "$CACHE/kernel-$KVER/.modules" 2>/dev/null)" = "$KMOD_KEY" ] || build_modules
+log "kernel $KVER from $CACHE"
+flock -u 9 2>/dev/null || true
+[ "$SETUP_ONLY" = 0 ] || exit 0
+KROOT=$CACHE/kernel-$KVER
+BOOT_KERNEL=$KROOT/vmlinux-pvh
+[ -s "$BOOT_KERNEL" ] || BOOT_KERNEL=$KROOT/boot/vmlinuz-$KVER
+T_SETUP=$(now)
+
+# -------------------------------------------------------------- initramfs --
+WORK=$BUILD/test/vm/work # per build dir: parallel builds do not collide
+R=$WORK/initramfs
+rm -rf "$R"
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,etc,proc,sys,dev,tmp,run,lib/modules,tests}
+mkdir -p "$R/usr/lib/sensor_reporter/plugins"
+cp /bin/busybox "$R/bin/busybox"
+for a in $("$R/bin/busybox" --list); do
+	[ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
+done
+# The kernel gives init its stdio through /dev/console, before devtmpfs.
+mknod -m 600 "$R/dev/console" c 5 1 2>/dev/null || log "cannot mknod /dev/console (not root?)"
+
+# copy_elf HOST_PATH GUEST_PATH: the file plus every library ldd lists, at
+# the same absolute paths (ld.so's built-in search path finds them there).
+copy_elf() {
+	mkdir -p "$R$(dirname "$2")"
+	cp -L "$1" "$R$2"
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		[ -e "$R$lib" ] && continue
+		mkdir -p "$R$(dirname "$lib")"
+		cp -L "$lib" "$R$lib"
+	done
+}
+copy_elf "$SR_BIN" /usr/local/bin/sensor_reporter
+for t in gpiodetect gpioinfo; do # diagnostics only
+	[ -x "/usr/bin/$t" ] && copy_elf "/usr/bin/$t" "/usr/bin/$t"
+done
+# Plugins are dlopen'ed, so ldd of the binary does not see them or their
+# libraries (libgpiod for gpio.so): copy each with its own ldd list.
+missing=()
+for p in plugins/local/local plugins/gpio/gpio plugins/one_wire/one_wire test/plugins/sr_test; do
+	name=${p##*/}
+	if [ -f "$BUILD/$p.so" ]; then
+		copy_elf "$BUILD/$p.so" "/usr/lib/sensor_reporter/plugins/$name.so"
+	elif [[ " ${WITHOUT[*]} " != *" $name "* ]]; then
+		missing+=("$name.so")
+	fi
+done
+[ ${#missing[@]} = 0 ] || log "NOT BUILT: ${missing[*]} in $BUILD (their tests will fail)"
+
+cp "$HERE/guest/init" "$R/init"
+cp "$HERE/guest/lib.sh" "$R/tests/"
+cp "$HERE"/guest/tests/*.sh "$R/tests/"
+chmod 755 "$R/init" "$R"/tests/*.sh
+echo "$TEST_TIMEOUT" > "$R/etc/test-timeout"
+printf '%s\n' "${WITHOUT[@]}" > "$R/etc/plugins-without"
+(cd "$R" && ls tests/[0-9]*.sh | sed 's,^,/,') > "$R/etc/tests.list"
+
+# Kernel modules in load order, dependencies first. w1_therm must be there
+# before w1-fake's first bus search: nothing autoloads in the guest.
+declare -A MOD_PARAMS=([w1_fake]="nsensors=2")
+: > "$R/etc/modules.load"
+mkdir -p "$WORK/empty-modprobe.d"
+for m in configfs gpio-sim w1_therm w1-fake; do
+	modprobe -C "$WORK/empty-modprobe.d" -d "$KROOT" -S "$KVER" --show-depends "$m" |
+		while read -r kind path _; do
+			[ "$kind" = insmod ] || continue
+			ko=$(basename "$path")
+			grep -q "^$ko\b" "$R/etc/modules.load" && continue
+			cp "$path" "$R/lib/modules/$ko"
+			name=${ko%.ko}
+			echo "$ko ${MOD_PARAMS[${name//-/_}]:-}" >> "$R/etc/modules.load"
+		done
+done
+CPIO=$WORK/initramfs.cpio
+(cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) > "$CPIO"
+log "initramfs: $(du -k "$CPIO" | cut -f1) KiB; modules: $(cut -d' ' -f1 "$R/etc/modules.load" | tr '\n' ' ')"
+T_INITRD=$(now)
+
+# ------------------------------------------------------------------- qemu --
+# /dev/kvm alone is not enough: here it is a paravirtual engine (kvm_pvm, no
+# vmx/svm flag) that runs a stock kernel far slower than TCG. Require the
+# flag and a vCPU that really starts (-S stops right after KVM set it up).
+ACCEL_ARGS=(-accel tcg -cpu max)
+probe() { echo quit | timeout 20 qemu-system-x86_64 "$@" -m 16 -nodefaults -display none -S -monitor stdio >/dev/null 2>&1; }
+if [ "$ACCEL" != tcg ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+	{ grep -qwE 'vmx|svm' /proc/cpuinfo || [ "$ACCEL" = kvm ]; }; then
+	for cpu in host,-arch-capabilities host; do
+		if probe -accel kvm -cpu "$cpu"; then ACCEL_ARGS=(-accel kvm -cpu "$cpu"); break; fi
+	done
+fi
+[ "$ACCEL" != kvm ] || [ "${ACCEL_ARGS[1]}" = kvm ] || die "--accel kvm: KVM is not usable here"
+
+LOG=$WORK/console.log
+boot() {
+	log "booting $(basename "$BOOT_KERNEL") with ${ACCEL_ARGS[*]}"
+	local rc=0
+	timeout "$BOOT_TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -m "$MEM" -smp 1 \
+		-nodefaults -no-user-config -display none -monitor none -nic none \
+		-serial "file:$LOG" -no-reboot \
+		-kernel "$BOOT_KERNEL" -initrd "$CPIO" -append "console=ttyS0 quiet panic=-1" \
+		</dev/null || rc=$?
+	[ "$rc" = 0 ] || log "qemu exited with $rc"
+	sed -i 's/\r$//' "$LOG"
+}
+boot
+if [ "${ACCEL_ARGS[1]}" = kvm ] && ! grep -q '@@BEGIN' "$LOG"; then
+	log "under KVM the guest reached no test: trying again with TCG"
+	ACCEL_ARGS=(-accel tcg -cpu max)
+	boot
+fi
+T_BOOT=$(now)
+
+# ---------------------------------------------------------------- results --
+# Guest markers: @@BEGIN /tests/T@@, @@END /tests/T rc=N secs=S@@, @@RESULT rc=N@@.
+passed=0 failed=0 skipped=0
+while read -r t rc secs; do
+	name=${t##*/}
+	name=${name%.sh}
+	case $rc in
+	0) verdict=PASS; passed=$((passed + 1)) ;;
+	77) verdict=SKIP; skipped=$((skipped + 1)) ;;
+	124) verdict="FAIL (timed out after ${TEST_TIMEOUT}s)"; failed=$((failed + 1)) ;;
+	*) verdict="FAIL (exit $rc)"; failed=$((failed + 1)) ;;
+	esac
+	checks=$(sed -n "/@@BEGIN $(printf '%s' "$t" | sed 's,/,\\/,g')@@/,/@@END /p" "$LOG" |
+		sed -n 's/^.*: \([0-9]* passed, [0-9]* failed\)$/\1/p' | tail -n1)
+	printf '%-16s %s in %ss%s\n' "$name" "$verdict" "$secs" "${checks:+; checks: $checks}"
+done < <(sed -n 's/^.*@@END \([^ ]*\) rc=\([0-9]*\) secs=\([0-9.]*\)@@.*$/\1 \2 \3/p' "$LOG")
+expected=$(wc -l < "$R/etc/tests.list")
+ran=$((passed + failed + skipped))
+if [ "$ran" -lt "$expected" ] || ! grep -q '@@RESULT rc=' "$LOG"; then
+	log "the guest ran $ran of $expected tests and did not finish (crash, panic or boot timeout)"
+	failed=$((failed + expected - ran))
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	log "FAIL: ${missing[*]} not built in $BUILD"
+	failed=$((failed + 1))
+fi
+
+# Failures first print every failed check, then the whole console.
+if [ "$failed" -gt 0 ]; then
+	echo "----- failed checks -----"
+	grep -E '^FAIL - ' "$LOG" || true
+	echo "----- guest console ($LOG) -----"
+	cat "$LOG"
+	echo "----- end of guest console -----"
+fi
+echo "timings: setup $(awk -v a="$T_START" -v b="$T_SETUP" 'BEGIN{printf "%.1f", b-a}')s," \
+	"initramfs $(awk -v a="$T_SETUP" -v b="$T_INITRD" 'BEGIN{printf "%.1f", b-a}')s," \
+	"boot+tests $(awk -v a="$T_INITRD" -v b="$T_BOOT" 'BEGIN{printf "%.1f", b-a}')s" \
+	"(${ACCEL_ARGS[*]}, guest ready after $(sed -n 's/.*@@READY uptime=\([0-9.]*\)s@@.*/\1/p' "$LOG")s)," \
+	"total $(elapsed "$T_START")s"
+echo "$passed passed, $failed failed$([ "$skipped" = 0 ] || echo ", $skipped skipped")"
+[ "$failed" = 0 ] || exit 1
+[ "$passed" -gt 0 ] || exit 77 # everything skipped
