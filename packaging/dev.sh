@@ -64,12 +64,15 @@ cmd_test() {
   build build
   build build-asan -Db_sanitize=address,undefined -Dbuildtype=debug
   total_passed=0 total_failed=0 any_failed=0
-  run_suite build plain --no-suite vm
+  run_suite build plain --no-suite vm --no-suite package
   # Sanitizer runs are slower: give the integration deadlines room.
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_suite build-asan asan+ubsan --no-suite vm --timeout-multiplier 3
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    run_suite build-asan asan+ubsan --no-suite vm --no-suite package --timeout-multiplier 3
   # The QEMU tier (real gpio-sim and w1 drivers): once, on the plain build.
   # It skips (exit 77) where QEMU or Debian's kernel packages cannot be had.
   run_suite build vm --suite vm
+  # The Debian packages: built, installed, run, purged.
+  run_suite build package --suite package
   echo "$total_passed passed, $total_failed failed"
   [ "$total_failed" -eq 0 ] && [ "$any_failed" -eq 0 ]
 }

@@ -10,6 +10,7 @@
 
 #include <doctest/doctest.h>
 #include "support/doctest_lines.h"
+#include "support/known_classes.h"
 
 #include <string>
 #include <utility>
@@ -228,6 +229,7 @@ TEST_CASE("booleans accept on/off, 1/0 and true/false in any case") {
                   {"Values", "1"},
                   {"PollDuration", "0"},
                   {"ThrowOnPoll", "nO"},
+                  {"BlockFor", "0"},
                   {"Class", "sr_test.test.TestSensor"},
                   {"Retain", "TRUE"}});
 }
@@ -451,10 +453,8 @@ TEST_CASE("an unknown bare class name lists every class on the plugin path and t
       "Class = Nope\n");
   // Broken test modules (no entry point, wrong ABI, bad default, undefined
   // symbol) are named as not loadable: the class might be in one of them,
-  // so the exit code is 69. mqtt is an optional plugin.
-  std::string available = "Heartbeat, LocalConnection, ";
-  if (sr::test::plugin_path().find("/mqtt") != std::string::npos) available += "MqttConnection, ";
-  available += "TestActuator, TestSensor, Throwing";
+  // so the exit code is 69.
+  std::string available = sr::join(sr::test::known_classes(/*with_test_modules=*/true), ", ");
   CHECK(strings(plan.errors) ==
         Lines{"conf.ini:2: [Sensor1] Class: unknown class 'Nope'; available classes: " + available +
               "; not loadable: bad_default.so, no_entry.so, undefined_symbol.so, wrong_abi.so (see sensor_reporter "
@@ -471,10 +471,10 @@ TEST_CASE("a module that is not on the plugin path is unavailable: exit code 69"
       "Str-Dest = s\n"
       "Poll = 0\n"
       "[Sensor2]\n"
-      "Class = gpio.rpi_gpio.RpiGpioSensor\n");
+      "Class = nosuch.nosuch.NoSuchSensor\n");
   CHECK(strings(plan.errors) ==
         Lines{"conf.ini:5: [Sensor1] Poll: 0 is below the minimum 1",
-              "conf.ini:7: [Sensor2] Class: cannot find plugin module 'gpio' (gpio.so); searched: " +
+              "conf.ini:7: [Sensor2] Class: cannot find plugin module 'nosuch' (nosuch.so); searched: " +
                   sr::join(search_path(), ", ")});
   CHECK(plan.plugin_unavailable);
   // A missing module outranks the configuration error.
