@@ -1,0 +1,2 @@
+// PLACEHOLDER: to be replaced
+#include <doctest/doctest.h>
