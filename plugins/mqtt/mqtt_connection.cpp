@@ -177,6 +177,20 @@ MqttConnection::~MqttConnection() {
 
 std::string MqttConnection::endpoint() const { return fmt::format("{}:{}", settings_.host, settings_.port); }
 
+void MqttConnection::report_status() {
+  std::string status;
+  switch (state_) {
+    case State::Online: status = fmt::format("connected to {}", endpoint()); break;
+    case State::Connecting:
+    case State::Handshake: status = fmt::format("connecting to {}", endpoint()); break;
+    case State::Idle:
+      status = fmt::format("{} unreachable{}", endpoint(), last_failure_.empty() ? "" : " (" + last_failure_ + ")");
+      break;
+  }
+  if (!queue_.empty()) status += fmt::format(", {} queued", queue_.size());
+  host_.set_status(status);
+}
+
 void MqttConnection::start() {
   host_.info("connecting to {} as '{}'{}", endpoint(), settings_.client_id, settings_.tls ? " over TLS" : "");
   outage_since_ = host_.now();
@@ -187,6 +201,7 @@ void MqttConnection::connect() {
   state_ = State::Connecting;
   refused_ = false;
   last_disconnect_reason_ = 0;
+  report_status();
   if (numeric_host_) {
     errno = 0;
     int rc = mosquitto_connect_async(mosq_.get(), settings_.host.c_str(), settings_.port, settings_.keepalive);
@@ -284,6 +299,7 @@ void MqttConnection::lost(const std::string& why) {
     outage_since_ = now;
     quick_drops_ = now - online_since_ < kQuickDrop ? quick_drops_ + 1 : 0;
     host_.warning("connection to {} lost: {}", endpoint(), why);
+    last_failure_ = why;
     bool taken_over = last_disconnect_reason_ == MQTT_RC_SESSION_TAKEN_OVER;
     if ((taken_over || quick_drops_ >= kQuickDropsForClash) && !clash_reported_) {
       host_.error(
@@ -297,6 +313,8 @@ void MqttConnection::lost(const std::string& why) {
     host_.warning("cannot reach broker {}: {}; retrying", endpoint(), why);
     last_failure_ = why;
   }
+  if (refused_ && !last_refusal_.empty()) last_failure_ = "refused: " + last_refusal_;
+  report_status();
   schedule_reconnect();
 }
 
@@ -337,6 +355,7 @@ void MqttConnection::handle_connack(int rc) {
   }
   send(status_topic_, "ONLINE", settings_.qos, true);
   flush_queue();
+  report_status();
   host_.request_refresh();
 }
 
@@ -384,6 +403,7 @@ void MqttConnection::publish(std::string_view destination, std::string_view payl
     return;
   }
   queue_.push(QueuedMessage{std::move(topic), std::string(payload), settings_.qos, retain});
+  report_status();
 }
 
 void MqttConnection::send(const std::string& topic, std::string_view payload, int qos, bool retain) {

@@ -117,6 +117,7 @@ class MqttConnection {
   void flush_queue();
   bool is_echo(const std::string& topic, std::string_view payload);
   void flush_before_exit();
+  void report_status();
   std::string endpoint() const;
 
   void handle_connack(int rc);

@@ -24,6 +24,7 @@ constexpr int kExConfig = 78;
 constexpr unsigned kWorkerThreads = 2;
 constexpr auto kShutdownLimit = std::chrono::seconds(5);
 constexpr uint64_t kRepeatFlushNs = 5'000'000'000ull;
+constexpr uint64_t kStatusPeriodNs = 1'000'000'000ull;
 
 // Last resort for a shutdown that hangs (a plugin stuck in a blocking call):
 // the process still ends within kShutdownLimit, saying why.
@@ -123,10 +124,7 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
   SystemdNotifier systemd(loop);
 
   std::unique_ptr<Runtime> runtime;
-  auto running = [&] {
-    size_t n = runtime->component_count();
-    return fmt::format("running {} section{}", n, n == 1 ? "" : "s");
-  };
+  auto running = [&] { return runtime->status_line(); };
 
   runtime = std::make_unique<Runtime>(services, std::move(plan));
   logger.info("", "sensor_reporter {} starting with {}", SR_VERSION, options.config_path);
@@ -139,7 +137,7 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
     loop.drain();
     return kExConfig;
   }
-  logger.info("", "{}", running());
+  logger.info("", "running {} section{}", runtime->component_count(), runtime->component_count() == 1 ? "" : "s");
   systemd.ready(running());
 
   auto reload = [&] {
@@ -180,6 +178,9 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
     loop.stop();
   });
   loop.add_timer(kRepeatFlushNs, kRepeatFlushNs, [&] { logger.flush_repeats(); });
+  // Connection states change on their own; systemd hears of it within a
+  // second (status() sends only what changed).
+  loop.add_timer(kStatusPeriodNs, kStatusPeriodNs, [&] { systemd.status(running()); });
 
   loop.run();
   runtime->stop();

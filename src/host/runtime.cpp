@@ -117,11 +117,15 @@ uint64_t api_monotonic_ns(sr_host_ctx*) { return EventLoop::monotonic_ns(); }
 
 const char* api_section_name(sr_host_ctx* ctx) { return ctx ? ctx->component->section().c_str() : ""; }
 
+void api_set_status(sr_host_ctx* ctx, const char* status) {
+  if (live(ctx) && status) ctx->component->status = status;
+}
+
 constexpr sr_host_api kHostApi = {
     sizeof(sr_host_api), api_log_enabled,   api_log,        api_publish,    api_subscribe,
     api_poll_done,       api_deliver,       api_request_refresh, api_add_timer, api_cancel_timer,
     api_watch_fd,        api_modify_fd,     api_unwatch_fd, api_run_blocking, api_post,
-    api_monotonic_ns,    api_section_name,
+    api_monotonic_ns,    api_section_name,  api_set_status,
 };
 
 }  // namespace
@@ -298,6 +302,14 @@ void Runtime::route(Component& connection, const std::string& source, std::strin
     actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size());
   }
   if (!delivered) services_.logger.debug(connection.section(), "no actuator takes commands from {}", source);
+}
+
+std::string Runtime::status_line() const {
+  size_t n = components_.size();
+  std::string line = fmt::format("running {} section{}", n, n == 1 ? "" : "s");
+  for (const auto& component : components_)
+    if (!component->status.empty()) line += fmt::format("; [{}] {}", component->section(), component->status);
+  return line;
 }
 
 void Runtime::refresh_all() {

@@ -45,6 +45,7 @@ struct Component {
   void* instance = nullptr;
   std::vector<Component*> connections;    // sensors and actuators
   std::vector<std::string> subscriptions; // actuators: command sources
+  std::string status;                     // connections: set through set_status
   uint64_t poll_timer = 0;
   bool poll_running = false;
   uint64_t polls_skipped = 0;
@@ -73,6 +74,8 @@ class Runtime {
   void stop();
 
   size_t component_count() const { return components_.size(); }
+  // "running N sections; [Connection_MQTT] connected to ..." for systemd.
+  std::string status_line() const;
   const config::Plan& plan() const { return plan_; }
 
   // Routing (also used by the host API trampolines).

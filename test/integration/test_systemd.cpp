@@ -1,5 +1,6 @@
 // The test plays systemd's part: it listens on a NOTIFY_SOCKET, sets
 // WATCHDOG_USEC and reads what the real binary tells it.
+#include "support/broker.h"
 #include "support/process.h"
 
 #include <doctest/doctest.h>
@@ -134,4 +135,39 @@ BlockFor = 1.5
   CHECK(longest >= 1300ms);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit(10s) == 0);
+}
+
+TEST_CASE("STATUS shows each MQTT connection's state and queue depth as it changes") {
+  Broker broker("", "", /*start_now=*/false);
+  TempDir dir;
+  NotifySocket notify(dir.file("notify"));
+  std::string ini = dir.write("sr.ini", fmt::format(R"([Connection_MQTT]
+Class = mqtt.mqtt_conn.MqttConnection
+Name = mqtt
+Host = 127.0.0.1
+Port = {}
+RootTopic = sr
+ReconnectMin = 0.2
+
+[Sensor1]
+Class = heartbeat.heartbeat.Heartbeat
+Connection = mqtt
+Poll = 1
+Num-Dest = n
+Str-Dest = s
+)",
+                                                     broker.port()));
+  Process daemon({binary(), ini}, {"NOTIFY_SOCKET=" + dir.file("notify")});
+  auto has = [](const std::string& text) {
+    return [text](const std::vector<std::string>& m) {
+      return std::any_of(m.begin(), m.end(), [&](const std::string& s) { return s.find(text) != std::string::npos; });
+    };
+  };
+  const std::string down = fmt::format("[Connection_MQTT] 127.0.0.1:{} unreachable (Connection refused), ", broker.port());
+  REQUIRE(notify.wait_for(has(down), 10s));
+  CHECK(notify.wait_for(has("queued"), 5s));
+  broker.start();
+  REQUIRE(notify.wait_for(has(fmt::format("STATUS=running 2 sections; [Connection_MQTT] connected to 127.0.0.1:{}", broker.port())), 10s));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(5s) == 0);
 }

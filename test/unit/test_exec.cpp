@@ -140,7 +140,7 @@ const sr_host_api kLoopApi = {
     },
     [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
     [](sr_host_ctx*) { return sr::EventLoop::monotonic_ns(); },
-    [](sr_host_ctx*) { return "Exec_Test"; },
+    [](sr_host_ctx*) { return "Exec_Test"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
 };
 
 sr::sdk::Host LoopHost::host() { return sr::sdk::Host(&kLoopApi, ctx()); }

@@ -144,7 +144,7 @@ const sr_host_api kLoopApi = {
     },
     [](sr_host_ctx*, sr_done_fn, void*) { FAIL_CHECK("post is not expected"); },
     [](sr_host_ctx* ctx) { return sr::EventLoop::monotonic_ns() + LoopHost::of(ctx).clock_offset_ns; },
-    [](sr_host_ctx* ctx) { return LoopHost::of(ctx).section.c_str(); },
+    [](sr_host_ctx* ctx) { return LoopHost::of(ctx).section.c_str(); },    nullptr,  // set_status (ABI 1.1): not offered by this fake
 };
 
 sr::sdk::Host LoopHost::host() { return sr::sdk::Host(&kLoopApi, ctx()); }

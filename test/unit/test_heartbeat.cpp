@@ -89,7 +89,7 @@ const sr_host_api kFakeApi = {
     },
     [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
     [](sr_host_ctx* ctx) { return FakeHost::of(ctx).now_ns; },
-    [](sr_host_ctx*) { return "Sensor_Heartbeat"; },
+    [](sr_host_ctx*) { return "Sensor_Heartbeat"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
 };
 
 constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<Heartbeat>();

@@ -91,7 +91,7 @@ const sr_host_api kFakeApi = {
     },
     [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
     [](sr_host_ctx*) -> uint64_t { return 0; },
-    [](sr_host_ctx*) { return "Connection_Local"; },
+    [](sr_host_ctx*) { return "Connection_Local"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
 };
 
 constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<LocalConnection>();

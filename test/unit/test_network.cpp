@@ -113,7 +113,7 @@ const sr_host_api kFakeApi = {
     },
     [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
     [](sr_host_ctx*) { return uint64_t{0}; },
-    [](sr_host_ctx*) { return "Sensor_Arp"; },
+    [](sr_host_ctx*) { return "Sensor_Arp"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
 };
 
 constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<ArpSensor>();

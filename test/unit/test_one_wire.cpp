@@ -149,7 +149,7 @@ const sr_host_api kLoopApi = {
     },
     [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
     [](sr_host_ctx*) { return sr::EventLoop::monotonic_ns(); },
-    [](sr_host_ctx*) { return "Sensor_W1"; },
+    [](sr_host_ctx*) { return "Sensor_W1"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
 };
 
 constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<Ds18x20Sensor>();

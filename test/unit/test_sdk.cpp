@@ -31,7 +31,7 @@ struct doctest::StringMaker<std::vector<T>> {
 // SR_ABI_MAJOR (or, for appended members, SR_ABI_MINOR).
 
 static_assert(SR_ABI_MAJOR == 1);
-static_assert(SR_ABI_MINOR == 0);
+static_assert(SR_ABI_MINOR == 1);
 static_assert(std::string_view(SR_PLUGIN_ENTRY_NAME) == "sensor_reporter_plugin");
 static_assert(std::is_same_v<sr_plugin_entry_fn, const sr_module_descriptor* (*)(uint32_t, uint32_t)>);
 
@@ -79,7 +79,7 @@ static_assert(sizeof(sr_param_value) == 16);
 static_assert(offsetof(sr_param_value, key) == 0);
 static_assert(offsetof(sr_param_value, value) == 8);
 
-static_assert(sizeof(sr_host_api) == 136);
+static_assert(sizeof(sr_host_api) == 144);
 static_assert(offsetof(sr_host_api, log_enabled) == 8);
 static_assert(offsetof(sr_host_api, log) == 16);
 static_assert(offsetof(sr_host_api, publish) == 24);
@@ -96,6 +96,7 @@ static_assert(offsetof(sr_host_api, run_blocking) == 104);
 static_assert(offsetof(sr_host_api, post) == 112);
 static_assert(offsetof(sr_host_api, monotonic_ns) == 120);
 static_assert(offsetof(sr_host_api, section_name) == 128);
+static_assert(offsetof(sr_host_api, set_status) == 136);  // appended in ABI 1.1
 
 static_assert(sizeof(sr_publish_opts) == 8);
 static_assert(offsetof(sr_publish_opts, flags) == 4);
@@ -241,7 +242,7 @@ const sr_host_api kFakeApi = {
     },
     [](sr_host_ctx* ctx, sr_done_fn done, void* user) { FakeHost::of(ctx).jobs.push_back({nullptr, done, user}); },
     [](sr_host_ctx* ctx) { return FakeHost::of(ctx).now_ns; },
-    [](sr_host_ctx* ctx) { return FakeHost::of(ctx).section.c_str(); },
+    [](sr_host_ctx* ctx) { return FakeHost::of(ctx).section.c_str(); },    nullptr,  // set_status (ABI 1.1): not offered by this fake
 };
 
 // ---------------------------------------------------------------------------
@@ -417,7 +418,7 @@ TEST_CASE("SR_PLUGIN_MODULE generates a descriptor with the ABI version, size an
   const sr_module_descriptor* d = sensor_reporter_plugin(SR_ABI_MAJOR, SR_ABI_MINOR);
   REQUIRE(d != nullptr);
   CHECK(d->abi_major == 1u);
-  CHECK(d->abi_minor == 0u);
+  CHECK(d->abi_minor == 1u);
   CHECK(d->struct_size == sizeof(sr_module_descriptor));
   CHECK(std::string(d->module_name) == "sdk_test");
   CHECK(std::string(d->module_version) == "2.3.4");
@@ -931,4 +932,21 @@ TEST_CASE("post: the function runs when the host calls back, not when cancelled;
   host.jobs[2].done(host.jobs[2].user, 0);
   CHECK(runs == 1);
   CHECK(host.logs == std::vector<Logged>{{SR_LOG_ERROR, "posted callback failed: late"}});
+}
+
+TEST_CASE("Host::set_status reaches a 1.1 host and is skipped for a 1.0 host (struct_size)") {
+  static std::string received;
+  received.clear();
+  sr_host_api api = kFakeApi;
+  api.set_status = [](sr_host_ctx*, const char* status) { received = status; };
+  sr::sdk::Host new_host(&api, nullptr);
+  new_host.set_status("connected to broker:1883");
+  CHECK(received == "connected to broker:1883");
+
+  received.clear();
+  sr_host_api old_api = api;
+  old_api.struct_size = offsetof(sr_host_api, set_status);  // what an ABI 1.0 host hands out
+  sr::sdk::Host old_host(&old_api, nullptr);
+  old_host.set_status("ignored");
+  CHECK(received.empty());
 }

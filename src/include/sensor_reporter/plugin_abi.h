@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define SR_ABI_MAJOR 1
-#define SR_ABI_MINOR 0
+#define SR_ABI_MINOR 1
 #define SR_PLUGIN_ENTRY_NAME "sensor_reporter_plugin"
 
 /* Return codes of plugin callbacks. */
@@ -181,6 +181,11 @@ typedef struct sr_host_api {
 
   /* --- identity --- */
   const char* (*section_name)(sr_host_ctx* ctx);
+
+  /* --- since ABI 1.1: check struct_size before calling --- */
+  /* Connections: a one-line state for operators ("connected to host:1883",
+   * "unreachable, 12 queued"); the host shows it in systemd's STATUS=. */
+  void (*set_status)(sr_host_ctx* ctx, const char* status);
 } sr_host_api;
 
 /* Options of one publish, as seen by a connection. */

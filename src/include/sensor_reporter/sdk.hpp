@@ -40,6 +40,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -298,6 +299,12 @@ class Host {
     api_->deliver(ctx_, source.c_str(), payload.data(), payload.size());
   }
   void request_refresh() const { api_->request_refresh(ctx_); }
+  // Connections: the state line systemd shows. A host older than ABI 1.1
+  // has no such service; then this does nothing.
+  void set_status(const std::string& status) const {
+    if (api_->struct_size >= offsetof(sr_host_api, set_status) + sizeof api_->set_status && api_->set_status)
+      api_->set_status(ctx_, status.c_str());
+  }
 
   std::chrono::nanoseconds now() const { return std::chrono::nanoseconds(api_->monotonic_ns(ctx_)); }
 
