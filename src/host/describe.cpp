@@ -35,7 +35,57 @@ void append_rows(std::string& out, const sr_param_def* params, const sr_param_de
   }
 }
 
+// Text for roff: backslashes escaped, a leading dot or quote neutralised.
+std::string roff(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\')
+      out += "\\e";
+    else if (c == '-')
+      out += "\\-";
+    else
+      out += c;
+  }
+  if (!out.empty() && (out[0] == '.' || out[0] == '\'')) out.insert(0, "\\&");
+  return out;
+}
+
+void append_man_params(std::string& out, const sr_param_def* params, const sr_param_def* skip_known) {
+  for (const sr_param_def* p = params; p && p->name; ++p) {
+    bool shadowed = false;
+    for (const sr_param_def* k = skip_known; k && k->name; ++k)
+      if (std::string_view(k->name) == p->name) shadowed = true;
+    if (shadowed) continue;
+    out += fmt::format(".TP\n.B {}\n{}, {}{}.", roff(p->name), roff(describe_type(*p)),
+                       p->flags & SR_PARAM_REQUIRED ? "required" : "optional",
+                       p->default_value ? fmt::format(", default {}", roff(*p->default_value ? p->default_value : "\"\""))
+                                        : "");
+    if (p->help) out += fmt::format(" {}{}", roff(p->help), std::string_view(p->help).ends_with('.') ? "" : ".");
+    out += "\n";
+  }
+}
+
 }  // namespace
+
+std::string format_man_classes(const std::vector<PluginClass>& classes) {
+  std::string out;
+  for (const auto& c : classes) {
+    const sr_class_def& def = *c.def;
+    out += fmt::format(".SS {} ({})\n{}.\n", roff(def.path ? def.path : def.name), kind_name(def.kind),
+                       roff(def.summary ? def.summary : ""));
+    append_man_params(out, def.params, nullptr);
+    for (const sr_io_def* io = def.ios; io && io->key; ++io)
+      out += fmt::format(".TP\n{} \\fB{}\\fP\n{}{}{}\n", io->direction == SR_IO_PUBLISHES ? "Publishes to" : "Accepts from",
+                         roff(io->key), roff(io->measures ? io->measures : ""),
+                         io->unit ? fmt::format(" [{}]", roff(io->unit)) : "",
+                         io->values ? fmt::format(", values {}", roff(io->values)) : "");
+  }
+  for (auto kind : {SR_KIND_CONNECTION, SR_KIND_SENSOR, SR_KIND_ACTUATOR}) {
+    out += fmt::format(".SS Keys of every {} section\n", kind_name(kind));
+    append_man_params(out, config::common_params(kind), nullptr);
+  }
+  return out;
+}
 
 std::string format_class_list(const std::vector<PluginClass>& classes) {
   std::string out = fmt::format("{:<20} {:<11} {:<40} {}\n", "CLASS", "KIND", "PATH", "SUMMARY");
