@@ -335,7 +335,10 @@ class Host {
 
   // Runs work() on a worker thread and done(result) on the loop. work must
   // not touch the instance (capture copies): the instance may be destroyed
-  // meanwhile, in which case done is never called.
+  // meanwhile, in which case done is never called. If work throws, the error
+  // is logged and done is not called either: a poll() that returned Pending
+  // and waits for done to call poll_done() must catch inside work and
+  // return an error value instead.
   template <typename Work, typename Done>
   void run_blocking(Work work, Done done) const {
     using Result = std::invoke_result_t<Work&>;
