@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build g++ pkg-config python3 openssl
           libinih-dev libfmt-dev doctest-dev libmosquitto-dev libgpiod-dev libsystemd-dev
-          mosquitto mosquitto-clients)
+          mosquitto mosquitto-clients clang)
+# libFuzzer's runtime: versioned on Debian 12, unversioned on 13. Missing, the
+# fuzz tiers skip (exit 77).
+OPTIONAL_PACKAGES=(libclang-rt-14-dev libclang-rt-dev)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -22,6 +25,18 @@ install_missing() {
   echo "dev.sh: installing ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+install_optional() {
+  local p
+  for p in "${OPTIONAL_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && return 0
+  done
+  for p in "${OPTIONAL_PACKAGES[@]}"; do
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" \
+      >/dev/null 2>&1 && return 0
+  done
+  echo "dev.sh: no libFuzzer runtime package available; the fuzz tiers will skip"
 }
 
 # build DIR [meson options...]: configure once, then build.
@@ -61,18 +76,22 @@ run_suite() {
 
 cmd_test() {
   install_missing
+  install_optional
   build build
   build build-asan -Db_sanitize=address,undefined -Dbuildtype=debug
   total_passed=0 total_failed=0 any_failed=0
   run_suite build plain --no-suite vm --no-suite package
-  # Sanitizer runs are slower: give the integration deadlines room.
+  # Sanitizer runs are slower: give the integration deadlines room. The fuzz
+  # smoke builds its own ASan+UBSan binaries with clang: once is enough.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-    run_suite build-asan asan+ubsan --no-suite vm --no-suite package --timeout-multiplier 3
+    run_suite build-asan asan+ubsan --no-suite vm --no-suite package --no-suite fuzz_smoke --timeout-multiplier 3
   # The QEMU tier (real gpio-sim and w1 drivers): once, on the plain build.
   # It skips (exit 77) where QEMU or Debian's kernel packages cannot be had.
   run_suite build vm --suite vm
   # The Debian packages: built, installed, run, purged.
   run_suite build package --suite package
+  # libFuzzer campaign, 60 s per target (clang); skips (77) without libFuzzer.
+  run_suite build fuzz --suite fuzz
   echo "$total_passed passed, $total_failed failed"
   [ "$total_failed" -eq 0 ] && [ "$any_failed" -eq 0 ]
 }

@@ -63,12 +63,18 @@ const Entry* find_entry(const std::vector<Entry>& entries, std::string_view key)
 // `context`, falling back to `defaults`. Referenced values are expanded from
 // their raw text in the same context, as configparser does. Returns an error
 // message, empty on success.
+constexpr std::size_t max_interpolated_size = 64 * 1024;
+
 std::string expand(std::string_view rest, const Section& context, const Section& defaults,
                    int depth, std::string& out) {
   if (depth > max_interpolation_depth) return "interpolation too deep";
   while (!rest.empty()) {
     auto percent = rest.find('%');
     out.append(rest.substr(0, percent));
+    // Found by fuzzing: keys that refer to each other many times grow
+    // exponentially within the depth limit; bound the result instead.
+    if (out.size() > max_interpolated_size)
+      return fmt::format("value longer than {} characters after interpolation", max_interpolated_size);
     if (percent == std::string_view::npos) return {};
     rest.remove_prefix(percent);
     if (rest.starts_with("%%")) {

@@ -6,6 +6,7 @@
 #include "support/broker.h"
 #include "support/mqtt_client.h"
 #include "support/process.h"
+#include "support/reporter.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -24,26 +25,6 @@ using namespace sr::test;
 
 namespace {
 
-std::string mqtt_section(int port) {
-  return fmt::format(R"([Connection_MQTT]
-Class = mqtt.mqtt_conn.MqttConnection
-Name = mqtt
-Host = 127.0.0.1
-Port = {}
-RootTopic = sr
-Client = reporter
-ReconnectMin = 0.2
-ReconnectMax = 1
-)",
-                     port);
-}
-
-std::unique_ptr<Process> start_reporter(const TempDir& dir, const std::string& ini_text) {
-  std::string ini = dir.write("sr.ini", ini_text);
-  return std::make_unique<Process>(
-      std::vector<std::string>{binary(), "--plugin-dir", test_plugin_dir(), ini});
-}
-
 std::string script(const TempDir& dir, const std::string& name, const std::string& body) {
   std::string path = dir.write(name, "#!/bin/sh\n" + body);
   REQUIRE(chmod(path.c_str(), 0755) == 0);
@@ -54,11 +35,6 @@ size_t index_of(const std::vector<Received>& messages, const std::string& topic,
   auto it = std::find_if(messages.begin(), messages.end(),
                          [&](const Received& m) { return m.topic == topic && m.payload == payload; });
   return static_cast<size_t>(it - messages.begin());
-}
-
-size_t count_topic(const std::vector<Received>& messages, const std::string& topic) {
-  return static_cast<size_t>(
-      std::count_if(messages.begin(), messages.end(), [&](const Received& m) { return m.topic == topic; }));
 }
 
 pid_t read_pid(const std::string& file) {

@@ -3,6 +3,7 @@
 #include "support/broker.h"
 #include "support/mqtt_client.h"
 #include "support/process.h"
+#include "support/reporter.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -16,21 +17,6 @@ using namespace sr::test;
 
 namespace {
 
-std::string mqtt_section(int port, const std::string& extra = "") {
-  return fmt::format(R"([Connection_MQTT]
-Class = mqtt.mqtt_conn.MqttConnection
-Name = mqtt
-Host = 127.0.0.1
-Port = {}
-RootTopic = sr
-Client = reporter
-ReconnectMin = 0.2
-ReconnectMax = 1
-{}
-)",
-                     port, extra);
-}
-
 std::string with_client(std::string section, const std::string& client) {
   return section.replace(section.find("Client = reporter"), 17, "Client = " + client);
 }
@@ -43,29 +29,6 @@ Poll = 60
 Num-Dest = hb/num
 Str-Dest = hb/str
 )";
-
-std::unique_ptr<Process> start_reporter(const TempDir& dir, const std::string& ini_text,
-                                        const std::string& name = "sr.ini") {
-  std::string ini = dir.write(name, ini_text);
-  return std::make_unique<Process>(std::vector<std::string>{binary(), "--plugin-dir", test_plugin_dir(), ini});
-}
-
-size_t count(const std::vector<Received>& messages, const std::string& topic, const std::string& payload) {
-  return static_cast<size_t>(std::count_if(messages.begin(), messages.end(), [&](const Received& m) {
-    return m.topic == topic && m.payload == payload;
-  }));
-}
-
-size_t count_topic(const std::vector<Received>& messages, const std::string& topic) {
-  return static_cast<size_t>(
-      std::count_if(messages.begin(), messages.end(), [&](const Received& m) { return m.topic == topic; }));
-}
-
-size_t occurrences(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
 
 void make_certs(const std::string& dir, const std::string& san = "") {
   std::vector<std::string> argv{source_dir() + "/certs/make-certs.sh", dir};

@@ -4,6 +4,7 @@
 #include "support/broker.h"
 #include "support/mqtt_client.h"
 #include "support/process.h"
+#include "support/reporter.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -47,12 +48,6 @@ Str-Dest = steady/str
                       "Destination = changing\nValues = v{}\n",
                       g);
   return text;
-}
-
-size_t count(const std::vector<Received>& messages, const std::string& topic, const std::string& payload) {
-  return static_cast<size_t>(std::count_if(messages.begin(), messages.end(), [&](const Received& m) {
-    return m.topic == topic && m.payload == payload;
-  }));
 }
 
 }  // namespace

@@ -383,3 +383,17 @@ TEST_CASE("to_lower and iequals are ASCII case folding") {
   CHECK_FALSE(iequals("Class", "Classes"));
   CHECK_FALSE(iequals("Poll", "Pol1"));
 }
+
+TEST_CASE("interpolation that grows exponentially is cut off with an error, not run for ever") {
+  // Found by fuzzing: each key refers to the next one 8 times, 8 levels deep.
+  std::string text = "[Sensor_X]\n";
+  for (char key = 'a'; key < 'i'; ++key) {
+    text += std::string(1, key) + " = ";
+    for (int i = 0; i < 8; ++i) text += key == 'h' ? "xxxxxxxxxxxxxxxx" : "%(" + std::string(1, static_cast<char>(key + 1)) + ")s";
+    text += "\n";
+  }
+  auto result = parse_text(text, "conf.ini");
+  REQUIRE_FALSE(result.errors.empty());
+  CHECK(result.errors.front().to_string() ==
+        "conf.ini:2: [Sensor_X] a: value longer than 65536 characters after interpolation");
+}

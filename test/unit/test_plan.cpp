@@ -708,3 +708,16 @@ TEST_CASE("per-section Level is parsed into the component") {
   CHECK(component(plan, "Sensor1").level == sr::log::Level::Warning);
   CHECK_FALSE(component(plan, "Sensor2").level.has_value());
 }
+
+TEST_CASE("a number that underflows is refused at validation, not thrown later by the plugin") {
+  // Found by fuzzing: strtod accepts 1e-400 (as 0, ERANGE); std::stod throws.
+  Planner planner;
+  Plan plan = planner.build(
+      "[Connection1]\n"
+      "Class = local.local_conn.LocalConnection\n"
+      "Name = local\n"
+      "OnGT = 1e-400\n");
+  CHECK(strings(plan.errors) ==
+        Lines{"conf.ini:4: [Connection1] OnGT: '1e-400' is too close to 0 (write 0 or a larger number)"});
+  CHECK(plan.exit_code() == 78);
+}

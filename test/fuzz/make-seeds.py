@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of every fuzz target into test/fuzz/corpus/<target>/.
+
+Run from anywhere; rerun after changing a target's input layout. The corpus is
+checked in: real configurations (conf/), w1_slave and ARP fixtures (test/data/)
+and hand-written payloads, encoded the way each target reads its input.
+
+Targets built on FuzzedDataProvider take strings from the front of the input
+(each ended by a backslash plus one other character, the provider's
+terminator) and integers/booleans from the back, last byte first.
+"""
+import pathlib
+import shutil
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CORPUS = HERE / "corpus"
+
+
+def fdp(strings, tail_bytes):
+    """strings in the order the target consumes them; tail_bytes likewise."""
+    front = b"".join(s.replace(b"\\", b"\\\\") + b"\\n" for s in strings)
+    return front + bytes(reversed(tail_bytes))
+
+
+def write(target, name, data):
+    path = CORPUS / target / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+
+def ini():
+    for f in sorted((ROOT / "conf").rglob("*.ini")):
+        write("ini", f.name, f.read_bytes())
+    write("ini", "defaults_interpolation.ini", """\
+[DEFAULT]
+Root = /srv
+Script = %(Root)s/bin/report --all
+PinNumbering = BOARD
+
+[Logging]
+Level = DEBUG
+Syslog = no
+MaxSize = 4096
+NumFiles = 3
+
+[Connection_Local]
+Class = local.local_conn.LocalConnection
+Name = local
+OnGT = 21.5
+
+[Sensor_Script]
+Class = exec.exec_sensor.ExecSensor
+Connection = local
+Root = /opt
+Destination = script/out
+Poll = 30
+Timeout = 5
+
+[Actuator_Say]
+Class = ExecActuator
+Connection = local
+Command = /usr/bin/logger -t sensor_reporter
+  --id=%%1
+CommandSrc = say
+Retain = yes
+""")
+    write("ini", "problems.ini", """\
+\ufeffkey before section = 1
+[Sensor_A]
+Class = heartbeat.heartbeat.Heartbeat
+Connection = a, b ,
+Poll = 0.5
+Num-Dest = n
+Str-Dest = s
+Pol = 3
+[Sensor_A]
+   indented continuation
+[Connection_X]] trailing
+Class = mqtt.mqtt_conn.MqttConnection
+Name = a
+Host = localhost
+Port = 70000
+[Actuator_G]
+Class = gpio.rpi_gpio.RpiGpioActuator
+Pin = -1
+CommandSrc = x
+InitialState = maybe
+Value = %(missing)s and 100%
+Key without delimiter
+[Sensor_W1]
+Class = one_wire.Ds18x20Sensor
+Mac = 28-0123456789AB
+Destination = t
+Poll = 60
+TempUnit = K
+[Sensor_Arp]
+Class = network.arp_sensor.ArpSensor
+MAC = AA:BB:CC:DD:EE:FF
+Destination = presence
+Poll = 10
+ArpTable = /proc/net/arp
+[Other]
+Class = NoSuchClass
+""")
+    write("ini", "crlf_long_line.ini",
+          "[Connection_L]\r\nClass = local.local_conn.LocalConnection\r\nName = l\r\nOnEq = "
+          + "x" * 200 + "\r\n; comment\r\n# comment\r\n")
+
+
+def class_strings():
+    names = [
+        "heartbeat.heartbeat.Heartbeat", "local.local_conn.LocalConnection", "mqtt.mqtt_conn.MqttConnection",
+        "exec.exec_sensor.ExecSensor", "exec.exec_actuator.ExecActuator", "one_wire.ds18x20_sensor.Ds18x20Sensor",
+        "network.arp_sensor.ArpSensor", "gpio.rpi_gpio.RpiGpioSensor", "gpio.rpi_gpio.RpiGpioActuator",
+        "Heartbeat", "  RpiGpioActuator\t", "heartbeat.Hartbeat", "nosuch.module.Class", "gpio..", ".Heartbeat",
+        "ExecSensr",
+    ]
+    for i, name in enumerate(names):
+        write("class", f"class_{i:02d}", name)
+
+
+def values():
+    # tail: type (1 string .. 5 choice, 6 unknown: byte % 6 + 1), flags, min (3 bytes), max (3 bytes), bool
+    cases = [
+        (b"", b"17", 1, 7), (b"", b" 0.15 ", 2, 7), (b"", b"yes", 3, 0), (b"UP|DOWN|OFF", b"down", 4, 0),
+        (b"", b"9223372036854775808", 1, 0), (b"", b"1e400", 2, 0), (b"", b"nan", 2, 0),
+        (b"C|F", b"K", 4, 0), (b"", b"anything", 0, 0), (b"", b"-5", 1, 2),
+    ]
+    for i, (choices, value, type_byte, flags) in enumerate(cases):
+        data = fdp([choices, value, b"Pol", b"Poll", b"Pin", b"Level"], [type_byte, flags, 0, 0, 0, 0, 0x10, 0, 1])
+        write("values", f"value_{i:02d}", data)
+
+
+def local_rules():
+    readings = [b"21.5", b"TOGGLE", b"2024-05-01T12:34:56.123456", b"2024-05-01T12:34:56.123456+02:00",
+                b" 3 ", b"abc", b"ON", b"", b"1e5", b"-0"]
+    rules = [(0, b""), (1, b"ON"), (2, b"20"), (3, b"-5.5"), (2, b" 0 ")]
+    for i, (which, text) in enumerate(rules):
+        data = fdp([text] + readings, [which] + [i % 2] * len(readings))
+        write("local_rules", f"rule_{i:02d}", data)
+
+
+def commands():
+    payloads = [b"ON", b"off", b" TOGGLE\n", b"2024-05-01T12:34:56.123456", b"2024-05-01T12:34:56.123456+0200",
+                b"toggle", b"blink", b"NA", b"/usr/bin/say hello  world\t", b""]
+    for config in (0x00, 0x03, 0x04, 0x18, 0x20, 0x25):
+        tail = [config]
+        for i in range(len(payloads)):
+            tail += [i % 3, 200 if i % 2 else 10]
+        write("commands", f"commands_{config:02x}", fdp(payloads, tail))
+
+
+def w1():
+    for f in sorted((ROOT / "test/data/w1").rglob("w1_slave")):
+        write("w1", f.parent.parent.parent.parent.parent.parent.name, f.read_bytes())
+    pad = "50 01 4b 46 7f ff 0c 10 1c"
+    write("w1", "min_int32", f"{pad} : crc=1c YES\n{pad} t=-2147483648\n")
+    write("w1", "too_big", f"{pad} : crc=1c YES\n{pad} t=2147483648\n")
+
+
+def arp():
+    for f in sorted((ROOT / "test/data/arp").glob("*.txt")):
+        for mac in ("aa:bb:cc:dd:ee:ff", "AA:BB:CC:DD:EE:FF"):
+            write("arp", f"{f.stem}_{mac[:2]}", mac.encode() + f.read_bytes())
+
+
+if __name__ == "__main__":
+    for target in ("ini", "class", "values", "local_rules", "commands", "w1", "arp"):
+        shutil.rmtree(CORPUS / target, ignore_errors=True)
+    ini()
+    class_strings()
+    values()
+    local_rules()
+    commands()
+    w1()
+    arp()

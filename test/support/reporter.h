@@ -1,0 +1,60 @@
+// Helpers shared by the tests that run the real daemon against a broker:
+// the usual MQTT connection section, starting the daemon with the test
+// plugins, and counting what arrived.
+#pragma once
+
+#include "support/mqtt_client.h"
+#include "support/process.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sr::test {
+
+// [Connection_MQTT] named `mqtt`, RootTopic sr, Client reporter, quick
+// reconnects; `extra` lines are appended to the section.
+inline std::string mqtt_section(int port, const std::string& extra = "") {
+  return fmt::format(R"([Connection_MQTT]
+Class = mqtt.mqtt_conn.MqttConnection
+Name = mqtt
+Host = 127.0.0.1
+Port = {}
+RootTopic = sr
+Client = reporter
+ReconnectMin = 0.2
+ReconnectMax = 1
+{}
+)",
+                     port, extra);
+}
+
+// Writes the configuration into `dir` and starts the daemon on it, with the
+// test-only plugins on the path.
+inline std::unique_ptr<Process> start_reporter(const TempDir& dir, const std::string& ini_text,
+                                               const std::string& name = "sr.ini") {
+  std::string ini = dir.write(name, ini_text);
+  return std::make_unique<Process>(std::vector<std::string>{binary(), "--plugin-dir", test_plugin_dir(), ini});
+}
+
+inline size_t count(const std::vector<Received>& messages, const std::string& topic, const std::string& payload) {
+  return static_cast<size_t>(std::count_if(messages.begin(), messages.end(), [&](const Received& m) {
+    return m.topic == topic && m.payload == payload;
+  }));
+}
+
+inline size_t count_topic(const std::vector<Received>& messages, const std::string& topic) {
+  return static_cast<size_t>(
+      std::count_if(messages.begin(), messages.end(), [&](const Received& m) { return m.topic == topic; }));
+}
+
+inline size_t occurrences(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+}  // namespace sr::test
