@@ -79,12 +79,20 @@ cmd_test() {
   install_optional
   build build
   build build-asan -Db_sanitize=address,undefined -Dbuildtype=debug
+  build build-tsan -Db_sanitize=thread -Dbuildtype=debug -Dvm_tests=disabled
   total_passed=0 total_failed=0 any_failed=0
   run_suite build plain --no-suite vm --no-suite package
   # Sanitizer runs are slower: give the integration deadlines room. The fuzz
   # smoke builds its own ASan+UBSan binaries with clang: once is enough.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     run_suite build-asan asan+ubsan --no-suite vm --no-suite package --no-suite fuzz_smoke --timeout-multiplier 3
+  # The fault suite (broker cycles, reloads, hangs, full disk, Will): once,
+  # against the ASan build, so a leak at exit counts as a failure.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    run_suite build-asan fault --suite fault --timeout-multiplier 2
+  # The threaded parts (event loop, worker pool, logger, plugins using
+  # run_blocking) under ThreadSanitizer: the unit suite.
+  TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan tsan --suite unit
   # The QEMU tier (real gpio-sim and w1 drivers): once, on the plain build.
   # It skips (exit 77) where QEMU or Debian's kernel packages cannot be had.
   run_suite build vm --suite vm

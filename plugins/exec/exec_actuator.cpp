@@ -33,6 +33,13 @@ ExecActuator::~ExecActuator() {
 }
 
 void ExecActuator::on_command(std::string_view /*source*/, std::string_view payload) {
+  // An argument cannot carry a NUL byte: rather than run the command with a
+  // cut-short argument, refuse the message.
+  if (payload.find('\0') != std::string_view::npos) {
+    host_.error("command payload '{}' contains a NUL byte; not run", sdk::printable(payload));
+    publish_result("ERROR");
+    return;
+  }
   std::vector<std::string> argv = argv_;
   std::string_view words = strip_trailing_whitespace(payload);
   while (!words.empty() && (words.front() == ' ' || words.front() == '\t' || words.front() == '\n'))

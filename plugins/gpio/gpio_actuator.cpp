@@ -102,7 +102,8 @@ void RpiGpioActuator::on_command(std::string_view source, std::string_view paylo
     drive(on);
     return;
   }
-  host_.error("bad command '{}' from {}: expected ON, OFF, TOGGLE or a button timestamp", payload, source);
+  host_.error("bad command '{}' from {}: expected ON, OFF, TOGGLE or a button timestamp", sdk::printable(payload),
+              source);
 }
 
 void RpiGpioActuator::toggle() {

@@ -81,7 +81,7 @@ void LocalConnection::publish(std::string_view destination, std::string_view pay
   std::string why;
   auto command = translate(rule_, payload, why);
   if (!command) {
-    host_.error("reading '{}' for {} {}; nothing forwarded", payload, destination, why);
+    host_.error("reading '{}' for {} {}; nothing forwarded", sdk::printable(payload), destination, why);
     return;
   }
   host_.deliver(std::string(destination), *command);

@@ -434,6 +434,29 @@ class Host {
   sr_host_ctx* ctx_;
 };
 
+// A payload made safe to quote in a log line: control bytes and invalid
+// UTF-8 become \xNN (a reading cannot forge a log line), and a long payload
+// is cut after `max` bytes with its length noted.
+inline std::string printable(std::string_view payload, size_t max = 64) {
+  std::string out;
+  const size_t shown = payload.size() > max ? max : payload.size();
+  for (size_t i = 0; i < shown;) {
+    auto c = static_cast<unsigned char>(payload[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len > 0 && i + len <= shown;
+    for (size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(payload[i + k]) >> 6) == 0x2;
+    if (!valid || c < 0x20 || c == 0x7F || c == '\\') {
+      out += fmt::format("\\x{:02x}", c);
+      ++i;
+      continue;
+    }
+    out.append(payload.substr(i, len));
+    i += len;
+  }
+  if (shown < payload.size()) out += fmt::format("... ({} bytes)", payload.size());
+  return out;
+}
+
 // What a sensor's poll() may return when it does its work asynchronously.
 enum class PollResult { Done, Pending };
 
