@@ -1,0 +1,217 @@
+// Shared pieces of the benchmark programs in test/bench/: statistics, what
+// /proc says about a process, and the daemon started the way a user starts
+// it (the real binary, the build tree's plugins, a private mosquitto).
+//
+// Benchmarks print figures; they assert nothing. Every program prints one
+// line; the figures are medians (or percentiles) over repeated runs.
+#pragma once
+
+#include "support/broker.h"
+#include "support/mqtt_client.h"
+#include "support/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sr::bench {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+inline double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+// Nearest-rank percentile (p in 0..100) of a copy of the samples.
+inline double percentile(std::vector<double> samples, double p) {
+  if (samples.empty()) return std::nan("");
+  std::sort(samples.begin(), samples.end());
+  double rank = std::ceil(p / 100.0 * static_cast<double>(samples.size()));
+  size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  return samples[std::min(index, samples.size() - 1)];
+}
+inline double median(const std::vector<double>& samples) {
+  if (samples.empty()) return std::nan("");
+  std::vector<double> s = samples;
+  std::sort(s.begin(), s.end());
+  size_t n = s.size();
+  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+// An integer from argv[index], or `fallback` (lets a user shorten or lengthen a run).
+inline int arg_or(int argc, char** argv, int index, int fallback) {
+  return argc > index ? std::atoi(argv[index]) : fallback;
+}
+
+// ---------------------------------------------------------------------------
+// /proc
+
+// CPU seconds the process itself has used (all its threads, from
+// /proc/PID/task/*/schedstat: nanoseconds, where utime + stime only count
+// 10 ms ticks); its reaped children's (utime + stime) separately.
+struct CpuTimes {
+  double self = 0;
+  double children = 0;
+};
+inline double thread_cpu_seconds(pid_t pid) {
+  double total = 0;
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+    std::ifstream in(task.path() / "schedstat");
+    double ns = 0;
+    if (in >> ns) total += ns / 1e9;
+  }
+  return total;
+}
+inline CpuTimes cpu_times(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which may contain spaces: from the last ')'.
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::vector<std::string> f;
+  for (std::string word; fields >> word;) f.push_back(word);
+  // f[0] is field 3 (state); utime 14, stime 15, cutime 16, cstime 17.
+  if (f.size() < 15) return {};
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return CpuTimes{thread_cpu_seconds(pid), (std::stod(f[13]) + std::stod(f[14])) / tick};
+}
+
+// A "Key:   123 kB" line of a /proc file, in kB (-1 when absent).
+inline long proc_kb(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + ":", 0) == 0) return std::atol(line.c_str() + key.size() + 1);
+  }
+  return -1;
+}
+
+struct Memory {
+  double rss_mb = 0;      // VmRSS
+  double hwm_mb = 0;      // VmHWM
+  double private_mb = 0;  // Private_Clean + Private_Dirty (smaps_rollup)
+  double anon_mb = 0;     // Anonymous (smaps_rollup): heap, stacks, .bss
+};
+inline Memory memory(pid_t pid) {
+  const std::string base = "/proc/" + std::to_string(pid);
+  Memory m;
+  m.rss_mb = static_cast<double>(proc_kb(base + "/status", "VmRSS")) / 1024;
+  m.hwm_mb = static_cast<double>(proc_kb(base + "/status", "VmHWM")) / 1024;
+  m.private_mb = static_cast<double>(proc_kb(base + "/smaps_rollup", "Private_Clean") +
+                                     proc_kb(base + "/smaps_rollup", "Private_Dirty")) / 1024;
+  m.anon_mb = static_cast<double>(proc_kb(base + "/smaps_rollup", "Anonymous")) / 1024;
+  return m;
+}
+
+// The moment a process ends, to the microsecond (a pidfd becomes readable
+// when it exits; Process::wait_exit only polls every 2 ms).
+inline Clock::time_point wait_exit_precisely(const test::Process& process, std::chrono::milliseconds timeout) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, process.pid(), 0));
+  if (fd < 0) throw std::runtime_error("pidfd_open failed");
+  pollfd p{fd, POLLIN, 0};
+  int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  Clock::time_point at = Clock::now();
+  ::close(fd);
+  if (rc != 1) throw std::runtime_error("the daemon did not exit in time");
+  return at;
+}
+
+// ---------------------------------------------------------------------------
+// The daemon
+
+// A private broker tuned for measuring: no persistence (the test broker
+// saves its database on every change, which would make the broker the
+// bottleneck of every throughput figure), and no cap on the messages queued
+// for a slow subscriber (the default 1000 drops QoS 1 messages in a flood).
+inline std::unique_ptr<test::Broker> start_broker() {
+  return std::make_unique<test::Broker>(
+      "", "persistence false\nautosave_on_changes false\nmax_queued_messages 0\nmax_queued_bytes 0\n");
+}
+
+// The [Connection_MQTT] section every benchmark uses.
+inline std::string mqtt_section(int port, const std::string& root, const std::string& client, int qos = 0) {
+  return "[Connection_MQTT]\nClass = mqtt.mqtt_conn.MqttConnection\nName = mqtt\nHost = 127.0.0.1\nPort = " +
+         std::to_string(port) + "\nRootTopic = " + root + "\nClient = " + client + "\nQoS = " + std::to_string(qos) +
+         "\n\n[Logging]\nLevel = INFO\n\n";
+}
+
+inline std::string heartbeat_section(int index, double poll) {
+  std::string n = std::to_string(index);
+  char poll_text[32];
+  std::snprintf(poll_text, sizeof poll_text, "%g", poll);
+  return "[Sensor_Hb" + n + "]\nClass = heartbeat.heartbeat.Heartbeat\nConnection = mqtt\nPoll = " + poll_text +
+         "\nNum-Dest = hb" + n + "/num\nStr-Dest = hb" + n + "/str\n\n";
+}
+
+// The build tree's plugins, the test-only modules and the benchmark module.
+inline std::vector<std::string> daemon_env() {
+  return {"SENSOR_REPORTER_PLUGIN_PATH=" + test::plugin_path() + ":" + test::test_plugin_dir() + ":" +
+          SR_BENCH_PLUGIN_DIR};
+}
+
+inline std::unique_ptr<test::Process> start_daemon(const std::string& config_path) {
+  return std::make_unique<test::Process>(std::vector<std::string>{test::binary(), config_path}, daemon_env());
+}
+
+// Stops the daemon (SIGTERM) and returns its exit code.
+inline int stop_daemon(test::Process& daemon) {
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait_exit(10s);
+  return code ? *code : -1;
+}
+
+[[noreturn]] inline void fail(const std::string& why, const test::Process* daemon = nullptr) {
+  std::fprintf(stderr, "benchmark failed: %s\n", why.c_str());
+  if (daemon) std::fprintf(stderr, "--- daemon output ---\n%s\n", daemon->output().c_str());
+  std::exit(1);
+}
+
+// A plain libmosquitto publisher, driven the way the daemon drives its
+// client (external loop, TCP_NODELAY): the yardstick for throughput.
+class PlainPublisher {
+ public:
+  PlainPublisher(int port, int qos) : qos_(qos) {
+    mosq_ = mosquitto_new(nullptr, true, this);
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_publish_callback_set(mosq_, [](mosquitto*, void* self, int) { static_cast<PlainPublisher*>(self)->acked_++; });
+    if (mosquitto_connect(mosq_, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS) fail("plain publisher cannot connect");
+    for (int i = 0; i < 100; ++i) mosquitto_loop(mosq_, 10, 1);  // CONNACK
+  }
+  ~PlainPublisher() {
+    mosquitto_disconnect(mosq_);
+    mosquitto_destroy(mosq_);
+  }
+  void flood(long count, const char* topic = "fl/plain") {
+    acked_ = 0;
+    for (long i = 0; i < count; ++i) {
+      std::string payload = std::to_string(i);
+      mosquitto_publish(mosq_, nullptr, topic, static_cast<int>(payload.size()), payload.data(), qos_, false);
+    }
+    const auto deadline = Clock::now() + 30s;
+    while (Clock::now() < deadline && (mosquitto_want_write(mosq_) || (qos_ > 0 && acked_ < count)))
+      mosquitto_loop(mosq_, 10, 1);
+  }
+
+ private:
+  mosquitto* mosq_;
+  int qos_;
+  long acked_ = 0;
+};
+
+
+}  // namespace sr::bench

@@ -1,0 +1,66 @@
+// Idle cost: MQTT + 1 heartbeat + 10 exec sensors (`echo 1`), all Poll 10.
+//
+// INSTANCES daemons (default 3) run side by side against one private broker,
+// each with its own RootTopic and client id, and each is measured on its own
+// over SECONDS (default 60) after a 3 s settling time: VmRSS, VmHWM, private
+// memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup) at the
+// end, CPU seconds of the daemon over the window (schedstat), and those
+// of its reaped children (the echo processes) separately. Medians over the
+// instances are printed.
+// Usage: bench_idle [SECONDS] [INSTANCES]
+#include "bench_common.h"
+
+#include <thread>
+
+using namespace sr::bench;
+namespace t = sr::test;
+
+int main(int argc, char** argv) {
+  const int seconds = arg_or(argc, argv, 1, 60);
+  const int instances = arg_or(argc, argv, 2, 3);
+  auto broker = start_broker();
+  t::TempDir dir;
+  t::MqttClient watcher(broker->port());
+  if (!watcher.wait_connected(5s) || !watcher.subscribe("#", 0)) fail("watcher cannot subscribe");
+
+  std::vector<std::unique_ptr<t::Process>> daemons;
+  for (int i = 0; i < instances; ++i) {
+    std::string root = "idle" + std::to_string(i);
+    std::string config = mqtt_section(broker->port(), root, "bench-idle" + std::to_string(i)) + heartbeat_section(0, 10);
+    for (int s = 0; s < 10; ++s)
+      config += "[Sensor_Exec" + std::to_string(s) + "]\nClass = exec.exec_sensor.ExecSensor\nConnection = mqtt\n"
+                "Script = echo 1\nDestination = exec" + std::to_string(s) + "\nPoll = 10\n\n";
+    daemons.push_back(start_daemon(dir.write("idle" + std::to_string(i) + ".ini", config)));
+  }
+  for (int i = 0; i < instances; ++i) {
+    std::string last = "idle" + std::to_string(i) + "/exec9";
+    if (!watcher.wait_for_message(last, "1", 10s)) fail("no reading from " + last, daemons[i].get());
+  }
+  std::this_thread::sleep_for(3s);
+
+  std::vector<CpuTimes> before;
+  for (auto& d : daemons) before.push_back(cpu_times(d->pid()));
+  const auto start = Clock::now();
+  std::this_thread::sleep_until(start + std::chrono::seconds(seconds));
+  std::vector<double> cpu, child_cpu, rss, hwm, priv, anon;
+  for (int i = 0; i < instances; ++i) {
+    CpuTimes after = cpu_times(daemons[i]->pid());
+    Memory m = memory(daemons[i]->pid());
+    cpu.push_back(after.self - before[i].self);
+    child_cpu.push_back(after.children - before[i].children);
+    rss.push_back(m.rss_mb);
+    hwm.push_back(m.hwm_mb);
+    priv.push_back(m.private_mb);
+    anon.push_back(m.anon_mb);
+  }
+  size_t readings = watcher.messages().size();
+  for (auto& d : daemons)
+    if (int code = stop_daemon(*d); code != 0) fail("exit code " + std::to_string(code), d.get());
+
+  std::printf("idle (MQTT + 1 heartbeat + 10 exec sensors, Poll 10, %d s, median of %d daemons): VmRSS %.2f MB, "
+              "VmHWM %.2f MB, private %.2f MB (anonymous %.2f MB), CPU %.3f s per %d s "
+              "(+ %.3f s in the echo children; %zu readings seen)\n",
+              seconds, instances, median(rss), median(hwm), median(priv), median(anon), median(cpu), seconds,
+              median(child_cpu), readings);
+  return 0;
+}
