@@ -17,10 +17,12 @@ MqttClient::MqttClient(int port, ClientOptions options) {
     mosquitto_username_pw_set(mosq_, options.user.c_str(), options.password.c_str());
   if (!options.ca_file.empty()) mosquitto_tls_set(mosq_, options.ca_file.c_str(), nullptr, nullptr, nullptr, nullptr);
   mosquitto_reconnect_delay_set(mosq_, 1, 1, false);
-  mosquitto_connect_callback_set(mosq_, [](mosquitto*, void* self, int rc) {
+  mosquitto_connect_callback_set(mosq_, [](mosquitto* m, void* self, int rc) {
     auto* c = static_cast<MqttClient*>(self);
     std::lock_guard lock(c->mutex_);
     c->connected_ = rc == 0;
+    if (rc == 0)
+      for (const auto& [filter, qos] : c->filters_) mosquitto_subscribe(m, nullptr, filter.c_str(), qos);
     c->changed_.notify_all();
   });
   mosquitto_disconnect_callback_set(mosq_, [](mosquitto*, void* self, int) {
@@ -59,6 +61,10 @@ bool MqttClient::wait_connected(std::chrono::milliseconds timeout) {
 }
 
 bool MqttClient::subscribe(const std::string& filter, int qos, std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(mutex_);
+    filters_.emplace_back(filter, qos);
+  }
   int mid = 0;
   if (mosquitto_subscribe(mosq_, &mid, filter.c_str(), qos) != MOSQ_ERR_SUCCESS) return false;
   std::unique_lock lock(mutex_);

@@ -60,6 +60,9 @@ class MqttClient {
   bool connected_ = false;
   int last_mid_ = -1;
   std::vector<int> acked_mids_;
+  // Subscribed filters, renewed on every reconnect: a broker killed before
+  // it saved its persistence forgets a persistent session's subscriptions.
+  std::vector<std::pair<std::string, int>> filters_;
 };
 
 }  // namespace sr::test
