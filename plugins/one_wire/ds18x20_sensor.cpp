@@ -192,11 +192,11 @@ Ds18x20Sensor::Ds18x20Sensor(sdk::Host host, const sdk::Params& params)
   if (!valid_w1_id(mac))
     throw std::invalid_argument(
         fmt::format("Mac '{}' is not a 1-Wire id like 28-0123456789ab (family, '-', 12 hex digits)", mac));
+  // Plain string joining: std::filesystem::path's operator/ trips a GCC 12
+  // -Wrestrict false positive at -O3 (release builds use -Werror).
   std::string root = params.str("Root", "/");
-  if (root.empty()) root = "/";
-  file_ = (std::filesystem::path(root) / "sys/bus/w1/devices" / lowered(mac) / "w1_slave")
-              .lexically_normal()
-              .string();
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  file_ = root + "/sys/bus/w1/devices/" + lowered(mac) + "/w1_slave";
 }
 
 sdk::PollResult Ds18x20Sensor::poll() {
