@@ -11,13 +11,6 @@
 namespace sr::gpio {
 namespace {
 
-bool digits(std::string_view text, size_t from, size_t count) {
-  if (text.size() < from + count) return false;
-  for (size_t i = from; i < from + count; ++i)
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
-  return true;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
@@ -34,19 +27,7 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-bool is_toggle_command(std::string_view payload) {
-  if (payload == "TOGGLE") return true;
-  // 2024-05-01T12:34:56.123456 (26) or with an offset +0200 (31) / +02:00 (32).
-  if (payload.size() != 26 && payload.size() != 31 && payload.size() != 32) return false;
-  bool stamp = digits(payload, 0, 4) && payload[4] == '-' && digits(payload, 5, 2) && payload[7] == '-' &&
-               digits(payload, 8, 2) && payload[10] == 'T' && digits(payload, 11, 2) && payload[13] == ':' &&
-               digits(payload, 14, 2) && payload[16] == ':' && digits(payload, 17, 2) && payload[19] == '.' &&
-               digits(payload, 20, 6);
-  if (!stamp || payload.size() == 26) return stamp;
-  bool sign = payload[26] == '+' || payload[26] == '-';
-  if (payload.size() == 31) return sign && digits(payload, 27, 4);
-  return sign && digits(payload, 27, 2) && payload[29] == ':' && digits(payload, 30, 2);
-}
+bool is_toggle_command(std::string_view payload) { return sdk::is_toggle_command(payload); }
 
 RpiGpioActuator::RpiGpioActuator(sdk::Host host, const sdk::Params& params)
     : RpiGpioActuator(host, params, *make_system_backend()) {}

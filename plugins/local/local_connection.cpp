@@ -7,13 +7,6 @@
 namespace sr::local {
 namespace {
 
-bool digits(std::string_view text, size_t from, size_t count) {
-  if (text.size() < from + count) return false;
-  for (size_t i = from; i < from + count; ++i)
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
-  return true;
-}
-
 std::optional<double> parse_number(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
@@ -27,19 +20,7 @@ std::optional<double> parse_number(std::string_view text) {
 
 }  // namespace
 
-bool is_toggle(std::string_view payload) {
-  if (payload == "TOGGLE") return true;
-  // 2024-05-01T12:34:56.123456 (26) or with an offset +02:00 (32) / +0200 (31).
-  if (payload.size() != 26 && payload.size() != 31 && payload.size() != 32) return false;
-  bool stamp = digits(payload, 0, 4) && payload[4] == '-' && digits(payload, 5, 2) && payload[7] == '-' &&
-               digits(payload, 8, 2) && payload[10] == 'T' && digits(payload, 11, 2) && payload[13] == ':' &&
-               digits(payload, 14, 2) && payload[16] == ':' && digits(payload, 17, 2) && payload[19] == '.' &&
-               digits(payload, 20, 6);
-  if (!stamp || payload.size() == 26) return stamp;
-  bool sign = payload[26] == '+' || payload[26] == '-';
-  if (payload.size() == 31) return sign && digits(payload, 27, 4);                                // +HHMM
-  return sign && digits(payload, 27, 2) && payload[29] == ':' && digits(payload, 30, 2);          // +HH:MM
-}
+bool is_toggle(std::string_view payload) { return sdk::is_toggle_command(payload); }
 
 std::optional<std::string> translate(const Rule& rule, std::string_view reading, std::string& why) {
   if (is_toggle(reading)) return std::string("TOGGLE");

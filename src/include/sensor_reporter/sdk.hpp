@@ -434,6 +434,27 @@ class Host {
   sr_host_ctx* ctx_;
 };
 
+// True for TOGGLE and for button-press timestamps (YYYY-MM-DDTHH:MM:SS.ffffff,
+// optionally with a +HHMM or +HH:MM offset), which every actuator and the
+// local rules treat as "toggle" (INI-era behaviour).
+inline bool is_toggle_command(std::string_view payload) {
+  if (payload == "TOGGLE") return true;
+  auto digits = [&](size_t from, size_t count) {
+    if (payload.size() < from + count) return false;
+    for (size_t i = from; i < from + count; ++i)
+      if (payload[i] < '0' || payload[i] > '9') return false;
+    return true;
+  };
+  if (payload.size() != 26 && payload.size() != 31 && payload.size() != 32) return false;
+  bool stamp = digits(0, 4) && payload[4] == '-' && digits(5, 2) && payload[7] == '-' && digits(8, 2) &&
+               payload[10] == 'T' && digits(11, 2) && payload[13] == ':' && digits(14, 2) && payload[16] == ':' &&
+               digits(17, 2) && payload[19] == '.' && digits(20, 6);
+  if (!stamp || payload.size() == 26) return stamp;
+  bool sign = payload[26] == '+' || payload[26] == '-';
+  if (payload.size() == 31) return sign && digits(27, 4);  // +HHMM
+  return sign && digits(27, 2) && payload[29] == ':' && digits(30, 2);  // +HH:MM
+}
+
 // A payload made safe to quote in a log line: control bytes and invalid
 // UTF-8 become \xNN (a reading cannot forge a log line), and a long payload
 // is cut after `max` bytes with its length noted.
