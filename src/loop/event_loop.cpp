@@ -67,24 +67,31 @@ void EventLoop::cancel_timer(uint64_t id) {
   // wake-up then finds nothing due and re-arms.
 }
 
+bool EventLoop::timer_due() const { return !timer_queue_.empty() && timer_queue_.begin()->first <= now_ns(); }
+
 void EventLoop::arm_timerfd() {
-  uint64_t deadline = timer_queue_.empty() ? 0 : timer_queue_.begin()->first;
+  // An empty queue leaves the timerfd as it is: a stale expiry only wakes
+  // the loop once to find nothing due.
+  if (timer_queue_.empty()) return;
+  uint64_t deadline = timer_queue_.begin()->first;
   if (deadline == armed_deadline_) return;
+  // Already due: run_once dispatches it in this round without a wake-up from
+  // the kernel. Re-arming for every due timer cost a syscall per loop round
+  // (the flood benchmark's hot spot).
+  if (deadline <= now_ns()) return;
   armed_deadline_ = deadline;
   itimerspec spec{};
-  if (deadline != 0) {
-    spec.it_value.tv_sec = static_cast<time_t>(deadline / 1000000000ull);
-    spec.it_value.tv_nsec = static_cast<long>(deadline % 1000000000ull);
-    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
-  }
+  spec.it_value.tv_sec = static_cast<time_t>(deadline / 1000000000ull);
+  spec.it_value.tv_nsec = static_cast<long>(deadline % 1000000000ull);
   timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 
-void EventLoop::dispatch_timers() {
-  uint64_t expirations = 0;
-  while (read(timer_fd_.get(), &expirations, sizeof expirations) > 0) {
+void EventLoop::dispatch_timers(bool timerfd_fired) {
+  if (timerfd_fired) {
+    uint64_t expirations = 0;
+    [[maybe_unused]] auto n = read(timer_fd_.get(), &expirations, sizeof expirations);
+    armed_deadline_ = 0;
   }
-  armed_deadline_ = 0;
   const uint64_t now = now_ns();
   // Collect first: callbacks may add or cancel timers.
   std::vector<uint64_t> due;
@@ -185,14 +192,16 @@ void EventLoop::dispatch_deferred() {
 }
 
 void EventLoop::run_once(int timeout_ms) {
-  if (!deferred_.empty()) timeout_ms = 0;
+  if (!deferred_.empty() || timer_due()) timeout_ms = 0;
   epoll_event events[32];
   int n = epoll_wait(epoll_.get(), events, 32, timeout_ms);
   if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
+  bool timers_dispatched = false;
   for (int i = 0; i < n; ++i) {
     const uint64_t id = events[i].data.u64;
     if (id == kTimerFdId) {
-      dispatch_timers();
+      dispatch_timers(true);
+      timers_dispatched = true;
     } else if (id == kEventFdId) {
       dispatch_posted();
     } else if (id == kSignalFdId) {
@@ -202,6 +211,7 @@ void EventLoop::run_once(int timeout_ms) {
       callback(events[i].events);
     }
   }
+  if (!timers_dispatched && timer_due()) dispatch_timers(false);
   dispatch_deferred();
 }
 

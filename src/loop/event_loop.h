@@ -84,7 +84,8 @@ class EventLoop {
   };
 
   void arm_timerfd();
-  void dispatch_timers();
+  bool timer_due() const;
+  void dispatch_timers(bool timerfd_fired);
   void dispatch_posted();
   void dispatch_deferred();
   void dispatch_signals();
