@@ -201,12 +201,13 @@ TEST_CASE("100 broker kill/restart cycles under load: every reading arrives") {
   int reconnects = 0;
   for (int cycle = 1; cycle <= cycles; ++cycle) {
     size_t from = daemon.output().size();
-    // Even cycles SIGKILL the broker, odd ones SIGTERM it. Persistence keeps
-    // the observer's session and its queued QoS 1 messages either way.
-    if (cycle % 2 == 0)
-      broker.kill();
-    else
-      broker.stop();
+    // SIGTERM: mosquitto saves its persistence and closes every socket, so
+    // the daemon sees its connection drop, and every reading the broker
+    // acknowledged survives for the observer. A SIGKILLed broker can lose
+    // messages it already acknowledged (seen: 2 of 914 once), which would be
+    // counted against the daemon; SIGKILL outages are covered by
+    // test_mqtt.cpp ("broker killed for 5 s") and test/bench/mqtt_outage.sh.
+    broker.stop();
     // The outage under test: the broker stays away while readings queue.
     std::this_thread::sleep_for(400ms);
     broker.start();
