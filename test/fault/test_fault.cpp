@@ -12,6 +12,7 @@
 #include "support/broker.h"
 #include "support/mqtt_client.h"
 #include "support/process.h"
+#include "support/reporter.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -71,9 +72,7 @@ struct Timer {
 };
 
 std::string script(const TempDir& dir, const std::string& name, const std::string& body) {
-  std::string path = dir.write(name, "#!/bin/sh\n" + body);
-  REQUIRE(chmod(path.c_str(), 0755) == 0);
-  return path;
+  return write_script(dir, name, body);
 }
 
 // An ExecSensor script that prints 1, 2, 3, ... (one per run) and keeps the
@@ -90,7 +89,7 @@ long published_count(const TempDir& dir) {
   return text.empty() ? 0 : std::stol(text);
 }
 
-std::string mqtt_section(int port, const std::string& client) {
+std::string fault_connection(int port, const std::string& client) {
   return fmt::format(R"([Connection_MQTT]
 Class = mqtt.mqtt_conn.MqttConnection
 Name = mqtt
@@ -137,12 +136,6 @@ long missing_up_to(const std::set<long>& seen, long last) {
   for (long n = 1; n <= last; ++n)
     if (!seen.count(n)) ++missing;
   return missing;
-}
-
-size_t occurrences(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
 }
 
 // Waits until every reading up to what the daemon has published so far has
@@ -194,7 +187,7 @@ TEST_CASE("100 broker kill/restart cycles under load: every reading arrives") {
   REQUIRE(observer.subscribe("sr/#", 1));
   TempDir dir;
   Process daemon({binary(), "--plugin-dir", test_plugin_dir(),
-                  dir.write("sr.ini", mqtt_section(broker.port(), "fault-cycles") + load_sections(counter_script(dir)))});
+                  dir.write("sr.ini", fault_connection(broker.port(), "fault-cycles") + load_sections(counter_script(dir)))});
   REQUIRE(observer.wait_for([](auto& m) { return sequence_seen(m).size() >= 5; }, 20s));
 
   const int cycles = 100;
@@ -237,7 +230,7 @@ TEST_CASE("100 SIGHUP reloads under load: no reading lost, no OFFLINE/ONLINE bli
   TempDir dir;
   std::string counter = counter_script(dir);
   auto generation = [&](int g) {
-    std::string text = mqtt_section(broker.port(), "fault-reload") + load_sections(counter);
+    std::string text = fault_connection(broker.port(), "fault-reload") + load_sections(counter);
     // Changed on every reload, added and removed on alternate ones.
     text += fmt::format("\n[Sensor_Changing]\nClass = sr_test.test.TestSensor\nConnection = mqtt\nPoll = 60\n"
                         "Destination = changing\nValues = v{}\n",
@@ -419,7 +412,7 @@ TEST_CASE("SIGKILL: the broker publishes the Will OFFLINE, retained, 10 times in
   REQUIRE(observer.wait_connected(5s));
   REQUIRE(observer.subscribe("sr/status", 1));
   TempDir dir;
-  std::string ini = dir.write("sr.ini", mqtt_section(broker.port(), "fault-will") + load_sections(counter_script(dir)));
+  std::string ini = dir.write("sr.ini", fault_connection(broker.port(), "fault-will") + load_sections(counter_script(dir)));
   const int kills = 10;
   int wills = 0;
   for (int i = 1; i <= kills; ++i) {

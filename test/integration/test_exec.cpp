@@ -26,9 +26,7 @@ using namespace sr::test;
 namespace {
 
 std::string script(const TempDir& dir, const std::string& name, const std::string& body) {
-  std::string path = dir.write(name, "#!/bin/sh\n" + body);
-  REQUIRE(chmod(path.c_str(), 0755) == 0);
-  return path;
+  return write_script(dir, name, body);
 }
 
 size_t index_of(const std::vector<Received>& messages, const std::string& topic, const std::string& payload) {

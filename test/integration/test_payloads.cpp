@@ -9,6 +9,7 @@
 #include "support/broker.h"
 #include "support/mqtt_client.h"
 #include "support/process.h"
+#include "support/reporter.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -43,7 +44,7 @@ std::vector<Payload> hostile_payloads() {
   return {{"binary", binary_without_nul()}, {"1 MiB", kMiB}, {"empty", ""}, {"invalid UTF-8", kInvalidUtf8}};
 }
 
-std::string mqtt_section(int port) {
+std::string payload_connection(int port) {
   return fmt::format(R"([Connection_MQTT]
 Class = mqtt.mqtt_conn.MqttConnection
 Name = mqtt
@@ -59,9 +60,7 @@ ReconnectMax = 1
 }
 
 std::string script(const TempDir& dir, const std::string& name, const std::string& body) {
-  std::string path = dir.write(name, "#!/bin/sh\n" + body);
-  REQUIRE(chmod(path.c_str(), 0755) == 0);
-  return path;
+  return write_script(dir, name, body);
 }
 
 // What ExecActuator makes of a payload: its whitespace-separated words
@@ -79,12 +78,6 @@ std::vector<std::string> words(const std::string& payload) {
   }
   if (!word.empty()) out.push_back(word);
   return out;
-}
-
-size_t occurrences(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
 }
 
 std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
@@ -134,7 +127,7 @@ TEST_CASE("hostile payloads over MQTT reach TestActuator byte for byte and ExecA
   // Writes its arguments one per line to args.bin (words never hold a newline) and prints their number.
   std::string args_script = script(dir, "args.sh", fmt::format("printf '%s\\n' \"$@\" >> {}/args.bin\necho \"$#\"\n", dir.path()));
   auto reporter = std::make_unique<Process>(std::vector<std::string>{
-      binary(), "--plugin-dir", test_plugin_dir(), dir.write("sr.ini", mqtt_section(broker.port()) + fmt::format(R"(
+      binary(), "--plugin-dir", test_plugin_dir(), dir.write("sr.ini", payload_connection(broker.port()) + fmt::format(R"(
 [Actuator_Record]
 Class = sr_test.test.TestActuator
 Connection = mqtt
@@ -279,7 +272,7 @@ TEST_CASE("a hostile payload in a log line is escaped and bounded, a NUL never r
   std::string args_script = script(dir, "args.sh", fmt::format("printf '%s\\n' \"$@\" >> {}/args.bin\necho \"$#\"\n", dir.path()));
   std::string binary_reading = script(dir, "binary.sh", "printf 'A\\nFORGED\\033[31m\\001B'\n");
   std::string big_reading = script(dir, "big.sh", "head -c 100000 /dev/zero | tr '\\0' 'y'\n");
-  std::string ini = dir.write("sr.ini", mqtt_section(broker.port()) + fmt::format(R"(
+  std::string ini = dir.write("sr.ini", payload_connection(broker.port()) + fmt::format(R"(
 [Connection_Rule]
 Class = local.local_conn.LocalConnection
 Name = rule

@@ -8,8 +8,11 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -49,6 +52,13 @@ inline size_t count(const std::vector<Received>& messages, const std::string& to
 inline size_t count_topic(const std::vector<Received>& messages, const std::string& topic) {
   return static_cast<size_t>(
       std::count_if(messages.begin(), messages.end(), [&](const Received& m) { return m.topic == topic; }));
+}
+
+// A /bin/sh script in `dir`, executable; returns its path.
+inline std::string write_script(const TempDir& dir, const std::string& name, const std::string& body) {
+  std::string path = dir.write(name, "#!/bin/sh\n" + body);
+  if (chmod(path.c_str(), 0755) != 0) throw std::runtime_error("chmod " + path);
+  return path;
 }
 
 inline size_t occurrences(const std::string& text, const std::string& needle) {
