@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build g++ pkg-config python3 openssl
-          libinih-dev libfmt-dev doctest-dev libmosquitto-dev libgpiod-dev libsystemd-dev
+          libinih-dev libfmt-dev doctest-dev libmosquitto-dev libgpiod-dev
           mosquitto mosquitto-clients clang)
 # libFuzzer's runtime: versioned on Debian 12, unversioned on 13. Missing, the
 # fuzz tiers skip (exit 77).

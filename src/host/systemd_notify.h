@@ -1,11 +1,14 @@
 // Talks to systemd for a Type=notify service: READY=1 once the configuration
 // runs, STATUS= lines, RELOADING=1 around a SIGHUP reload, STOPPING=1, and
 // WATCHDOG=1 from a loop timer, so that a stuck loop stops the pings and
-// systemd restarts the service. Without libsystemd (meson feature
-// `systemd`) or outside systemd (no NOTIFY_SOCKET) every call does nothing.
+// systemd restarts the service. Outside systemd (no NOTIFY_SOCKET) every
+// call does nothing. Speaks the notify protocol itself (see the .cpp: why).
 #pragma once
 
 #include "loop/event_loop.h"
+#include "util/unique_fd.h"
+
+#include <sys/un.h>
 
 #include <cstdint>
 #include <string>
@@ -32,6 +35,9 @@ class SystemdNotifier {
   void send(const std::string& message);
 
   EventLoop& loop_;
+  UniqueFd socket_;
+  sockaddr_un address_{};
+  socklen_t address_length_ = 0;
   uint64_t watchdog_timer_ = 0;
   uint64_t watchdog_us_ = 0;
   std::string last_status_;

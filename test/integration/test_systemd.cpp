@@ -26,11 +26,16 @@ class NotifySocket {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    socklen_t length = sizeof address;
+    if (path[0] == '@') {  // abstract namespace: leading NUL, exact length
+      address.sun_path[0] = '\0';
+      length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+    }
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&address), length) == 0);
   }
   ~NotifySocket() {
     close(fd_);
-    unlink(path_.c_str());
+    if (path_[0] == '/') unlink(path_.c_str());
   }
   // Every message received so far, plus those arriving until `predicate`
   // holds or the deadline passes.
@@ -98,6 +103,21 @@ TEST_CASE("READY with STATUS, watchdog pings, RELOADING around SIGHUP, STOPPING"
   CHECK(std::stoull(reloading->substr(std::strlen("RELOADING=1\nMONOTONIC_USEC="))) > 0);
   CHECK(messages.back() == "READY=1\nSTATUS=running 2 sections");
 
+  daemon.signal(SIGTERM);
+  REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "STOPPING=1") == 1; }, 5s));
+  CHECK(daemon.wait_exit(5s) == 0);
+}
+
+TEST_CASE("an abstract NOTIFY_SOCKET works; WATCHDOG_PID naming another process means no pings") {
+  TempDir dir;
+  const std::string name = fmt::format("@sensor_reporter-test-{}", getpid());
+  NotifySocket notify(name);
+  std::string ini = dir.write("sr.ini", config());
+  Process daemon({binary(), ini}, {"NOTIFY_SOCKET=" + name, "WATCHDOG_USEC=100000", "WATCHDOG_PID=1"});
+  REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "READY=1") == 1; }, 10s));
+  // With WATCHDOG_USEC 100 ms the daemon would ping every 50 ms; the watchdog
+  // belongs to PID 1 here, so half a second passes without one.
+  CHECK_FALSE(notify.wait_for([](auto& m) { return count_starting(m, "WATCHDOG=1") > 0; }, 500ms));
   daemon.signal(SIGTERM);
   REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "STOPPING=1") == 1; }, 5s));
   CHECK(daemon.wait_exit(5s) == 0);

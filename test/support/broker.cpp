@@ -75,6 +75,7 @@ void Broker::stop() {
   if (!process_->wait_exit(10s)) process_->signal(SIGKILL);
   process_->wait_exit(10s);
   last_log_ = process_->output();
+  earlier_logs_ += last_log_;
   process_.reset();
 }
 
@@ -83,6 +84,7 @@ void Broker::kill() {
   process_->signal(SIGKILL);
   process_->wait_exit(10s);
   last_log_ = process_->output();
+  earlier_logs_ += last_log_;
   process_.reset();
 }
 

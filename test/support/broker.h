@@ -34,6 +34,8 @@ class Broker {
   void reload();          // SIGHUP: re-reads password and ACL files
   bool running() const { return process_ != nullptr; }
   std::string log() const { return process_ ? process_->output() : last_log_; }
+  // Every run's log since construction, the current one included.
+  std::string all_logs() const { return earlier_logs_ + (process_ ? process_->output() : ""); }
 
  private:
   TempDir dir_;
@@ -41,6 +43,7 @@ class Broker {
   std::string config_path_;
   std::unique_ptr<Process> process_;
   std::string last_log_;
+  std::string earlier_logs_;
 };
 
 }  // namespace sr::test

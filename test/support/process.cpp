@@ -32,9 +32,7 @@ TempDir::~TempDir() {
 
 std::string TempDir::write(const std::string& name, std::string_view content) const {
   std::string full = file(name);
-  std::ofstream out(full, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!out) throw std::runtime_error("cannot write " + full);
+  write_file(full, content);
   return full;
 }
 
@@ -43,6 +41,12 @@ std::string read_file(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+void write_file(const std::string& path, std::string_view content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  if (!out) throw std::runtime_error("cannot write " + path);
 }
 
 Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {

@@ -37,6 +37,7 @@ class TempDir {
 };
 
 std::string read_file(const std::string& path);
+void write_file(const std::string& path, std::string_view content);
 
 // A child process with stdout and stderr captured (separately and merged).
 class Process {
