@@ -407,9 +407,16 @@ void MqttConnection::publish(std::string_view destination, std::string_view payl
 }
 
 void MqttConnection::send(const std::string& topic, std::string_view payload, int qos, bool retain) {
-  int rc = mosquitto_publish(mosq_.get(), nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
+  int mid = 0;
+  int rc = mosquitto_publish(mosq_.get(), &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
                              qos, retain);
-  if (rc == MOSQ_ERR_SUCCESS) return;
+  if (rc == MOSQ_ERR_SUCCESS) {
+    // With libmosquitto's own "received PUBACK (Mid: N)" this tells which
+    // reading the broker has acknowledged, when one goes missing downstream.
+    if (qos > 0 && host_.log_enabled(SR_LOG_DEBUG))
+      host_.debug("mid {}: {} = {}", mid, topic, sr::sdk::printable(payload));
+    return;
+  }
   if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
     // The link broke under us; keep the message for the next connection.
     queue_.push(QueuedMessage{topic, std::string(payload), qos, retain});
