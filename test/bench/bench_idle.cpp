@@ -7,6 +7,9 @@
 // end, CPU seconds of the daemon over the window (schedstat), and those
 // of its reaped children (the echo processes) separately. Medians over the
 // instances are printed.
+// Floors, measured the same way in the same run: mosquitto_sub (C, Debian's
+// libmosquitto) and bench_floor_client (the smallest C++ program connected
+// through Debian's libmosquitto), both idle on the same broker.
 // Usage: bench_idle [SECONDS] [INSTANCES]
 #include "bench_common.h"
 
@@ -32,6 +35,9 @@ int main(int argc, char** argv) {
                 "Script = echo 1\nDestination = exec" + std::to_string(s) + "\nPoll = 10\n\n";
     daemons.push_back(start_daemon(dir.write("idle" + std::to_string(i) + ".ini", config)));
   }
+  t::Process mosquitto_sub({"/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker->port()), "-t",
+                            "bench/floor"});
+  t::Process floor_client({SR_BENCH_FLOOR_CLIENT, std::to_string(broker->port())});
   for (int i = 0; i < instances; ++i) {
     std::string last = "idle" + std::to_string(i) + "/exec9";
     if (!watcher.wait_for_message(last, "1", 10s)) fail("no reading from " + last, daemons[i].get());
@@ -53,14 +59,18 @@ int main(int argc, char** argv) {
     priv.push_back(m.private_mb);
     anon.push_back(m.anon_mb);
   }
+  Memory sub_memory = memory(mosquitto_sub.pid());
+  Memory floor_memory = memory(floor_client.pid());
   size_t readings = watcher.messages().size();
   for (auto& d : daemons)
     if (int code = stop_daemon(*d); code != 0) fail("exit code " + std::to_string(code), d.get());
 
   std::printf("idle (MQTT + 1 heartbeat + 10 exec sensors, Poll 10, %d s, median of %d daemons): VmRSS %.2f MB, "
               "VmHWM %.2f MB, private %.2f MB (anonymous %.2f MB), CPU %.3f s per %d s "
-              "(+ %.3f s in the echo children; %zu readings seen)\n",
+              "(+ %.3f s in the echo children; %zu readings seen); floors: mosquitto_sub VmRSS %.2f MB, private "
+              "%.2f MB; C++ libmosquitto client VmRSS %.2f MB, private %.2f MB\n",
               seconds, instances, median(rss), median(hwm), median(priv), median(anon), median(cpu), seconds,
-              median(child_cpu), readings);
+              median(child_cpu), readings, sub_memory.rss_mb, sub_memory.private_mb, floor_memory.rss_mb,
+              floor_memory.private_mb);
   return 0;
 }
