@@ -6,7 +6,8 @@
 // memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup) at the
 // end, CPU seconds of the daemon over the window (schedstat), and those
 // of its reaped children (the echo processes) separately. Medians over the
-// instances are printed.
+// instances are printed. "alone": the private memory of the last daemon
+// after the others stopped, when no sibling shares its executable's pages.
 // Floors, measured the same way in the same run: mosquitto_sub (C, Debian's
 // libmosquitto) and bench_floor_client (the smallest C++ program connected
 // through Debian's libmosquitto), both idle on the same broker.
@@ -62,14 +63,21 @@ int main(int argc, char** argv) {
   Memory sub_memory = memory(mosquitto_sub.pid());
   Memory floor_memory = memory(floor_client.pid());
   size_t readings = watcher.messages().size();
-  for (auto& d : daemons)
-    if (int code = stop_daemon(*d); code != 0) fail("exit code " + std::to_string(code), d.get());
+  // The daemons share their executable, plugin and libfmt pages with each
+  // other, which hides those pages from "private" above. Once the others
+  // have stopped, the last one's pages are its own: private memory of a
+  // daemon that runs alone (libraries other processes here also map, such
+  // as libc, libstdc++ and libmosquitto, stay shared).
+  for (size_t i = 0; i + 1 < daemons.size(); ++i)
+    if (int code = stop_daemon(*daemons[i]); code != 0) fail("exit code " + std::to_string(code), daemons[i].get());
+  const double private_alone = memory(daemons.back()->pid()).private_mb;
+  if (int code = stop_daemon(*daemons.back()); code != 0) fail("exit code " + std::to_string(code), daemons.back().get());
 
   std::printf("idle (MQTT + 1 heartbeat + 10 exec sensors, Poll 10, %d s, median of %d daemons): VmRSS %.2f MB, "
-              "VmHWM %.2f MB, private %.2f MB (anonymous %.2f MB), CPU %.3f s per %d s "
+              "VmHWM %.2f MB, private %.2f MB (anonymous %.2f MB; alone %.2f MB), CPU %.3f s per %d s "
               "(+ %.3f s in the echo children; %zu readings seen); floors: mosquitto_sub VmRSS %.2f MB, private "
               "%.2f MB; C++ libmosquitto client VmRSS %.2f MB, private %.2f MB\n",
-              seconds, instances, median(rss), median(hwm), median(priv), median(anon), median(cpu), seconds,
+              seconds, instances, median(rss), median(hwm), median(priv), median(anon), private_alone, median(cpu), seconds,
               median(child_cpu), readings, sub_memory.rss_mb, sub_memory.private_mb, floor_memory.rss_mb,
               floor_memory.private_mb);
   return 0;
