@@ -11,6 +11,7 @@
 #include "loop/event_loop.h"
 #include "support/doctest_lines.h"
 #include "support/process.h"
+#include "support/strict_host.h"
 
 #include <sensor_reporter/sdk.hpp>
 
@@ -104,44 +105,35 @@ struct LoopHost {
   }
 };
 
-void unexpected(const char* what) { FAIL_CHECK("the exec plugin called host service " << what); }
-
-const sr_host_api kLoopApi = {
-    sizeof(sr_host_api),
-    [](sr_host_ctx*, int) { return 1; },
-    [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
-      LoopHost::of(ctx).logs.push_back({level, std::string(msg, len)});
-    },
-    [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t) {
-      LoopHost::of(ctx).published.push_back({destination, std::string(payload, len)});
-    },
-    [](sr_host_ctx* ctx, const char* source) {
-      LoopHost::of(ctx).subscribed.emplace_back(source);
-      return SR_OK;
-    },
-    [](sr_host_ctx* ctx) { ++LoopHost::of(ctx).poll_done_calls; },
-    [](sr_host_ctx*, const char*, const char*, size_t) { unexpected("deliver"); },
-    [](sr_host_ctx*) { unexpected("request_refresh"); },
-    [](sr_host_ctx* ctx, uint64_t first_delay_ns, uint64_t interval_ns, sr_timer_cb cb,
-       void* user) -> uint64_t {
-      return LoopHost::of(ctx).loop.add_timer(first_delay_ns, interval_ns, [cb, user] { cb(user); });
-    },
-    [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.cancel_timer(id); },
-    [](sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) -> uint64_t {
-      return LoopHost::of(ctx).loop.watch_fd(fd, events, [cb, user, fd](uint32_t ev) { cb(user, fd, ev); });
-    },
-    [](sr_host_ctx* ctx, uint64_t id, uint32_t events) {
-      return LoopHost::of(ctx).loop.modify_fd(id, events) ? SR_OK : SR_ERROR;
-    },
-    [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.unwatch_fd(id); },
-    [](sr_host_ctx*, sr_work_fn, sr_done_fn, void*) {
-      unexpected("run_blocking");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
-    [](sr_host_ctx*) { return sr::EventLoop::monotonic_ns(); },
-    [](sr_host_ctx*) { return "Exec_Test"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
-};
+const sr_host_api kLoopApi = [] {
+  sr_host_api api = sr::test::strict_host_api();
+  api.log = [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
+    LoopHost::of(ctx).logs.push_back({level, std::string(msg, len)});
+  };
+  api.publish = [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t) {
+    LoopHost::of(ctx).published.push_back({destination, std::string(payload, len)});
+  };
+  api.subscribe = [](sr_host_ctx* ctx, const char* source) {
+    LoopHost::of(ctx).subscribed.emplace_back(source);
+    return SR_OK;
+  };
+  api.poll_done = [](sr_host_ctx* ctx) { ++LoopHost::of(ctx).poll_done_calls; };
+  api.add_timer = [](sr_host_ctx* ctx, uint64_t first_delay_ns, uint64_t interval_ns, sr_timer_cb cb,
+                     void* user) -> uint64_t {
+    return LoopHost::of(ctx).loop.add_timer(first_delay_ns, interval_ns, [cb, user] { cb(user); });
+  };
+  api.cancel_timer = [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.cancel_timer(id); };
+  api.watch_fd = [](sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) -> uint64_t {
+    return LoopHost::of(ctx).loop.watch_fd(fd, events, [cb, user, fd](uint32_t ev) { cb(user, fd, ev); });
+  };
+  api.modify_fd = [](sr_host_ctx* ctx, uint64_t id, uint32_t events) {
+    return LoopHost::of(ctx).loop.modify_fd(id, events) ? SR_OK : SR_ERROR;
+  };
+  api.unwatch_fd = [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.unwatch_fd(id); };
+  api.monotonic_ns = [](sr_host_ctx*) { return sr::EventLoop::monotonic_ns(); };
+  api.section_name = [](sr_host_ctx*) { return "Exec_Test"; };
+  return api;
+}();
 
 sr::sdk::Host LoopHost::host() { return sr::sdk::Host(&kLoopApi, ctx()); }
 

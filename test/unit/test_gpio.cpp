@@ -15,6 +15,8 @@
 #include "local/local_connection.hpp"
 #include "loop/event_loop.h"
 
+#include "support/strict_host.h"
+
 #include <sensor_reporter/sdk.hpp>
 
 #include <doctest/doctest.h>
@@ -52,15 +54,6 @@ std::ostream& operator<<(std::ostream& out, const Published& p) {
 }
 
 }  // namespace
-
-template <typename T>
-struct doctest::StringMaker<std::vector<T>> {
-  static doctest::String convert(const std::vector<T>& items) {
-    doctest::String text = "{";
-    for (const auto& item : items) text += doctest::toString(item) + " ";
-    return text + "}";
-  }
-};
 
 namespace {
 
@@ -111,41 +104,37 @@ struct LoopHost {
   }
 };
 
-const sr_host_api kLoopApi = {
-    sizeof(sr_host_api),
-    [](sr_host_ctx*, int) { return 1; },
-    [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
-      LoopHost::of(ctx).logs.push_back({level, std::string(msg, len)});
-    },
-    [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t flags) {
-      LoopHost::of(ctx).published.push_back({destination, std::string(payload, len), flags});
-    },
-    [](sr_host_ctx* ctx, const char* source) {
-      LoopHost::of(ctx).subscriptions.emplace_back(source);
-      return SR_OK;
-    },
-    [](sr_host_ctx*) { FAIL_CHECK("poll_done is not expected"); },
-    [](sr_host_ctx*, const char*, const char*, size_t) { FAIL_CHECK("deliver is not expected"); },
-    [](sr_host_ctx*) { FAIL_CHECK("request_refresh is not expected"); },
-    [](sr_host_ctx* ctx, uint64_t first, uint64_t interval, sr_timer_cb cb, void* user) -> uint64_t {
-      return LoopHost::of(ctx).loop.add_timer(first, interval, [cb, user] { cb(user); });
-    },
-    [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.cancel_timer(id); },
-    [](sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) -> uint64_t {
-      return LoopHost::of(ctx).loop.watch_fd(fd, events, [cb, user, fd](uint32_t e) { cb(user, fd, e); });
-    },
-    [](sr_host_ctx* ctx, uint64_t id, uint32_t events) {
-      return LoopHost::of(ctx).loop.modify_fd(id, events) ? SR_OK : SR_ERROR;
-    },
-    [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.unwatch_fd(id); },
-    [](sr_host_ctx*, sr_work_fn, sr_done_fn, void*) {
-      FAIL_CHECK("run_blocking is not expected");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*, sr_done_fn, void*) { FAIL_CHECK("post is not expected"); },
-    [](sr_host_ctx* ctx) { return sr::EventLoop::monotonic_ns() + LoopHost::of(ctx).clock_offset_ns; },
-    [](sr_host_ctx* ctx) { return LoopHost::of(ctx).section.c_str(); },    nullptr,  // set_status (ABI 1.1): not offered by this fake
-};
+const sr_host_api kLoopApi = [] {
+  sr_host_api api = sr::test::strict_host_api();
+  api.log = [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
+    LoopHost::of(ctx).logs.push_back({level, std::string(msg, len)});
+  };
+  api.publish = [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len,
+                   uint32_t flags) {
+    LoopHost::of(ctx).published.push_back({destination, std::string(payload, len), flags});
+  };
+  api.subscribe = [](sr_host_ctx* ctx, const char* source) {
+    LoopHost::of(ctx).subscriptions.emplace_back(source);
+    return SR_OK;
+  };
+  api.add_timer = [](sr_host_ctx* ctx, uint64_t first, uint64_t interval, sr_timer_cb cb,
+                     void* user) -> uint64_t {
+    return LoopHost::of(ctx).loop.add_timer(first, interval, [cb, user] { cb(user); });
+  };
+  api.cancel_timer = [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.cancel_timer(id); };
+  api.watch_fd = [](sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) -> uint64_t {
+    return LoopHost::of(ctx).loop.watch_fd(fd, events, [cb, user, fd](uint32_t e) { cb(user, fd, e); });
+  };
+  api.modify_fd = [](sr_host_ctx* ctx, uint64_t id, uint32_t events) {
+    return LoopHost::of(ctx).loop.modify_fd(id, events) ? SR_OK : SR_ERROR;
+  };
+  api.unwatch_fd = [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.unwatch_fd(id); };
+  api.monotonic_ns = [](sr_host_ctx* ctx) {
+    return sr::EventLoop::monotonic_ns() + LoopHost::of(ctx).clock_offset_ns;
+  };
+  api.section_name = [](sr_host_ctx* ctx) { return LoopHost::of(ctx).section.c_str(); };
+  return api;
+}();
 
 sr::sdk::Host LoopHost::host() { return sr::sdk::Host(&kLoopApi, ctx()); }
 

@@ -3,6 +3,8 @@
 // monotonic clock the test sets, so uptimes are exact.
 #include "heartbeat/heartbeat.hpp"
 
+#include "support/strict_host.h"
+
 #include <sensor_reporter/sdk.hpp>
 
 #include <doctest/doctest.h>
@@ -26,15 +28,6 @@ std::ostream& operator<<(std::ostream& out, const Published& p) {
 
 }  // namespace
 
-template <typename T>
-struct doctest::StringMaker<std::vector<T>> {
-  static doctest::String convert(const std::vector<T>& items) {
-    doctest::String text = "{";
-    for (const auto& item : items) text += doctest::toString(item) + " ";
-    return text + "}";
-  }
-};
-
 namespace {
 
 using sr::heartbeat::format_uptime;
@@ -53,44 +46,19 @@ struct FakeHost {
   static FakeHost& of(sr_host_ctx* ctx) { return *reinterpret_cast<FakeHost*>(ctx); }
 };
 
-void unexpected(const char* what) { FAIL_CHECK("the heartbeat called host service " << what); }
-
-const sr_host_api kFakeApi = {
-    sizeof(sr_host_api),
-    [](sr_host_ctx*, int) { return 1; },
-    [](sr_host_ctx* ctx, int, const char* msg, size_t len) { FakeHost::of(ctx).logs.emplace_back(msg, len); },
-    [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t flags) {
-      FakeHost::of(ctx).published.push_back({destination, std::string(payload, len), flags});
-    },
-    [](sr_host_ctx*, const char*) {
-      unexpected("subscribe");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*) { unexpected("poll_done"); },
-    [](sr_host_ctx*, const char*, const char*, size_t) { unexpected("deliver"); },
-    [](sr_host_ctx*) { unexpected("request_refresh"); },
-    [](sr_host_ctx*, uint64_t, uint64_t, sr_timer_cb, void*) -> uint64_t {
-      unexpected("add_timer");
-      return 0;
-    },
-    [](sr_host_ctx*, uint64_t) { unexpected("cancel_timer"); },
-    [](sr_host_ctx*, int, uint32_t, sr_fd_cb, void*) -> uint64_t {
-      unexpected("watch_fd");
-      return 0;
-    },
-    [](sr_host_ctx*, uint64_t, uint32_t) {
-      unexpected("modify_fd");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*, uint64_t) { unexpected("unwatch_fd"); },
-    [](sr_host_ctx*, sr_work_fn, sr_done_fn, void*) {
-      unexpected("run_blocking");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
-    [](sr_host_ctx* ctx) { return FakeHost::of(ctx).now_ns; },
-    [](sr_host_ctx*) { return "Sensor_Heartbeat"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
-};
+const sr_host_api kFakeApi = [] {
+  sr_host_api api = sr::test::strict_host_api();
+  api.log = [](sr_host_ctx* ctx, int, const char* msg, size_t len) {
+    FakeHost::of(ctx).logs.emplace_back(msg, len);
+  };
+  api.publish = [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len,
+                   uint32_t flags) {
+    FakeHost::of(ctx).published.push_back({destination, std::string(payload, len), flags});
+  };
+  api.monotonic_ns = [](sr_host_ctx* ctx) { return FakeHost::of(ctx).now_ns; };
+  api.section_name = [](sr_host_ctx*) { return "Sensor_Heartbeat"; };
+  return api;
+}();
 
 constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<Heartbeat>();
 

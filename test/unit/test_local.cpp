@@ -3,6 +3,8 @@
 // with a fake host that records what would be delivered and logged.
 #include "local/local_connection.hpp"
 
+#include "support/strict_host.h"
+
 #include <sensor_reporter/sdk.hpp>
 
 #include <doctest/doctest.h>
@@ -26,15 +28,6 @@ std::ostream& operator<<(std::ostream& out, const Logged& l) {
 
 }  // namespace
 
-template <typename T>
-struct doctest::StringMaker<std::vector<T>> {
-  static doctest::String convert(const std::vector<T>& items) {
-    doctest::String text = "{";
-    for (const auto& item : items) text += doctest::toString(item) + " ";
-    return text + "}";
-  }
-};
-
 namespace {
 
 using sr::local::is_toggle;
@@ -53,46 +46,18 @@ struct FakeHost {
   static FakeHost& of(sr_host_ctx* ctx) { return *reinterpret_cast<FakeHost*>(ctx); }
 };
 
-void unexpected(const char* what) { FAIL_CHECK("the connection called host service " << what); }
-
-const sr_host_api kFakeApi = {
-    sizeof(sr_host_api),
-    [](sr_host_ctx* ctx, int level) { return level >= FakeHost::of(ctx).min_level ? 1 : 0; },
-    [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
-      FakeHost::of(ctx).logs.push_back({level, std::string(msg, len)});
-    },
-    [](sr_host_ctx*, const char*, const char*, size_t, uint32_t) { unexpected("publish"); },
-    [](sr_host_ctx*, const char*) {
-      unexpected("subscribe");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*) { unexpected("poll_done"); },
-    [](sr_host_ctx* ctx, const char* source, const char* payload, size_t len) {
-      FakeHost::of(ctx).delivered.emplace_back(source, std::string(payload, len));
-    },
-    [](sr_host_ctx*) { unexpected("request_refresh"); },
-    [](sr_host_ctx*, uint64_t, uint64_t, sr_timer_cb, void*) -> uint64_t {
-      unexpected("add_timer");
-      return 0;
-    },
-    [](sr_host_ctx*, uint64_t) { unexpected("cancel_timer"); },
-    [](sr_host_ctx*, int, uint32_t, sr_fd_cb, void*) -> uint64_t {
-      unexpected("watch_fd");
-      return 0;
-    },
-    [](sr_host_ctx*, uint64_t, uint32_t) {
-      unexpected("modify_fd");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*, uint64_t) { unexpected("unwatch_fd"); },
-    [](sr_host_ctx*, sr_work_fn, sr_done_fn, void*) {
-      unexpected("run_blocking");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
-    [](sr_host_ctx*) -> uint64_t { return 0; },
-    [](sr_host_ctx*) { return "Connection_Local"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
-};
+const sr_host_api kFakeApi = [] {
+  sr_host_api api = sr::test::strict_host_api();
+  api.log_enabled = [](sr_host_ctx* ctx, int level) { return level >= FakeHost::of(ctx).min_level ? 1 : 0; };
+  api.log = [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
+    FakeHost::of(ctx).logs.push_back({level, std::string(msg, len)});
+  };
+  api.deliver = [](sr_host_ctx* ctx, const char* source, const char* payload, size_t len) {
+    FakeHost::of(ctx).delivered.emplace_back(source, std::string(payload, len));
+  };
+  api.section_name = [](sr_host_ctx*) { return "Connection_Local"; };
+  return api;
+}();
 
 constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<LocalConnection>();
 

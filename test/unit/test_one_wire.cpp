@@ -9,6 +9,7 @@
 #include "loop/event_loop.h"
 #include "loop/worker_pool.h"
 #include "support/process.h"
+#include "support/strict_host.h"
 
 #include <sensor_reporter/sdk.hpp>
 
@@ -43,15 +44,6 @@ struct LogLine {
 };
 
 }  // namespace
-
-template <typename T>
-struct doctest::StringMaker<std::vector<T>> {
-  static doctest::String convert(const std::vector<T>& items) {
-    doctest::String text = "{";
-    for (const auto& item : items) text += doctest::toString(item) + " ";
-    return text + "}";
-  }
-};
 
 namespace {
 
@@ -104,53 +96,30 @@ struct FakeHost {
   }
 };
 
-void unexpected(const char* what) { FAIL_CHECK("the sensor called host service " << what); }
-
-const sr_host_api kLoopApi = {
-    sizeof(sr_host_api),
-    [](sr_host_ctx*, int) { return 1; },
-    [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
-      FakeHost::of(ctx).logs.push_back({level, std::string(msg, len)});
-    },
-    [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t) {
-      FakeHost::of(ctx).published.push_back({destination, std::string(payload, len)});
-    },
-    [](sr_host_ctx*, const char*) {
-      unexpected("subscribe");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx* ctx) { ++FakeHost::of(ctx).polls_done; },
-    [](sr_host_ctx*, const char*, const char*, size_t) { unexpected("deliver"); },
-    [](sr_host_ctx*) { unexpected("request_refresh"); },
-    [](sr_host_ctx*, uint64_t, uint64_t, sr_timer_cb, void*) -> uint64_t {
-      unexpected("add_timer");
-      return 0;
-    },
-    [](sr_host_ctx*, uint64_t) { unexpected("cancel_timer"); },
-    [](sr_host_ctx*, int, uint32_t, sr_fd_cb, void*) -> uint64_t {
-      unexpected("watch_fd");
-      return 0;
-    },
-    [](sr_host_ctx*, uint64_t, uint32_t) {
-      unexpected("modify_fd");
-      return SR_ERROR;
-    },
-    [](sr_host_ctx*, uint64_t) { unexpected("unwatch_fd"); },
-    [](sr_host_ctx* ctx, sr_work_fn work, sr_done_fn done, void* user) {
-      FakeHost& host = FakeHost::of(ctx);
-      ++host.blocking_calls;
-      bool ok = host.pool.submit(
-          [&host, work, user] {
-            host.work_threads.push_back(std::this_thread::get_id());  // one worker: no race
-            work(user);
-          },
-          [&host, done, user] { done(user, host.instance_alive ? 0 : 1); });
-      return ok ? SR_OK : SR_ERROR;
-    },
-    [](sr_host_ctx*, sr_done_fn, void*) { unexpected("post"); },
-    [](sr_host_ctx*) { return sr::EventLoop::monotonic_ns(); },
-    [](sr_host_ctx*) { return "Sensor_W1"; },    nullptr,  // set_status (ABI 1.1): not offered by this fake
-};
+const sr_host_api kLoopApi = [] {
+  sr_host_api api = sr::test::strict_host_api();
+  api.log = [](sr_host_ctx* ctx, int level, const char* msg, size_t len) {
+    FakeHost::of(ctx).logs.push_back({level, std::string(msg, len)});
+  };
+  api.publish = [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t) {
+    FakeHost::of(ctx).published.push_back({destination, std::string(payload, len)});
+  };
+  api.poll_done = [](sr_host_ctx* ctx) { ++FakeHost::of(ctx).polls_done; };
+  api.run_blocking = [](sr_host_ctx* ctx, sr_work_fn work, sr_done_fn done, void* user) {
+    FakeHost& host = FakeHost::of(ctx);
+    ++host.blocking_calls;
+    bool ok = host.pool.submit(
+        [&host, work, user] {
+          host.work_threads.push_back(std::this_thread::get_id());  // one worker: no race
+          work(user);
+        },
+        [&host, done, user] { done(user, host.instance_alive ? 0 : 1); });
+    return ok ? SR_OK : SR_ERROR;
+  };
+  api.monotonic_ns = [](sr_host_ctx*) { return sr::EventLoop::monotonic_ns(); };
+  api.section_name = [](sr_host_ctx*) { return "Sensor_W1"; };
+  return api;
+}();
 
 constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<Ds18x20Sensor>();
 

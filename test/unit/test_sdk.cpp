@@ -5,6 +5,8 @@
 #include <sensor_reporter/plugin_abi.h>
 #include <sensor_reporter/sdk.hpp>
 
+#include "support/doctest_vector.h"
+
 #include <doctest/doctest.h>
 
 #include <cstddef>
@@ -15,16 +17,6 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
-
-// Shows both lists when a comparison of recorded calls fails.
-template <typename T>
-struct doctest::StringMaker<std::vector<T>> {
-  static doctest::String convert(const std::vector<T>& items) {
-    doctest::String text = "{";
-    for (const auto& item : items) text += doctest::toString(item) + " ";
-    return text + "}";
-  }
-};
 
 // ---------------------------------------------------------------------------
 // ABI layout: a change to any of these is an ABI break and must bump
