@@ -119,7 +119,9 @@ ensure_broker() {
   printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\n' $port > "$dir/mosquitto.conf"
   /usr/sbin/mosquitto -c "$dir/mosquitto.conf" > "$dir/mosquitto.log" 2>&1 &
   broker_pid=$!
-  trap 'kill $broker_pid 2>/dev/null; wait $broker_pid 2>/dev/null; rm -rf "$dir"' EXIT
+  # Expanded now: the trap runs after this function has returned, when the
+  # local $dir no longer exists (set -u would stop it before the rm).
+  trap "kill $broker_pid 2>/dev/null; wait $broker_pid 2>/dev/null; rm -rf '$dir'" EXIT
   for _ in $(seq 50); do broker_answers $port && break; sleep 0.1; done
   broker_answers $port || { cat "$dir/mosquitto.log"; echo "dev.sh: mosquitto did not start" >&2; exit 1; }
   echo "dev.sh: started a private mosquitto on 127.0.0.1:$port (pid $broker_pid)"
