@@ -12,7 +12,6 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
-#include <vector>
 
 namespace sr::test {
 
@@ -21,8 +20,8 @@ inline void unexpected_host_call(const char* service) {
 }
 
 // log_enabled answers yes (log lines are worth recording), monotonic_ns 0,
-// section_name "Section", set_status (ABI 1.1) is not offered; every other
-// service fails the test.
+// section_name "Section", set_status (ABI 1.1) is not offered (null); every
+// other service fails the test.
 inline sr_host_api strict_host_api() {
   sr_host_api api{};
   api.struct_size = sizeof(sr_host_api);
@@ -59,8 +58,26 @@ inline sr_host_api strict_host_api() {
   api.post = [](sr_host_ctx*, sr_done_fn, void*) { unexpected_host_call("post"); };
   api.monotonic_ns = [](sr_host_ctx*) { return uint64_t{0}; };
   api.section_name = [](sr_host_ctx*) { return "Section"; };
-  api.set_status = nullptr;
   return api;
+}
+
+// The timer and fd services of a fake host backed by a real sr::EventLoop:
+// Host has a member `loop` and a static `Host& of(sr_host_ctx*)`. A template,
+// so tests that do not use it need not link the loop.
+template <typename Host>
+void serve_loop(sr_host_api& api) {
+  api.add_timer = [](sr_host_ctx* ctx, uint64_t first_ns, uint64_t interval_ns, sr_timer_cb cb,
+                     void* user) -> uint64_t {
+    return Host::of(ctx).loop.add_timer(first_ns, interval_ns, [cb, user] { cb(user); });
+  };
+  api.cancel_timer = [](sr_host_ctx* ctx, uint64_t id) { Host::of(ctx).loop.cancel_timer(id); };
+  api.watch_fd = [](sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) -> uint64_t {
+    return Host::of(ctx).loop.watch_fd(fd, events, [cb, user, fd](uint32_t ev) { cb(user, fd, ev); });
+  };
+  api.modify_fd = [](sr_host_ctx* ctx, uint64_t id, uint32_t events) {
+    return Host::of(ctx).loop.modify_fd(id, events) ? SR_OK : SR_ERROR;
+  };
+  api.unwatch_fd = [](sr_host_ctx* ctx, uint64_t id) { Host::of(ctx).loop.unwatch_fd(id); };
 }
 
 }  // namespace sr::test

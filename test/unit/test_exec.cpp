@@ -118,18 +118,7 @@ const sr_host_api kLoopApi = [] {
     return SR_OK;
   };
   api.poll_done = [](sr_host_ctx* ctx) { ++LoopHost::of(ctx).poll_done_calls; };
-  api.add_timer = [](sr_host_ctx* ctx, uint64_t first_delay_ns, uint64_t interval_ns, sr_timer_cb cb,
-                     void* user) -> uint64_t {
-    return LoopHost::of(ctx).loop.add_timer(first_delay_ns, interval_ns, [cb, user] { cb(user); });
-  };
-  api.cancel_timer = [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.cancel_timer(id); };
-  api.watch_fd = [](sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) -> uint64_t {
-    return LoopHost::of(ctx).loop.watch_fd(fd, events, [cb, user, fd](uint32_t ev) { cb(user, fd, ev); });
-  };
-  api.modify_fd = [](sr_host_ctx* ctx, uint64_t id, uint32_t events) {
-    return LoopHost::of(ctx).loop.modify_fd(id, events) ? SR_OK : SR_ERROR;
-  };
-  api.unwatch_fd = [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.unwatch_fd(id); };
+  sr::test::serve_loop<LoopHost>(api);
   api.monotonic_ns = [](sr_host_ctx*) { return sr::EventLoop::monotonic_ns(); };
   api.section_name = [](sr_host_ctx*) { return "Exec_Test"; };
   return api;

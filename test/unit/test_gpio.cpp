@@ -117,18 +117,7 @@ const sr_host_api kLoopApi = [] {
     LoopHost::of(ctx).subscriptions.emplace_back(source);
     return SR_OK;
   };
-  api.add_timer = [](sr_host_ctx* ctx, uint64_t first, uint64_t interval, sr_timer_cb cb,
-                     void* user) -> uint64_t {
-    return LoopHost::of(ctx).loop.add_timer(first, interval, [cb, user] { cb(user); });
-  };
-  api.cancel_timer = [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.cancel_timer(id); };
-  api.watch_fd = [](sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) -> uint64_t {
-    return LoopHost::of(ctx).loop.watch_fd(fd, events, [cb, user, fd](uint32_t e) { cb(user, fd, e); });
-  };
-  api.modify_fd = [](sr_host_ctx* ctx, uint64_t id, uint32_t events) {
-    return LoopHost::of(ctx).loop.modify_fd(id, events) ? SR_OK : SR_ERROR;
-  };
-  api.unwatch_fd = [](sr_host_ctx* ctx, uint64_t id) { LoopHost::of(ctx).loop.unwatch_fd(id); };
+  sr::test::serve_loop<LoopHost>(api);
   api.monotonic_ns = [](sr_host_ctx* ctx) {
     return sr::EventLoop::monotonic_ns() + LoopHost::of(ctx).clock_offset_ns;
   };
