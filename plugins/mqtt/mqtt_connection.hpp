@@ -22,7 +22,7 @@
 #pragma once
 
 #include "offline_queue.hpp"
-#include "reconnect_policy.hpp"
+#include <sensor_reporter/reconnect_policy.hpp>
 
 #include <sensor_reporter/sdk.hpp>
 
@@ -141,7 +141,7 @@ class MqttConnection {
   uint32_t watched_events_ = 0;
   sdk::Timer keepalive_timer_;
   sdk::Timer reconnect_timer_;
-  ReconnectPolicy reconnect_;
+  sdk::ReconnectPolicy reconnect_;
   Clock outage_since_{0};
   Clock online_since_{0};
   bool ever_connected_ = false;

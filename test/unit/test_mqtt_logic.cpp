@@ -2,7 +2,7 @@
 // parameter reading.
 #include "mqtt/mqtt_connection.hpp"
 #include "mqtt/offline_queue.hpp"
-#include "mqtt/reconnect_policy.hpp"
+#include <sensor_reporter/reconnect_policy.hpp>
 #include "support/process.h"
 
 #include <doctest/doctest.h>
@@ -10,7 +10,7 @@
 using namespace std::chrono_literals;
 using sr::mqtt::OfflineQueue;
 using sr::mqtt::QueuedMessage;
-using sr::mqtt::ReconnectPolicy;
+using sr::sdk::ReconnectPolicy;
 
 TEST_CASE("reconnect delays stay at ReconnectMin (with jitter) during the first seconds of an outage") {
   ReconnectPolicy policy(1s, 60s, 10s, 42);

@@ -1,0 +1,53 @@
+// sensor_reporter plugin SDK: when to try a server again after a failed or
+// lost connection. Header-only; used by every connection plugin (MQTT,
+// openHAB REST) so a fleet behaves the same whatever it talks to.
+//
+// The first seconds of an outage retry at the minimum delay (with jitter), so
+// a server restart is picked up within about that delay; only an outage that
+// lasts longer backs off exponentially up to the maximum. Jitter (each delay
+// drawn from [delay/2, delay]) keeps a fleet of reporters from reconnecting
+// in lockstep after a server restart.
+//
+// Not thread-safe; one per connection, used on the event loop.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <random>
+
+namespace sr::sdk {
+
+class ReconnectPolicy {
+ public:
+  using Duration = std::chrono::nanoseconds;
+
+  ReconnectPolicy(Duration min_delay, Duration max_delay, Duration fast_phase = std::chrono::seconds(10),
+                  std::uint64_t seed = std::random_device{}())
+      : min_(min_delay), max_(std::max(max_delay, min_delay)), fast_phase_(fast_phase), random_(seed) {}
+
+  // The delay before the next attempt; `outage` is how long the server has
+  // been unreachable so far.
+  Duration next_delay(Duration outage) {
+    Duration delay = min_;
+    if (outage >= fast_phase_) {
+      // Double per attempt, saturating well before the shift could overflow.
+      unsigned shift = std::min(attempts_after_fast_phase_++, 30u);
+      auto doubled = min_.count() > 0 ? min_ * (std::int64_t{1} << shift) : max_;
+      delay = std::min<Duration>(doubled, max_);
+    }
+    std::uniform_int_distribution<std::int64_t> jitter(delay.count() / 2, delay.count());
+    return Duration(jitter(random_));
+  }
+  // A connection was accepted: start over.
+  void reset() { attempts_after_fast_phase_ = 0; }
+
+ private:
+  Duration min_;
+  Duration max_;
+  Duration fast_phase_;
+  unsigned attempts_after_fast_phase_ = 0;
+  std::mt19937_64 random_;
+};
+
+}  // namespace sr::sdk
