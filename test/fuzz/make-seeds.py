@@ -2,13 +2,14 @@
 """Writes the seed corpus of every fuzz target into test/fuzz/corpus/<target>/.
 
 Run from anywhere; rerun after changing a target's input layout. The corpus is
-checked in: real configurations (conf/), w1_slave and ARP fixtures (test/data/)
-and hand-written payloads, encoded the way each target reads its input.
+checked in: real configurations (conf/), w1_slave and ARP fixtures (test/data/),
+openHAB event streams and hand-written payloads, encoded the way each target reads its input.
 
 Targets built on FuzzedDataProvider take strings from the front of the input
 (each ended by a backslash plus one other character, the provider's
 terminator) and integers/booleans from the back, last byte first.
 """
+import json
 import pathlib
 import shutil
 
@@ -165,8 +166,75 @@ def arp():
             write("arp", f"{f.stem}_{mac[:2]}", mac.encode() + f.read_bytes())
 
 
+def openhab_events():
+    """Event streams as openHAB sends them (reference D.4): LF lines, `event:`
+    then one `data:` JSON line, double-encoded payloads with Gson's \\u003d
+    escapes. The tail is the control byte (bits 0-1: event limit 1 MiB, 8, 64,
+    512; bits 2-5: number of cut points), then the cut points as uint16."""
+    def stream(name, text, limit=0, cuts=()):
+        tail = [limit | (len(cuts) << 2)]
+        for cut in cuts:
+            tail += [cut >> 8, cut & 0xFF]
+        data = text.encode() if isinstance(text, str) else text
+        write("openhab_events", name, data + bytes(reversed(tail)))
+
+    def event(name, topic, payload, type_):
+        dto = {"topic": topic, "payload": payload, "type": type_}
+        return f"event: {name}\ndata: {json.dumps(dto, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+    def gson(obj):
+        # Gson's default HTML escaping of the payload text.
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        for c in "<>&='":
+            text = text.replace(c, "\\u%04x" % ord(c))
+        return text
+
+    refresh = event("message", "openhab/items/Test_Refresh/command", gson({"type": "OnOff", "value": "ON"}),
+                    "ItemCommandEvent")
+    alive = 'event: alive\ndata: {"type":"ALIVE","interval":10}\n\n'
+    stream("d4_sample", refresh + alive)
+    stream("oh33_alive", 'event: event\ndata: {"type":"ALIVE"}\n\n')
+    stream("oh2_command", event("message", "smarthome/items/Garage_Door/command",
+                                gson({"type": "UpDown", "value": "UP"}), "ItemCommandEvent"))
+    states = (
+        event("message", "openhab/items/Lamp/command", gson({"type": "OnOff", "value": "ON"}), "ItemCommandEvent")
+        + event("message", "openhab/items/Lamp/statepredicted",
+                gson({"predictedType": "OnOff", "predictedValue": "ON", "isConfirmation": False}),
+                "ItemStatePredictedEvent")
+        + event("message", "openhab/items/Lamp/state", gson({"type": "OnOff", "value": "ON"}), "ItemStateEvent")
+        + event("message", "openhab/items/Lamp/stateupdated", gson({"type": "OnOff", "value": "ON"}),
+                "ItemStateUpdatedEvent")
+        + event("message", "openhab/items/Lamp/statechanged",
+                gson({"type": "OnOff", "value": "ON", "oldType": "OnOff", "oldValue": "OFF"}), "ItemStateChangedEvent")
+        + event("message", "openhab/items/Lights/Lamp/statechanged",
+                gson({"type": "OnOff", "value": "ON", "oldType": "OnOff", "oldValue": "OFF"}),
+                "GroupItemStateChangedEvent")
+        + event("message", "openhab/items/Lights/Lamp_2/stateupdated", gson({"type": "OnOff", "value": "OFF"}),
+                "GroupStateUpdatedEvent"))
+    stream("autoupdate_burst", states)
+    stream("autoupdate_burst_split", states, cuts=(7, 100, 101, 400, 900))
+    text = (event("message", "openhab/items/Say/command", gson({"type": "String", "value": "a=b <i> & 'q' €"}),
+                  "ItemCommandEvent")
+            + event("message", "openhab/items/Temp_Set/command", gson({"type": "Quantity", "value": "21.5 °C"}),
+                    "ItemCommandEvent")
+            + event("message", "openhab/items/Lamp_2/command", gson({"type": "OnOff", "value": "OFF"}),
+                    "ItemCommandEvent"))
+    stream("escapes_utf8", text)
+    stream("crlf_comments", (": keepalive\n" + refresh + alive).replace("\n", "\r\n"), cuts=(14, 15, 60))
+    stream("cr_only", (refresh + alive).replace("\n", "\r"), cuts=(16, 17))
+    stream("bom_id_retry", "\ufeffretry: 5000\nid: 42\n" + refresh + "id\ndata\n\n")
+    stream("oversized_64", 'data: {"type":"ALIVE","interval":10,"padding":"' + "x" * 80 + '"}\n\n' + alive, limit=2)
+    stream("oversized_8", "data: 0123\n\n" + "data: 012345678\n\n" + alive, limit=1)
+    stream("other_and_bad", event("message", "openhab/things/zwave:device:1/status",
+                                  gson({"status": "ONLINE", "statusDetail": "NONE"}), "ThingStatusInfoEvent")
+           + "data: not json\n\n"
+           + event("message", "openhab/items/X/command", "ON", "ItemCommandEvent")
+           + event("message", "openhab/items/X-1/command", gson({"type": "OnOff", "value": "ON"}),
+                   "ItemCommandEvent"))
+
+
 if __name__ == "__main__":
-    for target in ("ini", "class", "values", "local_rules", "commands", "w1", "arp"):
+    for target in ("ini", "class", "values", "local_rules", "commands", "w1", "arp", "openhab_events"):
         shutil.rmtree(CORPUS / target, ignore_errors=True)
     ini()
     class_strings()
@@ -175,3 +243,4 @@ if __name__ == "__main__":
     commands()
     w1()
     arp()
+    openhab_events()

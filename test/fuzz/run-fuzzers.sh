@@ -17,7 +17,8 @@
 #         executions/s, coverage and new corpus size per target. Crash inputs
 #         land in WORKDIR/artifacts/<target>/.
 #
-# Targets: ini class values local_rules commands w1 arp (default: all).
+# Targets: ini class values local_rules commands w1 arp openhab_events
+# (default: all).
 # Ends with "N passed, N failed"; exit 0 when all passed, 1 on any failure,
 # 77 (skip) when clang++ or libFuzzer is not available. CLANGXX overrides the
 # compiler (default clang++).
@@ -31,7 +32,7 @@ src=$(cd "$here/../.." && pwd)
 work=${TMPDIR:-/tmp}/sensor_reporter-fuzz-$(id -u)-$(printf '%s' "$src" | cksum | cut -d' ' -f1)
 jobs=$(nproc 2>/dev/null || echo 2)
 cxx=${CLANGXX:-clang++}
-all_targets=(ini class values local_rules commands w1 arp)
+all_targets=(ini class values local_rules commands w1 arp openhab_events)
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -96,6 +97,8 @@ have_gpiod=0
 pkg-config --exists 'libgpiod >= 1.6' 'libgpiod < 2.0' && have_gpiod=1
 have_mosquitto=0
 have libmosquitto && have_mosquitto=1
+have_json=0
+have nlohmann_json && have_json=1
 
 # --- build.ninja -----------------------------------------------------------
 
@@ -108,6 +111,7 @@ if [ $have_gpiod -eq 1 ]; then
   logic_sources+=(plugins/gpio/gpio_actuator.cpp plugins/gpio/gpio_backend.cpp plugins/gpio/gpiod_backend.cpp
                   plugins/gpio/fake_backend.cpp)
 fi
+[ $have_json -eq 1 ] && logic_sources+=(plugins/openhab_rest/sse_parser.cpp plugins/openhab_rest/event_decoder.cpp)
 modules=(heartbeat local exec one_wire network)
 [ $have_mosquitto -eq 1 ] && modules+=(mqtt)
 [ $have_gpiod -eq 1 ] && modules+=(gpio)
@@ -115,6 +119,7 @@ modules=(heartbeat local exec one_wire network)
 built_targets=()
 for t in "${all_targets[@]}"; do
   if [ "$t" = commands ] && [ $have_gpiod -eq 0 ]; then continue; fi
+  if [ "$t" = openhab_events ] && [ $have_json -eq 0 ]; then continue; fi
   built_targets+=("$t")
 done
 
@@ -132,6 +137,7 @@ rm -f "$work/gen/config.h.new"
 libs="$(pkg-config --libs inih fmt) -ldl -lpthread"
 [ $have_gpiod -eq 1 ] && libs+=" $(pkg-config --libs libgpiod)"
 includes="-I$src/src -I$src/src/include -I$src/plugins -I$src/test/fuzz -I$work/gen"
+[ $have_json -eq 1 ] && includes+=" $(pkg-config --cflags nlohmann_json)"
 warn="-Wall -Wextra -Wno-unused-parameter"
 
 {
@@ -281,10 +287,10 @@ report() {
     stats=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -E 's/ +/ /g' || true)
     if [ "$rc" -eq 0 ]; then
       passed=$((passed + 1))
-      printf '%-12s %-6s ok    %s\n' "$t" "$phase" "$stats"
+      printf '%-14s %-6s ok    %s\n' "$t" "$phase" "$stats"
     else
       failed=$((failed + 1))
-      printf '%-12s %-6s FAIL  (exit %s)\n' "$t" "$phase" "$rc"
+      printf '%-14s %-6s FAIL  (exit %s)\n' "$t" "$phase" "$rc"
       sed -n '/==ERROR\|invariant broken\|runtime error\|SUMMARY\|Test unit written\|deadly signal\|threw/p' \
         "$log" | head -n 20 | sed 's/^/    /'
       echo "    full log: $work/logs/$t.$phase.log"
@@ -299,7 +305,7 @@ for t in "${targets[@]}"; do
   if [[ " ${built_targets[*]} " == *" $t "* ]]; then
     run_targets+=("$t")
   else
-    echo "run-fuzzers: $t not built here (libgpiod 1.6 missing); skipped"
+    echo "run-fuzzers: $t not built here (libgpiod 1.6 or nlohmann_json missing); skipped"
   fi
 done
 
