@@ -1,6 +1,7 @@
 // The test plays systemd's part: it listens on a NOTIFY_SOCKET, sets
 // WATCHDOG_USEC and reads what the real binary tells it.
 #include "support/broker.h"
+#include "support/openhab_double.h"
 #include "support/process.h"
 
 #include <doctest/doctest.h>
@@ -188,6 +189,52 @@ Str-Dest = s
   CHECK(notify.wait_for(has("queued"), 5s));
   broker.start();
   REQUIRE(notify.wait_for(has(fmt::format("STATUS=running 2 sections; [Connection_MQTT] connected to 127.0.0.1:{}", broker.port())), 10s));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(5s) == 0);
+}
+
+TEST_CASE("STATUS shows the openHAB connection ONLINE with its version, and OFFLINE with the reason") {
+  OpenhabDouble openhab("oh4", {"--item", "Uptime:Number", "--item", "UptimeText:String"}, /*start_now=*/false);
+  TempDir dir;
+  NotifySocket notify(dir.file("notify"));
+  std::string ini = dir.write("sr.ini", fmt::format(R"([Connection_OH]
+Class = openhab_rest.rest_conn.OpenhabREST
+Name = openhab
+URL = {}
+RefreshItem = Refresh
+ReconnectMin = 0.1
+ReconnectMax = 0.5
+
+[Sensor1]
+Class = heartbeat.heartbeat.Heartbeat
+Connection = openhab
+Poll = 1
+Num-Dest = Uptime
+Str-Dest = UptimeText
+)",
+                                                     openhab.url()));
+  Process daemon({binary(), ini}, {"NOTIFY_SOCKET=" + dir.file("notify")});
+  auto has = [](const std::string& text) {
+    return [text](const std::vector<std::string>& m) {
+      return std::any_of(m.begin(), m.end(), [&](const std::string& s) { return s.find(text) != std::string::npos; });
+    };
+  };
+  REQUIRE(notify.wait_for(has("[Connection_OH] OFFLINE: Failed to connect to 127.0.0.1 port"), 10s));
+  CHECK(notify.wait_for(has("2 pending"), 5s));  // Uptime and UptimeText
+  openhab.start();
+  REQUIRE(notify.wait_for(has("STATUS=running 2 sections; [Connection_OH] ONLINE: openHAB 4.2.1 at " + openhab.url()),
+                          10s));
+  const size_t online_at = notify.messages().size();
+  openhab.stop();
+  // The host sends STATUS when it changes (the reason may already be the
+  // next reconnect's by then).
+  CHECK(notify.wait_for(
+      [&](const std::vector<std::string>& m) {
+        return std::any_of(m.begin() + static_cast<std::ptrdiff_t>(online_at), m.end(),
+                           [](const std::string& s) { return s.find("[Connection_OH] OFFLINE: ") != std::string::npos; });
+      },
+      10s));
+
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit(5s) == 0);
 }
