@@ -402,3 +402,90 @@ TEST_CASE("SIGHUP leaves an unchanged OpenhabREST section and its event stream u
   reporter->signal(SIGTERM);
   CHECK(reporter->wait_exit(5s) == 0);
 }
+
+TEST_CASE(
+    "an actuator's state goes to its CommandSrc item as a state update and never comes back as a command") {
+  for (const char* mode : {"oh2", "oh4"}) {
+    CAPTURE(mode);
+    OpenhabDouble openhab(mode, item_args());
+    TempDir dir;
+    auto reporter = start_reporter(dir, connection_section(openhab) + fmt::format(R"(
+[Actuator_Lamp]
+Class = sr_test.test.TestActuator
+Connection = openhab
+CommandSrc = Lamp
+Output = {}
+)",
+                                                                                  dir.file("commands")));
+    INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
+    wait_online(openhab);
+    std::size_t since = openhab.next_seq();
+    REQUIRE(openhab.command("Lamp", "ON") == 200);
+    auto state = openhab.wait_requests("PUT", path_of("Lamp"), 1, since);
+    REQUIRE(state.size() == 1);
+    CHECK(state[0]["body"] == "ON");
+    CHECK(state[0]["status"] == 202);
+    // A second command proves the stream was read past the state events of
+    // the first: the actuator saw exactly the two commands.
+    REQUIRE(openhab.command("Lamp", "OFF") == 200);
+    state = openhab.wait_requests("PUT", path_of("Lamp"), 2, since);
+    REQUIRE(state.size() == 2);
+    CHECK(state[1]["body"] == "OFF");
+    CHECK(read_file(dir.file("commands")) == "Lamp ON\nLamp OFF\n");
+    reporter->signal(SIGTERM);
+    CHECK(reporter->wait_exit(5s) == 0);
+  }
+}
+
+TEST_CASE("https: verified with CAcert, refused without it, TLSinsecure accepted with a warning") {
+  TempDir certs;
+  auto made = run({"/bin/bash", source_dir() + "/certs/make-certs.sh", certs.path()});
+  REQUIRE(made.exit_code == 0);
+  OpenhabDouble openhab(
+      "oh4", item_args({"--tls-cert", certs.file("server.crt"), "--tls-key", certs.file("server.key")}));
+  std::string https = "https://127.0.0.1:" + std::to_string(openhab.port());
+  auto section = [&](const std::string& extra) {
+    return fmt::format(R"([Connection_OH]
+Class = openhab_rest.rest_conn.OpenhabREST
+Name = openhab
+URL = {}
+RefreshItem = Refresh
+ReconnectMin = 0.1
+ReconnectMax = 0.5
+{}
+)",
+                       https, extra) +
+           heartbeat_section();
+  };
+  {
+    TempDir dir;
+    auto reporter = start_reporter(dir, section("CAcert = " + certs.file("ca.crt")));
+    INFO("daemon log:\n" << reporter->output());
+    auto puts = openhab.wait_requests("PUT", path_of("Uptime"), 1);
+    REQUIRE(puts.size() == 1);
+    CHECK(puts[0]["status"] == 202);
+    wait_online(openhab);
+    reporter->signal(SIGTERM);
+    CHECK(reporter->wait_exit(5s) == 0);
+  }
+  {
+    TempDir dir;
+    std::size_t since = openhab.next_seq();
+    auto reporter = start_reporter(dir, section(""));
+    INFO("daemon log:\n" << reporter->output());
+    REQUIRE(reporter->wait_for_output("SSL certificate problem", 10s));
+    CHECK(openhab.requests(since).empty());  // nothing got through
+    reporter->signal(SIGTERM);
+    CHECK(reporter->wait_exit(5s) == 0);
+  }
+  {
+    TempDir dir;
+    std::size_t since = openhab.next_seq();
+    auto reporter = start_reporter(dir, section("TLSinsecure = yes"));
+    INFO("daemon log:\n" << reporter->output());
+    REQUIRE(reporter->wait_for_output("TLSinsecure: openHAB's certificate is not checked at all", 10s));
+    CHECK(openhab.wait_requests("PUT", path_of("Uptime"), 1, since).size() == 1);
+    reporter->signal(SIGTERM);
+    CHECK(reporter->wait_exit(5s) == 0);
+  }
+}

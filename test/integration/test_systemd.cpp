@@ -44,7 +44,8 @@ class NotifySocket {
                 std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!predicate(messages_)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -98,8 +99,9 @@ TEST_CASE("READY with STATUS, watchdog pings, RELOADING around SIGHUP, STOPPING"
   daemon.signal(SIGHUP);
   REQUIRE(notify.wait_for([](auto& m) { return count_starting(m, "READY=1") == 2; }, 10s));
   const auto& messages = notify.messages();
-  auto reloading = std::find_if(messages.begin(), messages.end(),
-                                [](const std::string& m) { return m.rfind("RELOADING=1\nMONOTONIC_USEC=", 0) == 0; });
+  auto reloading = std::find_if(messages.begin(), messages.end(), [](const std::string& m) {
+    return m.rfind("RELOADING=1\nMONOTONIC_USEC=", 0) == 0;
+  });
   REQUIRE(reloading != messages.end());
   CHECK(std::stoull(reloading->substr(std::strlen("RELOADING=1\nMONOTONIC_USEC="))) > 0);
   CHECK(messages.back() == "READY=1\nSTATUS=running 2 sections");
@@ -177,24 +179,30 @@ Poll = 1
 Num-Dest = n
 Str-Dest = s
 )",
-                                                     broker.port()));
+                                                    broker.port()));
   Process daemon({binary(), ini}, {"NOTIFY_SOCKET=" + dir.file("notify")});
   auto has = [](const std::string& text) {
     return [text](const std::vector<std::string>& m) {
-      return std::any_of(m.begin(), m.end(), [&](const std::string& s) { return s.find(text) != std::string::npos; });
+      return std::any_of(m.begin(), m.end(),
+                         [&](const std::string& s) { return s.find(text) != std::string::npos; });
     };
   };
-  const std::string down = fmt::format("[Connection_MQTT] 127.0.0.1:{} unreachable (Connection refused), ", broker.port());
+  const std::string down =
+      fmt::format("[Connection_MQTT] 127.0.0.1:{} unreachable (Connection refused), ", broker.port());
   REQUIRE(notify.wait_for(has(down), 10s));
   CHECK(notify.wait_for(has("queued"), 5s));
   broker.start();
-  REQUIRE(notify.wait_for(has(fmt::format("STATUS=running 2 sections; [Connection_MQTT] connected to 127.0.0.1:{}", broker.port())), 10s));
+  REQUIRE(notify.wait_for(
+      has(fmt::format("STATUS=running 2 sections; [Connection_MQTT] connected to 127.0.0.1:{}",
+                      broker.port())),
+      10s));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit(5s) == 0);
 }
 
 TEST_CASE("STATUS shows the openHAB connection ONLINE with its version, and OFFLINE with the reason") {
-  OpenhabDouble openhab("oh4", {"--item", "Uptime:Number", "--item", "UptimeText:String"}, /*start_now=*/false);
+  OpenhabDouble openhab("oh4", {"--item", "Uptime:Number", "--item", "UptimeText:String"},
+                        /*start_now=*/false);
   TempDir dir;
   NotifySocket notify(dir.file("notify"));
   std::string ini = dir.write("sr.ini", fmt::format(R"([Connection_OH]
@@ -212,26 +220,28 @@ Poll = 1
 Num-Dest = Uptime
 Str-Dest = UptimeText
 )",
-                                                     openhab.url()));
+                                                    openhab.url()));
   Process daemon({binary(), ini}, {"NOTIFY_SOCKET=" + dir.file("notify")});
   auto has = [](const std::string& text) {
     return [text](const std::vector<std::string>& m) {
-      return std::any_of(m.begin(), m.end(), [&](const std::string& s) { return s.find(text) != std::string::npos; });
+      return std::any_of(m.begin(), m.end(),
+                         [&](const std::string& s) { return s.find(text) != std::string::npos; });
     };
   };
   REQUIRE(notify.wait_for(has("[Connection_OH] OFFLINE: Failed to connect to 127.0.0.1 port"), 10s));
   CHECK(notify.wait_for(has("2 pending"), 5s));  // Uptime and UptimeText
   openhab.start();
-  REQUIRE(notify.wait_for(has("STATUS=running 2 sections; [Connection_OH] ONLINE: openHAB 4.2.1 at " + openhab.url()),
-                          10s));
+  REQUIRE(notify.wait_for(
+      has("STATUS=running 2 sections; [Connection_OH] ONLINE: openHAB 4.2.1 at " + openhab.url()), 10s));
   const size_t online_at = notify.messages().size();
   openhab.stop();
   // The host sends STATUS when it changes (the reason may already be the
   // next reconnect's by then).
   CHECK(notify.wait_for(
       [&](const std::vector<std::string>& m) {
-        return std::any_of(m.begin() + static_cast<std::ptrdiff_t>(online_at), m.end(),
-                           [](const std::string& s) { return s.find("[Connection_OH] OFFLINE: ") != std::string::npos; });
+        return std::any_of(
+            m.begin() + static_cast<std::ptrdiff_t>(online_at), m.end(),
+            [](const std::string& s) { return s.find("[Connection_OH] OFFLINE: ") != std::string::npos; });
       },
       10s));
 
