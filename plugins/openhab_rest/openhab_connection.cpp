@@ -41,6 +41,16 @@ std::string error_message(const std::string& body) {
   return sdk::printable(body, 120);
 }
 
+// A failure text without its numbers: libcurl's "Failed to connect to oh
+// port 8080 after 15 ms" differs on every retry but is the same failure,
+// worth one warning.
+std::string failure_shape(std::string_view why) {
+  std::string shape;
+  for (char c : why)
+    if (c < '0' || c > '9') shape += c;
+  return shape;
+}
+
 }  // namespace
 
 std::optional<std::pair<int, int>> parse_version(std::string_view text) {
@@ -375,7 +385,7 @@ void OpenhabREST::link_lost(const std::string& why, bool server_unreachable) {
   if (was_online) {
     outage_since_ = host_.now();
     host_.warning("{}; reconnecting", why);
-  } else if (why != last_failure_) {
+  } else if (failure_shape(why) != failure_shape(last_failure_)) {
     host_.warning("openHAB at {} not available: {}; retrying", settings_.url, why);
   }
   last_failure_ = why;
