@@ -88,6 +88,21 @@ std::string header(const nlohmann::json& request, const std::string& name) {
 // The daemon's stream is open once the double counts one.
 void wait_online(OpenhabDouble& openhab, int total = -1) { REQUIRE(openhab.wait_streams(1, total)); }
 
+// A command to Lamp in openHAB reaches the ExecActuator (lamp_sections),
+// whose result comes back as the state of LampResult.
+void check_lamp_command(OpenhabDouble& openhab, const std::string& value) {
+  std::size_t since = openhab.next_seq();
+  REQUIRE(openhab.command("Lamp", value) == 200);
+  auto result = openhab.wait_requests("PUT", path_of("LampResult"), 1, since);
+  REQUIRE(result.size() == 1);
+  CHECK(result[0]["body"] == "done " + value);
+}
+
+void stop(Process& reporter) {
+  reporter.signal(SIGTERM);
+  CHECK(reporter.wait_exit(5s) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("readings become UTF-8 text/plain state updates in every openHAB version") {
@@ -125,8 +140,7 @@ Poll = 60
     CHECK(streams[0]["query"].get<std::string>().find("topics=" + ns + "/items/*/command") !=
           std::string::npos);
     CHECK(header(streams[0], "accept") == "text/event-stream");
-    reporter->signal(SIGTERM);
-    CHECK(reporter->wait_exit(5s) == 0);
+    stop(*reporter);
   }
 }
 
@@ -160,8 +174,7 @@ TEST_CASE(
     REQUIRE(openhab.command("Refresh", "ON") == 200);
     CHECK(openhab.wait_requests("PUT", path_of("Uptime"), 1, since).size() == 1);
     REQUIRE(reporter->wait_for_output("refresh requested through item Refresh", 5s));
-    reporter->signal(SIGTERM);
-    CHECK(reporter->wait_exit(5s) == 0);
+    stop(*reporter);
   }
 }
 
@@ -202,8 +215,7 @@ Poll = 1
   std::string log = reporter->output();
   CHECK(occurrences(log, "openHAB has no item NoSuchItem (404)") == 1);
   CHECK(occurrences(log, "openHAB cannot take 'ERROR' as the state of Counter (400") == 1);
-  reporter->signal(SIGTERM);
-  CHECK(reporter->wait_exit(5s) == 0);
+  stop(*reporter);
 }
 
 TEST_CASE("authentication: a missing token is named once per item, a wrong one once for the link") {
@@ -217,8 +229,7 @@ TEST_CASE("authentication: a missing token is named once per item, a wrong one o
   CHECK(refused[2]["status"] == 401);
   CHECK(occurrences(anonymous->output(), "openHAB refused the update of Uptime (401") == 1);
   CHECK(anonymous->output().find("openHAB requires authentication; set API-Token") != std::string::npos);
-  anonymous->signal(SIGTERM);
-  CHECK(anonymous->wait_exit(5s) == 0);
+  stop(*anonymous);
 
   // A wrong token: openHAB refuses it everywhere, GET /rest included; the
   // link retries with back-off and says so once.
@@ -234,8 +245,7 @@ TEST_CASE("authentication: a missing token is named once per item, a wrong one o
   CHECK(occurrences(wrong->output(), "API-Token is not accepted") == 1);
   for (const auto& request : openhab.requests(since))  // nothing but the probes
     CHECK(request["path"] == "/rest");
-  wrong->signal(SIGTERM);
-  CHECK(wrong->wait_exit(5s) == 0);
+  stop(*wrong);
 }
 
 TEST_CASE("while openHAB is unreachable the latest state per item is kept and sent when it is back") {
@@ -266,8 +276,7 @@ Poll = 0.2
   // The first update after the outage is a late reading, not the first one.
   CHECK(std::stoi(puts[0]["body"].get<std::string>()) >= 4);
   wait_online(openhab);
-  reporter->signal(SIGTERM);
-  CHECK(reporter->wait_exit(5s) == 0);
+  stop(*reporter);
 }
 
 TEST_CASE("the event stream recovers from close, drop and server restart, each time followed by a refresh") {
@@ -292,13 +301,8 @@ TEST_CASE("the event stream recovers from close, drop and server restart, each t
     openhab.stop();
     openhab.start();
     wait_online(openhab);
-    std::size_t since = openhab.next_seq();
-    REQUIRE(openhab.command("Lamp", "ON") == 200);
-    auto result = openhab.wait_requests("PUT", path_of("LampResult"), 1, since);
-    REQUIRE(result.size() == 1);
-    CHECK(result[0]["body"] == "done ON");
-    reporter->signal(SIGTERM);
-    CHECK(reporter->wait_exit(5s) == 0);
+    check_lamp_command(openhab, "ON");
+    stop(*reporter);
   }
 }
 
@@ -318,11 +322,8 @@ TEST_CASE("a silently stalled stream is found and reopened: by alive events, or 
     openhab.fault({{"stall_streams", true}});
     wait_online(openhab, 2);
     REQUIRE(reporter->wait_for_output("reconnected", 10s));
-    std::size_t since = openhab.next_seq();
-    REQUIRE(openhab.command("Lamp", "ON") == 200);
-    CHECK(openhab.wait_requests("PUT", path_of("LampResult"), 1, since).size() == 1);
-    reporter->signal(SIGTERM);
-    CHECK(reporter->wait_exit(5s) == 0);
+    check_lamp_command(openhab, "ON");
+    stop(*reporter);
   }
 }
 
@@ -350,8 +351,7 @@ TEST_CASE("SSE framing: an event split inside data:, CRLF lines, comments and tw
   auto other = openhab.wait_requests("PUT", path_of("Lamp_2Result"), 1, since);
   REQUIRE(other.size() == 1);
   CHECK(other[0]["body"] == "done four=4");
-  reporter->signal(SIGTERM);
-  CHECK(reporter->wait_exit(5s) == 0);
+  stop(*reporter);
 }
 
 TEST_CASE("openHAB-Version = 2.0 against openHAB 4 (the original's silent loss) works, with a warning") {
@@ -365,11 +365,8 @@ TEST_CASE("openHAB-Version = 2.0 against openHAB 4 (the original's silent loss) 
   REQUIRE(puts.size() == 1);
   CHECK(puts[0]["status"] == 202);
   wait_online(openhab);
-  std::size_t since = openhab.next_seq();
-  REQUIRE(openhab.command("Lamp", "ON") == 200);
-  CHECK(openhab.wait_requests("PUT", path_of("LampResult"), 1, since).size() == 1);
-  reporter->signal(SIGTERM);
-  CHECK(reporter->wait_exit(5s) == 0);
+  check_lamp_command(openhab, "ON");
+  stop(*reporter);
 }
 
 TEST_CASE("SIGTERM ends the daemon within 1 s while openHAB stalls every request") {
@@ -395,14 +392,11 @@ TEST_CASE("SIGHUP leaves an unchanged OpenhabREST section and its event stream u
   dir.write("sr.ini", base + heartbeat_section(30));
   reporter->signal(SIGHUP);
   REQUIRE(reporter->wait_for_output("kept", 10s));
-  std::size_t since = openhab.next_seq();
-  REQUIRE(openhab.command("Lamp", "ON") == 200);
-  REQUIRE(openhab.wait_requests("PUT", path_of("LampResult"), 1, since).size() == 1);
+  check_lamp_command(openhab, "ON");
   auto streams = openhab.streams();
   CHECK(streams["total"] == 1);
   CHECK(streams["open"] == 1);
-  reporter->signal(SIGTERM);
-  CHECK(reporter->wait_exit(5s) == 0);
+  stop(*reporter);
 }
 
 TEST_CASE(
@@ -434,8 +428,7 @@ Output = {}
     REQUIRE(state.size() == 2);
     CHECK(state[1]["body"] == "OFF");
     CHECK(read_file(dir.file("commands")) == "Lamp ON\nLamp OFF\n");
-    reporter->signal(SIGTERM);
-    CHECK(reporter->wait_exit(5s) == 0);
+    stop(*reporter);
   }
 }
 
@@ -467,8 +460,7 @@ ReconnectMax = 0.5
     REQUIRE(puts.size() == 1);
     CHECK(puts[0]["status"] == 202);
     wait_online(openhab);
-    reporter->signal(SIGTERM);
-    CHECK(reporter->wait_exit(5s) == 0);
+    stop(*reporter);
   }
   {
     TempDir dir;
@@ -477,8 +469,7 @@ ReconnectMax = 0.5
     INFO("daemon log:\n" << reporter->output());
     REQUIRE(reporter->wait_for_output("SSL certificate problem", 10s));
     CHECK(openhab.requests(since).empty());  // nothing got through
-    reporter->signal(SIGTERM);
-    CHECK(reporter->wait_exit(5s) == 0);
+    stop(*reporter);
   }
   {
     TempDir dir;
@@ -487,7 +478,6 @@ ReconnectMax = 0.5
     INFO("daemon log:\n" << reporter->output());
     REQUIRE(reporter->wait_for_output("TLSinsecure: openHAB's certificate is not checked at all", 10s));
     CHECK(openhab.wait_requests("PUT", path_of("Uptime"), 1, since).size() == 1);
-    reporter->signal(SIGTERM);
-    CHECK(reporter->wait_exit(5s) == 0);
+    stop(*reporter);
   }
 }

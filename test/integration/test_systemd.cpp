@@ -63,6 +63,14 @@ class NotifySocket {
   std::vector<std::string> messages_;
 };
 
+// A predicate for NotifySocket::wait_for: some message contains `text`.
+std::function<bool(const std::vector<std::string>&)> has(const std::string& text) {
+  return [text](const std::vector<std::string>& m) {
+    return std::any_of(m.begin(), m.end(),
+                       [&](const std::string& s) { return s.find(text) != std::string::npos; });
+  };
+}
+
 size_t count_starting(const std::vector<std::string>& messages, const std::string& prefix) {
   size_t n = 0;
   for (const auto& m : messages) n += m.rfind(prefix, 0) == 0;
@@ -181,12 +189,6 @@ Str-Dest = s
 )",
                                                     broker.port()));
   Process daemon({binary(), ini}, {"NOTIFY_SOCKET=" + dir.file("notify")});
-  auto has = [](const std::string& text) {
-    return [text](const std::vector<std::string>& m) {
-      return std::any_of(m.begin(), m.end(),
-                         [&](const std::string& s) { return s.find(text) != std::string::npos; });
-    };
-  };
   const std::string down =
       fmt::format("[Connection_MQTT] 127.0.0.1:{} unreachable (Connection refused), ", broker.port());
   REQUIRE(notify.wait_for(has(down), 10s));
@@ -222,12 +224,6 @@ Str-Dest = UptimeText
 )",
                                                     openhab.url()));
   Process daemon({binary(), ini}, {"NOTIFY_SOCKET=" + dir.file("notify")});
-  auto has = [](const std::string& text) {
-    return [text](const std::vector<std::string>& m) {
-      return std::any_of(m.begin(), m.end(),
-                         [&](const std::string& s) { return s.find(text) != std::string::npos; });
-    };
-  };
   REQUIRE(notify.wait_for(has("[Connection_OH] OFFLINE: Failed to connect to 127.0.0.1 port"), 10s));
   CHECK(notify.wait_for(has("2 pending"), 5s));  // Uptime and UptimeText
   openhab.start();
