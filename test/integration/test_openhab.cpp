@@ -178,11 +178,17 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("404, 400 and 401 are logged once per item and cause; the other items carry on") {
-  OpenhabDouble openhab("oh4", item_args({"--token", "oh.good.token", "--no-implicit-user-role"}));
-  TempDir dir;
-  std::string error = write_script(dir, "error.sh", "echo ERROR\n");
-  auto reporter = start_reporter(dir, connection_section(openhab, "API-Token = oh.good.token") + R"(
+TEST_CASE("404 and 400 are logged once per item and cause; the other items carry on") {
+  for (const auto& mode : kModes) {
+    CAPTURE(mode);
+    // openHAB 2 has no authentication: the token is sent and ignored there.
+    OpenhabDouble openhab(mode,
+                          item_args(mode == "oh2" ? std::vector<std::string>{}
+                                                  : std::vector<std::string>{"--token", "oh.good.token",
+                                                                             "--no-implicit-user-role"}));
+    TempDir dir;
+    std::string error = write_script(dir, "error.sh", "echo ERROR\n");
+    auto reporter = start_reporter(dir, connection_section(openhab, "API-Token = oh.good.token") + R"(
 [Sensor_Missing]
 Class = heartbeat.heartbeat.Heartbeat
 Connection = openhab
@@ -190,7 +196,7 @@ Poll = 1
 Num-Dest = NoSuchItem
 Str-Dest = UptimeText
 )" +
-                                          fmt::format(R"(
+                                            fmt::format(R"(
 [Sensor_Error]
 Class = exec.exec_sensor.ExecSensor
 Connection = openhab
@@ -198,64 +204,70 @@ Script = {}
 Destination = Counter
 Poll = 1
 )",
-                                                      error) +
-                                          heartbeat_section(1));
-  INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
-  // Three rounds of each.
-  auto missing = openhab.wait_requests("PUT", path_of("NoSuchItem"), 3);
-  REQUIRE(missing.size() >= 3);
-  CHECK(missing[2]["status"] == 404);
-  CHECK(header(missing[2], "authorization") == "Bearer oh.good.token");
-  auto bad = openhab.wait_requests("PUT", path_of("Counter"), 3);
-  REQUIRE(bad.size() >= 3);
-  CHECK(bad[2]["status"] == 400);
-  auto good = openhab.wait_requests("PUT", path_of("Uptime"), 3);
-  REQUIRE(good.size() >= 3);
-  CHECK(good[2]["status"] == 202);
-  std::string log = reporter->output();
-  CHECK(occurrences(log, "openHAB has no item NoSuchItem (404)") == 1);
-  CHECK(occurrences(log, "openHAB cannot take 'ERROR' as the state of Counter (400") == 1);
-  stop(*reporter);
+                                                        error) +
+                                            heartbeat_section(1));
+    INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
+    // Three rounds of each.
+    auto missing = openhab.wait_requests("PUT", path_of("NoSuchItem"), 3);
+    REQUIRE(missing.size() >= 3);
+    CHECK(missing[2]["status"] == 404);
+    CHECK(header(missing[2], "authorization") == "Bearer oh.good.token");
+    auto bad = openhab.wait_requests("PUT", path_of("Counter"), 3);
+    REQUIRE(bad.size() >= 3);
+    CHECK(bad[2]["status"] == 400);
+    auto good = openhab.wait_requests("PUT", path_of("Uptime"), 3);
+    REQUIRE(good.size() >= 3);
+    CHECK(good[2]["status"] == 202);
+    std::string log = reporter->output();
+    CHECK(occurrences(log, "openHAB has no item NoSuchItem (404)") == 1);
+    CHECK(occurrences(log, "openHAB cannot take 'ERROR' as the state of Counter (400") == 1);
+    stop(*reporter);
+  }
 }
 
 TEST_CASE("authentication: a missing token is named once per item, a wrong one once for the link") {
-  OpenhabDouble openhab("oh4", item_args({"--token", "oh.good.token", "--no-implicit-user-role"}));
-  // No token: GET /rest answers, every update and the stream get 401.
-  TempDir dir;
-  auto anonymous = start_reporter(dir, connection_section(openhab) + heartbeat_section(1));
-  INFO("daemon log:\n" << anonymous->output() << "\ndouble log:\n" << openhab.log());
-  auto refused = openhab.wait_requests("PUT", path_of("Uptime"), 3);
-  REQUIRE(refused.size() >= 3);
-  CHECK(refused[2]["status"] == 401);
-  CHECK(occurrences(anonymous->output(), "openHAB refused the update of Uptime (401") == 1);
-  CHECK(anonymous->output().find("openHAB requires authentication; set API-Token") != std::string::npos);
-  stop(*anonymous);
+  for (const char* mode : {"oh3.0", "oh3.3", "oh4", "oh5.1"}) {
+    CAPTURE(mode);
+    OpenhabDouble openhab(mode, item_args({"--token", "oh.good.token", "--no-implicit-user-role"}));
+    // No token: GET /rest answers, every update and the stream get 401.
+    TempDir dir;
+    auto anonymous = start_reporter(dir, connection_section(openhab) + heartbeat_section(1));
+    INFO("daemon log:\n" << anonymous->output() << "\ndouble log:\n" << openhab.log());
+    auto refused = openhab.wait_requests("PUT", path_of("Uptime"), 3);
+    REQUIRE(refused.size() >= 3);
+    CHECK(refused[2]["status"] == 401);
+    CHECK(occurrences(anonymous->output(), "openHAB refused the update of Uptime (401") == 1);
+    CHECK(anonymous->output().find("openHAB requires authentication; set API-Token") != std::string::npos);
+    stop(*anonymous);
 
-  // A wrong token: openHAB refuses it everywhere, GET /rest included; the
-  // link retries with back-off and says so once.
-  TempDir dir2;
-  std::size_t since = openhab.next_seq();
-  auto wrong =
-      start_reporter(dir2, connection_section(openhab, "API-Token = oh.wrong.token") + heartbeat_section(1));
-  INFO("daemon log:\n" << wrong->output() << "\ndouble log:\n" << openhab.log());
-  auto probes = openhab.wait_requests("GET", "/rest", 3, since);
-  REQUIRE(probes.size() >= 3);
-  CHECK(probes[2]["status"] == 401);
-  CHECK(header(probes[2], "authorization") == "Bearer oh.wrong.token");
-  CHECK(occurrences(wrong->output(), "API-Token is not accepted") == 1);
-  for (const auto& request : openhab.requests(since))  // nothing but the probes
-    CHECK(request["path"] == "/rest");
-  stop(*wrong);
+    // A wrong token: openHAB refuses it everywhere, GET /rest included; the
+    // link retries with back-off and says so once.
+    TempDir dir2;
+    std::size_t since = openhab.next_seq();
+    auto wrong = start_reporter(
+        dir2, connection_section(openhab, "API-Token = oh.wrong.token") + heartbeat_section(1));
+    INFO("daemon log:\n" << wrong->output() << "\ndouble log:\n" << openhab.log());
+    auto probes = openhab.wait_requests("GET", "/rest", 3, since);
+    REQUIRE(probes.size() >= 3);
+    CHECK(probes[2]["status"] == 401);
+    CHECK(header(probes[2], "authorization") == "Bearer oh.wrong.token");
+    CHECK(occurrences(wrong->output(), "API-Token is not accepted") == 1);
+    for (const auto& request : openhab.requests(since))  // nothing but the probes
+      CHECK(request["path"] == "/rest");
+    stop(*wrong);
+  }
 }
 
 TEST_CASE("while openHAB is unreachable the latest state per item is kept and sent when it is back") {
-  OpenhabDouble openhab("oh4", item_args(), false);
-  TempDir dir;
-  std::string counter =
-      write_script(dir, "count.sh",
-                   "n=$(cat " + dir.file("n") + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " +
-                       dir.file("n") + "; echo $n\n");
-  auto reporter = start_reporter(dir, connection_section(openhab) + fmt::format(R"(
+  for (const auto& mode : kModes) {
+    CAPTURE(mode);
+    OpenhabDouble openhab(mode, item_args(), false);
+    TempDir dir;
+    std::string counter =
+        write_script(dir, "count.sh",
+                     "n=$(cat " + dir.file("n") + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " +
+                         dir.file("n") + "; echo $n\n");
+    auto reporter = start_reporter(dir, connection_section(openhab) + fmt::format(R"(
 [Sensor_Counter]
 Class = exec.exec_sensor.ExecSensor
 Connection = openhab
@@ -263,20 +275,22 @@ Script = {}
 Destination = Counter
 Poll = 0.2
 )",
-                                                                                counter));
-  INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
-  REQUIRE(reporter->wait_for_output("not available", 10s));
-  REQUIRE(wait_until(
-      [&] { return read_file(dir.file("n")).size() > 0 && std::stoi(read_file(dir.file("n"))) >= 4; }, 10s));
-  // Retried every 0.1-0.5 s meanwhile, and said once.
-  CHECK(occurrences(reporter->output(), "not available") == 1);
-  openhab.start();
-  auto puts = openhab.wait_requests("PUT", path_of("Counter"), 1);
-  REQUIRE(puts.size() >= 1);
-  // The first update after the outage is a late reading, not the first one.
-  CHECK(std::stoi(puts[0]["body"].get<std::string>()) >= 4);
-  wait_online(openhab);
-  stop(*reporter);
+                                                                                  counter));
+    INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
+    REQUIRE(reporter->wait_for_output("not available", 10s));
+    REQUIRE(wait_until(
+        [&] { return read_file(dir.file("n")).size() > 0 && std::stoi(read_file(dir.file("n"))) >= 4; },
+        10s));
+    // Retried every 0.1-0.5 s meanwhile, and said once.
+    CHECK(occurrences(reporter->output(), "not available") == 1);
+    openhab.start();
+    auto puts = openhab.wait_requests("PUT", path_of("Counter"), 1);
+    REQUIRE(puts.size() >= 1);
+    // The first update after the outage is a late reading, not the first one.
+    CHECK(std::stoi(puts[0]["body"].get<std::string>()) >= 4);
+    wait_online(openhab);
+    stop(*reporter);
+  }
 }
 
 TEST_CASE("the event stream recovers from close, drop and server restart, each time followed by a refresh") {
@@ -327,46 +341,87 @@ TEST_CASE("a silently stalled stream is found and reopened: by alive events, or 
   }
 }
 
-TEST_CASE("SSE framing: an event split inside data:, CRLF lines, comments and two events in one chunk") {
+TEST_CASE(
+    "SSE framing: an event split inside data:, CRLF lines, comments, two events in one chunk, group events") {
+  for (const auto& mode : kModes) {
+    CAPTURE(mode);
+    OpenhabDouble openhab(mode, item_args());
+    TempDir dir;
+    auto reporter = start_reporter(dir, connection_section(openhab) + lamp_sections(dir));
+    INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
+    wait_online(openhab);
+    const std::string ns = mode == "oh2" ? "smarthome" : "openhab";
+    auto command = [&](const std::string& item, const std::string& value, const std::string& eol) {
+      return "event: message" + eol + R"(data: {"topic":")" + ns + "/items/" + item +
+             R"(/command","payload":"{\"type\":\"String\",\"value\":\")" + value +
+             R"(\"}","type":"ItemCommandEvent"})" + eol + eol;
+    };
+    std::size_t since = openhab.next_seq();
+    std::string first = command("Lamp", "one", "\n");
+    openhab.raw({first.substr(0, 30), first.substr(30)});
+    openhab.raw({": a comment\n" + command("Lamp", "two", "\r\n")});
+    // A group member event on Lamp: a state event, never a command.
+    openhab.event(ns + "/items/Lamps/Lamp/statechanged",
+                  {{"type", "OnOff"}, {"value", "ON"}, {"oldType", "OnOff"}, {"oldValue", "OFF"}},
+                  "GroupItemStateChangedEvent");
+    openhab.raw({command("Lamp", "three", "\n") + command("Lamp_2", "four\\u003d4", "\n")});
+    auto results = openhab.wait_requests("PUT", path_of("LampResult"), 3, since);
+    REQUIRE(results.size() == 3);
+    CHECK(results[0]["body"] == "done one");
+    CHECK(results[1]["body"] == "done two");
+    CHECK(results[2]["body"] == "done three");
+    auto other = openhab.wait_requests("PUT", path_of("Lamp_2Result"), 1, since);
+    REQUIRE(other.size() == 1);
+    CHECK(other[0]["body"] == "done four=4");
+    CHECK(occurrences(read_file(dir.file("runs")), "\n") == 4);
+    stop(*reporter);
+  }
+}
+
+TEST_CASE(
+    "slow answers beyond Timeout and refused connections: the state is kept and sent once openHAB answers") {
   OpenhabDouble openhab("oh4", item_args());
   TempDir dir;
-  auto reporter = start_reporter(dir, connection_section(openhab) + lamp_sections(dir));
+  auto reporter =
+      start_reporter(dir, connection_section(openhab, "", 1) + heartbeat_section(1) + lamp_sections(dir));
   INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
   wait_online(openhab);
-  auto command = [](const std::string& item, const std::string& value, const std::string& eol) {
-    return "event: message" + eol + R"(data: {"topic":"openhab/items/)" + item +
-           R"(/command","payload":"{\"type\":\"String\",\"value\":\")" + value +
-           R"(\"}","type":"ItemCommandEvent"})" + eol + eol;
-  };
-  std::size_t since = openhab.next_seq();
-  std::string first = command("Lamp", "one", "\n");
-  openhab.raw({first.substr(0, 30), first.substr(30)});
-  openhab.raw({": a comment\n" + command("Lamp", "two", "\r\n")});
-  openhab.raw({command("Lamp", "three", "\n") + command("Lamp_2", "four\\u003d4", "\n")});
-  auto results = openhab.wait_requests("PUT", path_of("LampResult"), 3, since);
-  REQUIRE(results.size() == 3);
-  CHECK(results[0]["body"] == "done one");
-  CHECK(results[1]["body"] == "done two");
-  CHECK(results[2]["body"] == "done three");
-  auto other = openhab.wait_requests("PUT", path_of("Lamp_2Result"), 1, since);
-  REQUIRE(other.size() == 1);
-  CHECK(other[0]["body"] == "done four=4");
+  for (const nlohmann::json& fault : {nlohmann::json{{"delay", 3}}, nlohmann::json{{"reject", true}, {"close_streams", true}}}) {
+    CAPTURE(fault.dump());
+    const size_t from = reporter->output().size();
+    openhab.fault(fault);
+    // Heartbeats every second meet the delay; the stream's reconnect meets
+    // the refusal (connections opened before it keep working).
+    REQUIRE(reporter->wait_for_output(fault.contains("delay") ? "timed out" : "not available", 10s, from));
+    std::size_t since = openhab.next_seq();
+    openhab.fault({{"delay", 0}, {"reject", false}});
+    auto puts = openhab.wait_requests("PUT", path_of("Uptime"), 1, since);
+    REQUIRE(puts.size() >= 1);
+    CHECK(puts.back()["status"] == 202);
+    wait_online(openhab);
+    check_lamp_command(openhab, "ON");
+  }
   stop(*reporter);
 }
 
-TEST_CASE("openHAB-Version = 2.0 against openHAB 4 (the original's silent loss) works, with a warning") {
-  OpenhabDouble openhab("oh4", item_args());
-  TempDir dir;
-  auto reporter = start_reporter(
-      dir, connection_section(openhab, "openHAB-Version = 2.0") + heartbeat_section() + lamp_sections(dir));
-  INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
-  REQUIRE(reporter->wait_for_output("openHAB-Version = 2 but", 10s));
-  auto puts = openhab.wait_requests("PUT", path_of("Uptime"), 1);
-  REQUIRE(puts.size() == 1);
-  CHECK(puts[0]["status"] == 202);
-  wait_online(openhab);
-  check_lamp_command(openhab, "ON");
-  stop(*reporter);
+TEST_CASE(
+    "openHAB-Version that disagrees with the server (the original's silent loss) works, with a warning") {
+  for (auto [mode, configured] : {std::pair{"oh4", "2.0"}, std::pair{"oh2", "4.1"}}) {
+    CAPTURE(mode);
+    OpenhabDouble openhab(mode, item_args());
+    TempDir dir;
+    auto reporter =
+        start_reporter(dir, connection_section(openhab, std::string("openHAB-Version = ") + configured) +
+                                heartbeat_section() + lamp_sections(dir));
+    INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
+    REQUIRE(reporter->wait_for_output(fmt::format("openHAB-Version = {} but", std::stod(configured)), 10s));
+    auto puts = openhab.wait_requests("PUT", path_of("Uptime"), 1);
+    REQUIRE(puts.size() == 1);
+    CHECK(puts[0]["status"] == 202);
+    wait_online(openhab);
+    check_lamp_command(openhab, "ON");
+    stop(*reporter);
+  }
 }
 
 TEST_CASE("SIGTERM ends the daemon within 1 s while openHAB stalls every request") {
