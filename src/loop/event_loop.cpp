@@ -63,8 +63,11 @@ void EventLoop::cancel_timer(uint64_t id) {
   if (it == timers_.end()) return;
   timer_queue_.erase({it->second.deadline, id});
   timers_.erase(it);
-  // The timerfd may stay armed for a deadline that no longer exists; the
-  // wake-up then finds nothing due and re-arms.
+  // A timer that was already due was never put in the timerfd (arm_timerfd
+  // skips those); with it gone the next deadline must be armed now, or the
+  // loop sleeps past it. The timerfd may also stay armed for a deadline that
+  // no longer exists; that wake-up finds nothing due and re-arms.
+  arm_timerfd();
 }
 
 bool EventLoop::timer_due() const { return !timer_queue_.empty() && timer_queue_.begin()->first <= now_ns(); }

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -223,6 +225,43 @@ TEST_CASE("cancelling another timer that is due in the same dispatch round stops
   CHECK(first == 1);
   CHECK(second == 0);
   CHECK(loop.timer_count() == 0);
+}
+
+TEST_CASE("a due timer cancelled from an fd callback leaves the timerfd armed for the next timer") {
+  // What libcurl's timer callback does inside a socket callback: ask for a
+  // 0 ms timeout, then replace it by a later one. The due timer was never
+  // armed in the timerfd; once it is cancelled, nothing may be left unarmed
+  // (the loop slept in epoll_wait(-1) with a timer overdue: found by the
+  // openHAB benchmark).
+  std::vector<std::string> order;
+  std::mutex mutex;
+  std::condition_variable done;
+  bool finished = false;
+  Pipe pipe;
+  EventLoop loop;
+  loop.watch_fd(pipe.read_end(), EPOLLIN, [&](uint32_t) {
+    pipe.empty();
+    const uint64_t due = loop.add_timer(0, 0, [] {});
+    loop.add_timer(20 * kMs, 0, [&] { order.push_back("timer"); });
+    loop.cancel_timer(due);
+  });
+  pipe.put();
+  // Only ends the test if the loop never wakes on its own (the bug); the
+  // order of the two events is what is checked, not a time.
+  std::thread guard([&] {
+    std::unique_lock lock(mutex);
+    if (!done.wait_for(lock, std::chrono::seconds(5), [&] { return finished; }))
+      loop.post([&] { order.push_back("guard"); });
+  });
+  while (order.empty()) loop.run_once(-1);
+  {
+    std::lock_guard lock(mutex);
+    finished = true;
+  }
+  done.notify_all();
+  guard.join();
+  loop.drain();
+  CHECK(order.front() == "timer");
 }
 
 TEST_CASE("timers due in one round run in deadline order") {
