@@ -1,5 +1,6 @@
 // Module "sr_bench" (benchmarks only): FloodSensor, a sensor that publishes
-// as fast as the event loop lets it.
+// as fast as the event loop lets it, and RateSensor, one that publishes at a
+// fixed rate.
 //
 // On every refresh (the MQTT connection asks for one on each CONNACK, and a
 // client can publish <RootTopic>/refresh) it publishes Count messages to
@@ -15,9 +16,25 @@
 //   Destination = flood
 //   Count = 20000
 //   Batch = 1
+//
+// RateSensor publishes Rate readings per second from the moment it starts:
+// an incrementing counter ("0", "1", ...) to its Items in turn (round-robin).
+// A repeating timer fires every 1/Rate s (at least 1 ms apart) and publishes
+// every reading due by then, so a late loop round catches up and the count
+// stays Rate x elapsed time.
+//
+//   [Sensor_Rate]
+//   Class = sr_bench.bench.RateSensor
+//   Connection = openhab
+//   Items = R0 R1 R2
+//   Rate = 1000
 #include <sensor_reporter/sdk.hpp>
 
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -67,6 +84,49 @@ class FloodSensor {
   sr::sdk::Timer step_;
 };
 
+class RateSensor {
+ public:
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "RateSensor";
+  static constexpr const char* path = "sr_bench.bench.RateSensor";
+  static constexpr const char* summary =
+      "Publishes a counter at Rate readings/s to Items in turn (benchmarks only)";
+  static constexpr sr_param_def params[] = {
+      sr::sdk::string_param("Items").required().help("destinations, separated by spaces or commas"),
+      sr::sdk::float_param("Rate").fallback("1000").min(1).max(100000).help("readings per second"),
+      sr::sdk::end_params};
+
+  RateSensor(sr::sdk::Host host, const sr::sdk::Params& params) : host_(host), rate_(params.number("Rate")) {
+    std::string list = params.required("Items");
+    std::replace(list.begin(), list.end(), ',', ' ');
+    std::istringstream words(list);
+    for (std::string word; words >> word;) items_.push_back(word);
+    if (items_.empty()) throw std::runtime_error("Items is empty");
+  }
+
+  void start() {
+    started_ = host_.now();
+    const auto period = std::max<std::chrono::nanoseconds>(
+        std::chrono::milliseconds(1), std::chrono::nanoseconds(static_cast<long long>(1e9 / rate_)));
+    tick_ = host_.add_timer(period, period, [this] { tick(); });
+  }
+
+ private:
+  void tick() {
+    const auto due =
+        static_cast<long long>(std::chrono::duration<double>(host_.now() - started_).count() * rate_);
+    for (; published_ < due; ++published_)
+      host_.publish(items_[static_cast<size_t>(published_) % items_.size()], std::to_string(published_));
+  }
+
+  sr::sdk::Host host_;
+  double rate_;
+  std::vector<std::string> items_;
+  long long published_ = 0;
+  std::chrono::nanoseconds started_{};
+  sr::sdk::Timer tick_;
+};
+
 }  // namespace
 
-SR_PLUGIN_MODULE("sr_bench", "1.0.0", FloodSensor)
+SR_PLUGIN_MODULE("sr_bench", "1.0.0", FloodSensor, RateSensor)
