@@ -20,9 +20,9 @@ void init_library() {
   if (once != CURLE_OK) throw std::runtime_error(fmt::format("libcurl: {}", curl_easy_strerror(once)));
 }
 
-struct EasyCleanup {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
+// Handles kept for reuse: as many as can be in flight at once.
+constexpr std::size_t kIdleHandles = 8;
+
 struct SlistFree {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
@@ -40,7 +40,7 @@ void set(CURL* easy, CURLoption option, Value value) {
 struct HttpClient::Transfer {
   RequestId id = 0;
   HttpRequest request;
-  std::unique_ptr<CURL, EasyCleanup> easy;
+  EasyHandle easy;
   std::unique_ptr<curl_slist, SlistFree> headers;
   std::string body;
   bool headers_reported = false;
@@ -69,6 +69,7 @@ HttpClient::~HttpClient() {
   curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, nullptr);
   for (auto& [id, transfer] : requests_) curl_multi_remove_handle(m, transfer->easy.get());
   requests_.clear();
+  idle_handles_.clear();
   sockets_.clear();
   timer_.cancel();
   multi_.reset();
@@ -78,7 +79,13 @@ HttpClient::RequestId HttpClient::start(HttpRequest request) {
   auto transfer = std::make_unique<Transfer>();
   transfer->id = next_id_++;
   transfer->request = std::move(request);
-  transfer->easy.reset(curl_easy_init());
+  if (!idle_handles_.empty()) {
+    transfer->easy = std::move(idle_handles_.back());
+    idle_handles_.pop_back();
+    curl_easy_reset(transfer->easy.get());
+  } else {
+    transfer->easy.reset(curl_easy_init());
+  }
   if (!transfer->easy) throw std::runtime_error("cannot create a libcurl handle");
   CURL* e = transfer->easy.get();
   const HttpRequest& r = transfer->request;
@@ -143,6 +150,11 @@ void HttpClient::cancel(RequestId id) {
   std::unique_ptr<Transfer> transfer = std::move(it->second);
   requests_.erase(it);
   curl_multi_remove_handle(multi_.get(), transfer->easy.get());
+  recycle(*transfer);
+}
+
+void HttpClient::recycle(Transfer& transfer) {
+  if (idle_handles_.size() < kIdleHandles) idle_handles_.push_back(std::move(transfer.easy));
 }
 
 int HttpClient::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* self_ptr, void* /*socket_data*/) {
@@ -248,6 +260,7 @@ void HttpClient::finish_done_transfers() {
     if (result.code != CURLE_OK)
       result.error = transfer->error[0] ? transfer->error : curl_easy_strerror(result.code);
     curl_multi_remove_handle(multi_.get(), transfer->easy.get());
+    recycle(*transfer);
     // After removal: on_done may start or cancel requests.
     if (!transfer->request.on_done) continue;
     try {

@@ -417,7 +417,7 @@ void OpenhabREST::publish(std::string_view destination, std::string_view payload
   }
   pending_.put(item, to_utf8(payload));
   send_pending();
-  if (!reachable_) report_status();
+  if (!stream_open_) report_status();
 }
 
 void OpenhabREST::send_pending() {
@@ -483,7 +483,6 @@ void OpenhabREST::on_put_done(const std::string& item, std::string value, Clock 
                  fmt::format("openHAB answered the update of {} with {}", item, describe_failure(result)));
   }
   send_pending();
-  report_status();
 }
 
 void OpenhabREST::item_problem(const std::string& item, const std::string& cause, const std::string& text) {
@@ -510,7 +509,8 @@ void OpenhabREST::report_status() {
     status = fmt::format("connecting to {}", settings_.url);
   else
     status = fmt::format("OFFLINE: {}", last_failure_.empty() ? settings_.url : last_failure_);
-  if (!pending_.empty()) status += fmt::format(", {} pending", pending_.size());
+  // While online states wait only for their turn on the wire: news only offline.
+  if (!stream_open_ && !pending_.empty()) status += fmt::format(", {} pending", pending_.size());
   if (status == reported_status_) return;
   reported_status_ = status;
   host_.set_status(status);
