@@ -15,7 +15,6 @@ namespace {
 
 using sdk::bool_param;
 using sdk::choice_param;
-using sdk::end_params;
 using sdk::float_param;
 using sdk::int_param;
 using sdk::string_param;
@@ -25,28 +24,24 @@ constexpr const char* kLevels = "DEBUG|INFO|WARNING|ERROR|CRITICAL";
 constexpr sr_param_def kConnectionCommon[] = {
     string_param("Class").required().help("plugin class, e.g. mqtt.mqtt_conn.MqttConnection"),
     string_param("Name").required().help("connection name that sensors and actuators list in Connection"),
-    choice_param("Level", kLevels).help("log level of this section"),
-    end_params};
+    choice_param("Level", kLevels).help("log level of this section")};
 constexpr sr_param_def kSensorCommon[] = {
     string_param("Class").required().help("plugin class, e.g. heartbeat.heartbeat.Heartbeat"),
     string_param("Connection").help("comma-separated connection Names to publish to"),
     float_param("Poll").help("seconds between polls; absent or <= 0: not polled"),
     bool_param("Retain").help("retain this section's messages (overrides the connection)"),
-    choice_param("Level", kLevels).help("log level of this section"),
-    end_params};
+    choice_param("Level", kLevels).help("log level of this section")};
 constexpr sr_param_def kActuatorCommon[] = {
     string_param("Class").required().help("plugin class, e.g. exec.exec_actuator.ExecActuator"),
     string_param("Connection").help("comma-separated connection Names to take commands from"),
     bool_param("Retain").help("retain this section's state messages (overrides the connection)"),
-    choice_param("Level", kLevels).help("log level of this section"),
-    end_params};
+    choice_param("Level", kLevels).help("log level of this section")};
 constexpr sr_param_def kLogging[] = {
     choice_param("Level", kLevels).fallback("INFO").help("global log level"),
     bool_param("Syslog").fallback("no").help("also log to syslog"),
     string_param("File").help("also log to this file, rotated"),
     int_param("MaxSize").fallback("67108864").min(1024).help("bytes before the log file rotates"),
-    int_param("NumFiles").fallback("10").min(0).max(1000).help("rotated log files kept"),
-    end_params};
+    int_param("NumFiles").fallback("10").min(0).max(1000).help("rotated log files kept")};
 
 const sr_param_def* find_def(const std::vector<const sr_param_def*>& table, std::string_view key) {
   for (const auto* def : table)
@@ -56,12 +51,11 @@ const sr_param_def* find_def(const std::vector<const sr_param_def*>& table, std:
 
 // The class's table first, then the common keys it does not declare itself
 // (a class may narrow Poll, for instance).
-std::vector<const sr_param_def*> effective_table(const sr_param_def* class_params, sr_kind kind) {
+std::vector<const sr_param_def*> effective_table(std::span<const sr_param_def> class_params, sr_kind kind) {
   std::vector<const sr_param_def*> table;
-  if (class_params)
-    for (const sr_param_def* p = class_params; p->name; ++p) table.push_back(p);
-  for (const sr_param_def* p = common_params(kind); p->name; ++p)
-    if (!find_def(table, p->name)) table.push_back(p);
+  for (const sr_param_def& p : class_params) table.push_back(&p);
+  for (const sr_param_def& p : common_params(kind))
+    if (!find_def(table, p.name)) table.push_back(&p);
   return table;
 }
 
@@ -142,7 +136,7 @@ void apply_logging(const IniFile& ini, Plan& plan) {
   const Section* section = ini.find_section("Logging");
   if (!section) return;
   std::vector<const sr_param_def*> table;
-  for (const sr_param_def* p = kLogging; p->name; ++p) table.push_back(p);
+  for (const sr_param_def& p : logging_params()) table.push_back(&p);
   SectionCheck check{ini, *section, plan.errors, plan.warnings};
   ParamList params = check.resolve(table);
   if (const auto* level = find_param(params, "Level")) log::parse_level(*level, plan.logging.level);
@@ -160,7 +154,7 @@ bool same_definition(const ComponentPlan& a, const ComponentPlan& b) {
          a.poll_seconds == b.poll_seconds && a.retain == b.retain;
 }
 
-const sr_param_def* common_params(sr_kind kind) {
+std::span<const sr_param_def> common_params(sr_kind kind) {
   switch (kind) {
     case SR_KIND_CONNECTION: return kConnectionCommon;
     case SR_KIND_ACTUATOR: return kActuatorCommon;
@@ -168,7 +162,7 @@ const sr_param_def* common_params(sr_kind kind) {
   }
 }
 
-const sr_param_def* logging_params() { return kLogging; }
+std::span<const sr_param_def> logging_params() { return kLogging; }
 
 Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_going) {
   Plan plan;
@@ -215,7 +209,7 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
                                                   with_article(kind_name(c.component.plugin.def->kind)),
                                                   section.name, with_article(kind_name(*kind)))));
         else
-          c.component.params = check.resolve(effective_table(c.component.plugin.def->params, *kind));
+          c.component.params = check.resolve(effective_table(c.component.plugin.params, *kind));
       }
     }
     const ParamList& params = c.component.params;

@@ -9,6 +9,7 @@
 #include "plugin/registry.h"
 
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,8 +54,9 @@ struct Plan {
 // actuators that name a dropped connection.
 Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_going);
 
-// The parameters every section of a kind has besides its class's own table.
-const sr_param_def* common_params(sr_kind kind);
-const sr_param_def* logging_params();
+// The parameters every section of a kind has besides its class's own table,
+// and those of [Logging]: the host's own tables, without end markers.
+std::span<const sr_param_def> common_params(sr_kind kind);
+std::span<const sr_param_def> logging_params();
 
 }  // namespace sr::config

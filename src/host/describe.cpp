@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <span>
 
 namespace sr {
 namespace {
@@ -22,16 +23,21 @@ std::string describe_type(const sr_param_def& p) {
   return type;
 }
 
-void append_rows(std::string& out, const sr_param_def* params, const sr_param_def* skip_known, size_t type_width) {
-  for (const sr_param_def* p = params; p && p->name; ++p) {
-    bool shadowed = false;  // a common key the class declares itself
-    for (const sr_param_def* k = skip_known; k && k->name; ++k)
-      if (std::string_view(k->name) == p->name) shadowed = true;
-    if (shadowed) continue;
-    out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", p->name, describe_type(*p), type_width,
-                       p->flags & SR_PARAM_REQUIRED ? "required" : "optional",
-                       p->default_value ? (*p->default_value ? p->default_value : "\"\"") : "-",
-                       p->help ? p->help : "");
+// True when `known` has a parameter named like `p`: a common key the class
+// declares itself.
+bool shadowed(const sr_param_def& p, std::span<const sr_param_def> known) {
+  return std::any_of(known.begin(), known.end(),
+                     [&](const sr_param_def& k) { return std::string_view(k.name) == p.name; });
+}
+
+void append_rows(std::string& out, std::span<const sr_param_def> params,
+                 std::span<const sr_param_def> skip_known, size_t type_width) {
+  for (const sr_param_def& p : params) {
+    if (shadowed(p, skip_known)) continue;
+    out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", p.name, describe_type(p), type_width,
+                       p.flags & SR_PARAM_REQUIRED ? "required" : "optional",
+                       p.default_value ? (*p.default_value ? p.default_value : "\"\"") : "-",
+                       p.help ? p.help : "");
   }
 }
 
@@ -50,17 +56,14 @@ std::string roff(std::string_view text) {
   return out;
 }
 
-void append_man_params(std::string& out, const sr_param_def* params, const sr_param_def* skip_known) {
-  for (const sr_param_def* p = params; p && p->name; ++p) {
-    bool shadowed = false;
-    for (const sr_param_def* k = skip_known; k && k->name; ++k)
-      if (std::string_view(k->name) == p->name) shadowed = true;
-    if (shadowed) continue;
-    out += fmt::format(".TP\n.B {}\n{}, {}{}.", roff(p->name), roff(describe_type(*p)),
-                       p->flags & SR_PARAM_REQUIRED ? "required" : "optional",
-                       p->default_value ? fmt::format(", default {}", roff(*p->default_value ? p->default_value : "\"\""))
-                                        : "");
-    if (p->help) out += fmt::format(" {}{}", roff(p->help), std::string_view(p->help).ends_with('.') ? "" : ".");
+void append_man_params(std::string& out, std::span<const sr_param_def> params) {
+  for (const sr_param_def& p : params) {
+    out += fmt::format(".TP\n.B {}\n{}, {}{}.", roff(p.name), roff(describe_type(p)),
+                       p.flags & SR_PARAM_REQUIRED ? "required" : "optional",
+                       p.default_value
+                           ? fmt::format(", default {}", roff(*p.default_value ? p.default_value : "\"\""))
+                           : "");
+    if (p.help) out += fmt::format(" {}{}", roff(p.help), std::string_view(p.help).ends_with('.') ? "" : ".");
     out += "\n";
   }
 }
@@ -73,16 +76,17 @@ std::string format_man_classes(const std::vector<PluginClass>& classes) {
     const sr_class_def& def = *c.def;
     out += fmt::format(".SS {} ({})\n{}.\n", roff(def.path ? def.path : def.name), kind_name(def.kind),
                        roff(def.summary ? def.summary : ""));
-    append_man_params(out, def.params, nullptr);
-    for (const sr_io_def* io = def.ios; io && io->key; ++io)
-      out += fmt::format(".TP\n{} \\fB{}\\fP\n{}{}{}\n", io->direction == SR_IO_PUBLISHES ? "Publishes to" : "Accepts from",
-                         roff(io->key), roff(io->measures ? io->measures : ""),
-                         io->unit ? fmt::format(" [{}]", roff(io->unit)) : "",
-                         io->values ? fmt::format(", values {}", roff(io->values)) : "");
+    append_man_params(out, c.params);
+    for (const sr_io_def& io : c.ios)
+      out += fmt::format(".TP\n{} \\fB{}\\fP\n{}{}{}\n",
+                         io.direction == SR_IO_PUBLISHES ? "Publishes to" : "Accepts from", roff(io.key),
+                         roff(io.measures ? io.measures : ""),
+                         io.unit ? fmt::format(" [{}]", roff(io.unit)) : "",
+                         io.values ? fmt::format(", values {}", roff(io.values)) : "");
   }
   for (auto kind : {SR_KIND_CONNECTION, SR_KIND_SENSOR, SR_KIND_ACTUATOR}) {
     out += fmt::format(".SS Keys of every {} section\n", kind_name(kind));
-    append_man_params(out, config::common_params(kind), nullptr);
+    append_man_params(out, config::common_params(kind));
   }
   return out;
 }
@@ -99,23 +103,22 @@ std::string format_class_description(const PluginClass& plugin) {
   const sr_class_def& def = *plugin.def;
   std::string out = fmt::format("{} ({}) — {}\n", def.path ? def.path : def.name, kind_name(def.kind),
                                 def.summary ? def.summary : "");
-  out += fmt::format("module {} {} ({})\n\n", plugin.module->name, plugin.module->descriptor->module_version,
+  out += fmt::format("module {} {} ({})\n\n", plugin.module->name, plugin.module->descriptor.module_version,
                      plugin.module->path);
-  const sr_param_def* common = config::common_params(static_cast<sr_kind>(def.kind));
+  std::span<const sr_param_def> common = config::common_params(static_cast<sr_kind>(def.kind));
   size_t type_width = 20;
-  for (const sr_param_def* table : {def.params, common})
-    for (const sr_param_def* p = table; p && p->name; ++p) type_width = std::max(type_width, describe_type(*p).size());
+  for (auto table : {plugin.params, common})
+    for (const sr_param_def& p : table) type_width = std::max(type_width, describe_type(p).size());
   out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", "PARAMETER", "TYPE", type_width, "", "DEFAULT", "HELP");
-  append_rows(out, def.params, nullptr, type_width);
+  append_rows(out, plugin.params, {}, type_width);
   out += "common to every section of this kind:\n";
-  append_rows(out, common, def.params, type_width);
-  if (def.ios && def.ios->key) {
+  append_rows(out, common, plugin.params, type_width);
+  if (!plugin.ios.empty()) {
     out += "\nmessages:\n";
-    for (const sr_io_def* io = def.ios; io->key; ++io)
-      out += fmt::format("  {:<9} {:<22} {}{}{}\n", io->direction == SR_IO_PUBLISHES ? "publishes" : "accepts",
-                         io->key, io->measures ? io->measures : "",
-                         io->unit ? fmt::format(" [{}]", io->unit) : "",
-                         io->values ? fmt::format(" values {}", io->values) : "");
+    for (const sr_io_def& io : plugin.ios)
+      out += fmt::format("  {:<9} {:<22} {}{}{}\n", io.direction == SR_IO_PUBLISHES ? "publishes" : "accepts",
+                         io.key, io.measures ? io.measures : "", io.unit ? fmt::format(" [{}]", io.unit) : "",
+                         io.values ? fmt::format(" values {}", io.values) : "");
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include "config.h"
 #include "config/param_check.h"
+#include "plugin/abi_compat.h"
 #include "util/text.h"
 
 #include <dirent.h>
@@ -52,26 +53,70 @@ std::string_view kind_name(uint32_t kind) {
   return "unknown";
 }
 
-std::string check_class_def(const sr_class_def& def) {
-  if (def.struct_size < sizeof(sr_class_def))
-    return fmt::format("class descriptor is {} bytes, expected at least {}", def.struct_size,
-                       sizeof(sr_class_def));
+std::string check_class(const sr_class_def& def, std::span<const sr_param_def> params) {
   if (!def.name || !*def.name) return "a class has no name";
   if (kind_name(def.kind) == "unknown") return fmt::format("class {}: unknown kind {}", def.name, def.kind);
   if (!def.create || !def.destroy) return fmt::format("class {}: no create/destroy function", def.name);
   if (!def.params) return fmt::format("class {}: no parameter table", def.name);
-  for (const sr_param_def* p = def.params; p->name; ++p) {
-    if (config::type_name(p->type) == "unknown")
-      return fmt::format("class {}: parameter {}: unknown type {}", def.name, p->name, p->type);
-    if (p->type == SR_PARAM_CHOICE && (!p->choices || !*p->choices))
-      return fmt::format("class {}: parameter {}: a choice without choices", def.name, p->name);
-    if (p->default_value) {
-      if (auto problem = config::check_value(*p, p->default_value))
-        return fmt::format("class {}: parameter {}: invalid default: {}", def.name, p->name, *problem);
+  for (const sr_param_def& p : params) {
+    if (config::type_name(p.type) == "unknown")
+      return fmt::format("class {}: parameter {}: unknown type {}", def.name, p.name, p.type);
+    if (p.type == SR_PARAM_CHOICE && (!p.choices || !*p.choices))
+      return fmt::format("class {}: parameter {}: a choice without choices", def.name, p.name);
+    if (p.default_value) {
+      if (auto problem = config::check_value(p, p.default_value))
+        return fmt::format("class {}: parameter {}: invalid default: {}", def.name, p.name, *problem);
     }
   }
   return {};
 }
+
+PluginClass LoadedModule::plugin_class(size_t index) const {
+  const LoadedClass& loaded = classes[index];
+  // The tables without their end markers.
+  auto without_end = [](const auto& table) {
+    return std::span(table.data(), table.empty() ? 0 : table.size() - 1);
+  };
+  return PluginClass{this, &loaded.def, without_end(loaded.params), without_end(loaded.ios)};
+}
+
+namespace {
+
+// Reads class number `index` (from 0) of a module that declared ABI
+// 1.`minor`, by plugin_abi.h's compatibility rules; an error names the class.
+std::variant<LoadedClass, std::string> read_class(const sr_class_def* raw, size_t index, uint32_t minor) {
+  if (!raw) return fmt::format("class descriptor #{} is missing", index + 1);
+  const abi::ModuleLayout& layout = abi::layout_of_minor(minor);
+  if (raw->struct_size < layout.class_def) {
+    // Name the class when the module wrote that much of it.
+    bool named = raw->struct_size >= SR_END_OF(sr_class_def, name) && raw->name;
+    return fmt::format("class {}: class descriptor is {} bytes; ABI {}.{} needs at least {}",
+                       named ? std::string(raw->name) : fmt::format("#{}", index + 1), raw->struct_size,
+                       SR_ABI_MAJOR, minor, layout.class_def);
+  }
+  LoadedClass loaded;
+  loaded.def = abi::copy_struct<sr_class_def>(raw, raw->struct_size);
+  std::string name = loaded.def.name && *loaded.def.name ? loaded.def.name : fmt::format("#{}", index + 1);
+  if (loaded.def.params) {
+    auto params = abi::copy_table(loaded.def.params, layout.param_def, minor, "parameter table",
+                                  [](const sr_param_def& p) { return p.name == nullptr; });
+    if (auto* problem = std::get_if<std::string>(&params)) return fmt::format("class {}: {}", name, *problem);
+    loaded.params = std::move(std::get<std::vector<sr_param_def>>(params));
+    loaded.params.push_back(sr_param_def{});
+    loaded.def.params = loaded.params.data();
+  }
+  if (loaded.def.ios) {
+    auto ios = abi::copy_table(loaded.def.ios, layout.io_def, minor, "publishes/accepts table",
+                               [](const sr_io_def& io) { return io.key == nullptr; });
+    if (auto* problem = std::get_if<std::string>(&ios)) return fmt::format("class {}: {}", name, *problem);
+    loaded.ios = std::move(std::get<std::vector<sr_io_def>>(ios));
+    loaded.ios.push_back(sr_io_def{});
+    loaded.def.ios = loaded.ios.data();
+  }
+  return loaded;
+}
+
+}  // namespace
 
 PluginRegistry::PluginRegistry(std::vector<std::string> search_path)
     : search_path_(std::move(search_path)) {}
@@ -122,31 +167,45 @@ std::variant<const LoadedModule*, PluginError> PluginRegistry::load_file(const s
     return fail(fmt::format("plugin module {} has no entry point '{}' (not a sensor_reporter plugin, "
                             "or built without SR_PLUGIN_MODULE)",
                             path, SR_PLUGIN_ENTRY_NAME));
-  const sr_module_descriptor* descriptor = entry(SR_ABI_MAJOR, SR_ABI_MINOR);
-  if (!descriptor) return fail(fmt::format("plugin module {} returned no descriptor", path));
+  const sr_module_descriptor* raw = entry(SR_ABI_MAJOR, SR_ABI_MINOR);
+  if (!raw) return fail(fmt::format("plugin module {} returned no descriptor", path));
   // The ABI version is the first thing read: nothing else of the descriptor
-  // can be trusted before it.
-  if (descriptor->abi_major != SR_ABI_MAJOR || descriptor->abi_minor > SR_ABI_MINOR)
-    return fail(fmt::format("plugin module {} was built for plugin ABI {}.{}; this sensor_reporter "
-                            "provides ABI {}.{}",
-                            path, descriptor->abi_major, descriptor->abi_minor, SR_ABI_MAJOR,
-                            SR_ABI_MINOR));
-  if (descriptor->struct_size < sizeof(sr_module_descriptor))
-    return fail(fmt::format("plugin module {}: descriptor is {} bytes, expected at least {}", path,
-                            descriptor->struct_size, sizeof(sr_module_descriptor)));
-  if (!descriptor->module_name || module_name != descriptor->module_name)
-    return fail(fmt::format("plugin module {} calls itself '{}'; the file name says '{}'", path,
-                            descriptor->module_name ? descriptor->module_name : "", module_name));
-  for (uint32_t i = 0; i < descriptor->class_count; ++i) {
-    const sr_class_def* def = descriptor->classes[i];
-    std::string problem = def ? check_class_def(*def) : "a class descriptor is missing";
-    if (!problem.empty()) return fail(fmt::format("plugin module {} is refused: {}", path, problem));
-  }
+  // can be trusted before it, and its minor says how much the module wrote.
+  if (raw->abi_major != SR_ABI_MAJOR || raw->abi_minor > SR_ABI_MINOR)
+    return fail(
+        fmt::format("plugin module {} was built for plugin ABI {}.{}; this sensor_reporter "
+                    "provides ABI {}.{}",
+                    path, raw->abi_major, raw->abi_minor, SR_ABI_MAJOR, SR_ABI_MINOR));
+  const uint32_t minor = raw->abi_minor;
+  const abi::ModuleLayout& layout = abi::layout_of_minor(minor);
+  if (raw->struct_size < layout.descriptor)
+    return fail(fmt::format("plugin module {}: descriptor is {} bytes; ABI {}.{} needs at least {}", path,
+                            raw->struct_size, SR_ABI_MAJOR, minor, layout.descriptor));
   auto module = std::make_unique<LoadedModule>();
+  module->descriptor = abi::copy_struct<sr_module_descriptor>(raw, raw->struct_size);
+  const sr_module_descriptor& descriptor = module->descriptor;
+  if (!descriptor.module_name || module_name != descriptor.module_name)
+    return fail(fmt::format("plugin module {} calls itself '{}'; the file name says '{}'", path,
+                            descriptor.module_name ? descriptor.module_name : "", module_name));
+  if (descriptor.class_count > 0 && !descriptor.classes)
+    return fail(fmt::format("plugin module {} is refused: {} classes but no class table", path,
+                            descriptor.class_count));
+  for (uint32_t i = 0; i < descriptor.class_count; ++i) {
+    auto loaded = read_class(descriptor.classes[i], i, minor);
+    if (auto* problem = std::get_if<std::string>(&loaded))
+      return fail(fmt::format("plugin module {} is refused: {}", path, *problem));
+    module->classes.push_back(std::move(std::get<LoadedClass>(loaded)));
+  }
+  for (size_t i = 0; i < module->classes.size(); ++i) {
+    PluginClass plugin = module->plugin_class(i);
+    std::string problem = check_class(*plugin.def, plugin.params);
+    if (!problem.empty()) return fail(fmt::format("plugin module {} is refused: {}", path, problem));
+    module->class_defs.push_back(plugin.def);
+  }
+  module->descriptor.classes = module->class_defs.data();
   module->name = module_name;
   module->path = path;
   module->handle = std::move(handle);
-  module->descriptor = descriptor;
   const LoadedModule* result = module.get();
   modules_.emplace(module_name, std::move(module));
   return result;
@@ -162,11 +221,11 @@ std::variant<PluginClass, PluginError> PluginRegistry::resolve(std::string_view 
     if (auto* error = std::get_if<PluginError>(&loaded)) return *error;
     const LoadedModule* module = std::get<const LoadedModule*>(loaded);
     std::vector<std::string> paths, names;
-    for (uint32_t i = 0; i < module->descriptor->class_count; ++i) {
-      const sr_class_def* def = module->descriptor->classes[i];
-      if (class_name == def->name) return PluginClass{module, def};
-      paths.emplace_back(def->path ? def->path : def->name);
-      names.emplace_back(def->name);
+    for (size_t i = 0; i < module->classes.size(); ++i) {
+      const sr_class_def& def = module->classes[i].def;
+      if (class_name == def.name) return module->plugin_class(i);
+      paths.emplace_back(def.path ? def.path : def.name);
+      names.emplace_back(def.name);
     }
     std::string hint = closest_match(class_name, names);
     return PluginError{kExConfig, fmt::format("module '{}' ({}) has no class '{}'{}; it provides: {}", module_name,
@@ -220,8 +279,7 @@ std::vector<PluginError> PluginRegistry::load_all() {
 std::vector<PluginClass> PluginRegistry::classes() const {
   std::vector<PluginClass> all;
   for (const auto& [name, module] : modules_)
-    for (uint32_t i = 0; i < module->descriptor->class_count; ++i)
-      all.push_back(PluginClass{module.get(), module->descriptor->classes[i]});
+    for (size_t i = 0; i < module->classes.size(); ++i) all.push_back(module->plugin_class(i));
   std::sort(all.begin(), all.end(),
             [](const PluginClass& a, const PluginClass& b) { return std::string_view(a.def->name) < b.def->name; });
   return all;

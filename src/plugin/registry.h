@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,16 +21,43 @@
 
 namespace sr {
 
+struct LoadedModule;
+
+// A class as the rest of the host sees it. `def` and both tables are the
+// loader's copies (LoadedClass), with the host's layout and stride whatever
+// minor the module was built for; the strings and callbacks in them point into
+// the module, which stays loaded as long as the registry. Iterate `params` and
+// `ios`; never walk a table the module wrote at the host's stride.
+struct PluginClass {
+  const LoadedModule* module = nullptr;
+  const sr_class_def* def = nullptr;
+  std::span<const sr_param_def> params;  // the class's parameter table, no end marker
+  std::span<const sr_io_def> ios;        // what it publishes and accepts; may be empty
+};
+
+// One class of a loaded module, read by plugin_abi.h's compatibility rules:
+// the module's sr_class_def copied into a zero-filled struct of the host's
+// size (struct_size still says how much the module wrote; members it did not
+// write are NULL), its tables walked by element size and copied likewise.
+// def.params and def.ios point at the copies below, each ending with a
+// zero-filled end marker, so even a walk at the host's stride stays correct.
+struct LoadedClass {
+  sr_class_def def{};
+  std::vector<sr_param_def> params;  // with the end marker
+  std::vector<sr_io_def> ios;        // with the end marker, or empty when the module has none
+};
+
 struct LoadedModule {
   std::string name;  // "heartbeat"
   std::string path;  // the .so file
   CHandle<void, dlclose> handle;
-  const sr_module_descriptor* descriptor = nullptr;
-};
+  // The module's descriptor, copied like a class; `classes` points at
+  // class_defs. abi_minor is the minor the module answered.
+  sr_module_descriptor descriptor{};
+  std::vector<LoadedClass> classes;  // filled once at load, never resized after
+  std::vector<const sr_class_def*> class_defs;
 
-struct PluginClass {
-  const LoadedModule* module;
-  const sr_class_def* def;
+  PluginClass plugin_class(size_t index) const;
 };
 
 // Why a class could not be had. exit_code follows sysexits: 69
@@ -69,8 +97,8 @@ class PluginRegistry {
   std::map<std::string, PluginError, std::less<>> failed_;  // by module name
 };
 
-// Checks one class's descriptor and parameter table; "" when sound.
-std::string check_class_def(const sr_class_def& def);
+// Checks one class's (copied) descriptor and parameter table; "" when sound.
+std::string check_class(const sr_class_def& def, std::span<const sr_param_def> params);
 
 std::string_view kind_name(uint32_t kind);
 

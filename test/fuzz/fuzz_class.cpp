@@ -7,7 +7,7 @@
 // Invariants:
 //  - a resolved class is named exactly like the last dotted component of the
 //    trimmed string (or the whole of a bare one), comes from the module the
-//    first component names, and passes check_class_def;
+//    first component names, and passes check_class;
 //  - a failure has exit code 69 (module unavailable) or 78 (configuration)
 //    and a message;
 //  - resolving the same string again gives the same answer (the registry
@@ -64,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& found = std::get<sr::PluginClass>(first);
   FUZZ_CHECK(found.def == std::get<sr::PluginClass>(again).def);
   FUZZ_CHECK(found.module && found.def && found.def->name);
-  FUZZ_CHECK(sr::check_class_def(*found.def).empty());
+  FUZZ_CHECK(sr::check_class(*found.def, found.params).empty());
 
   std::string_view trimmed = sr::trim(text);
   auto first_dot = trimmed.find('.');

@@ -133,11 +133,11 @@ void check_plan(const sr::config::Plan& plan, const sr::config::ParseResult& par
     // Every value against its definition: the class table first, then the
     // common keys of the kind (what build_plan validated against).
     std::vector<const sr_param_def*> table;
-    for (const sr_param_def* p = c.plugin.def->params; p->name; ++p) table.push_back(p);
-    for (const sr_param_def* p = sr::config::common_params(c.kind); p->name; ++p) {
+    for (const sr_param_def& p : c.plugin.params) table.push_back(&p);
+    for (const sr_param_def& p : sr::config::common_params(c.kind)) {
       bool shadowed = false;
-      for (const auto* q : table) shadowed |= sr::config::iequals(q->name, p->name);
-      if (!shadowed) table.push_back(p);
+      for (const auto* q : table) shadowed |= sr::config::iequals(q->name, p.name);
+      if (!shadowed) table.push_back(&p);
     }
     for (const auto* def : table) {
       const std::string* value = nullptr;

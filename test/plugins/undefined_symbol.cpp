@@ -3,7 +3,7 @@
 
 extern "C" int sensor_reporter_no_such_function();
 
-extern "C" __attribute__((visibility("default"))) const sr_module_descriptor* sensor_reporter_plugin(uint32_t,
-                                                                                                   uint32_t) {
+extern "C" __attribute__((visibility("default"))) const sr_module_descriptor* SR_PLUGIN_ENTRY(uint32_t,
+                                                                                              uint32_t) {
   return sensor_reporter_no_such_function() ? nullptr : nullptr;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the SDK of BUILD_DIR into a scratch directory, builds this
-# out-of-tree example against it with nothing but pkg-config, and loads the
-# module into the real binary with --plugin-dir.
+# check.sh BUILD_DIR ENTRY: installs the SDK of BUILD_DIR into a scratch
+# directory, builds this out-of-tree example against it with nothing but
+# pkg-config, checks that the module exports ENTRY (the plugin entry point)
+# and nothing else, and loads it into the real binary with --plugin-dir.
 set -euo pipefail
 build=$(cd "$1" && pwd)
+entry=$2
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -16,6 +18,9 @@ meson setup "$work/example" "$here" >/dev/null
 ninja -C "$work/example" >/dev/null
 
 fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
+# The SDK's version script, found through the .pc, keeps libstdc++'s weak
+# instantiations out of the module's dynamic symbol table.
+exports=$("$here/../plugins/check_exports.sh" "$entry" "$work/example/loadavg.so") || fail "$exports"
 out=$("$build/src/sensor_reporter" --plugin-dir "$work/example" --describe LoadAverage)
 grep -q '^loadavg.loadavg.LoadAverage (sensor)' <<<"$out" || fail "--describe: $out"
 grep -q 'Destination .*required' <<<"$out" || fail "--describe lacks Destination: $out"

@@ -419,8 +419,40 @@ TEST_CASE("SR_PLUGIN_MODULE generates a descriptor with the ABI version, size an
   CHECK(std::string(d->classes[1]->name) == "RecordingActuator");
   CHECK(std::string(d->classes[2]->name) == "RecordingConnection");
   CHECK(d->classes[1]->kind == SR_KIND_ACTUATOR);
-  // A static descriptor: the same object on every call, whatever the host says.
-  CHECK(sensor_reporter_plugin(1, 7) == d);
+  // A static descriptor: the same object on every call.
+  CHECK(sensor_reporter_plugin(SR_ABI_MAJOR, SR_ABI_MINOR) == d);
+}
+
+TEST_CASE("the SDK's entry point answers an older host with the host's minor, everyone else with its own") {
+  const sr_module_descriptor* own = SR_PLUGIN_ENTRY(SR_ABI_MAJOR, SR_ABI_MINOR);
+  // A newer host reads the module by the module's own minor.
+  CHECK(SR_PLUGIN_ENTRY(1, 7) == own);
+  // Another major: the module says what it is, the host refuses it naming both.
+  CHECK(SR_PLUGIN_ENTRY(2, 0)->abi_major == 1u);
+  CHECK(SR_PLUGIN_ENTRY(2, 0)->abi_minor == SR_ABI_MINOR);
+  CHECK(SR_PLUGIN_ENTRY(0, 9)->abi_minor == SR_ABI_MINOR);
+  // An older host of the same major: the module runs under the host's minor
+  // (Host::set_status does nothing under 1.0); everything else is the same.
+  const sr_module_descriptor* old = SR_PLUGIN_ENTRY(1, 0);
+  REQUIRE(old != nullptr);
+  CHECK(old->abi_major == 1u);
+  CHECK(old->abi_minor == 0u);
+  CHECK(old->struct_size == sizeof(sr_module_descriptor));
+  CHECK(old->class_count == own->class_count);
+  CHECK(old->classes == own->classes);
+  CHECK(std::string(old->module_name) == "sdk_test");
+  CHECK(std::string(old->module_version) == "2.3.4");
+}
+
+TEST_CASE("answered_minor: the older host's minor down to the oldest the module runs under") {
+  using sr::sdk::detail::answered_minor;
+  CHECK(answered_minor(SR_ABI_MAJOR, SR_ABI_MINOR, 0) == SR_ABI_MINOR);
+  CHECK(answered_minor(SR_ABI_MAJOR, SR_ABI_MINOR + 5, 0) == SR_ABI_MINOR);
+  CHECK(answered_minor(SR_ABI_MAJOR + 1, 0, 0) == SR_ABI_MINOR);
+  CHECK(answered_minor(SR_ABI_MAJOR, 0, 0) == 0u);
+  // A module that needs 1.1 tells a 1.0 host so, and is refused by it.
+  CHECK(answered_minor(SR_ABI_MAJOR, 0, 1) == 1u);
+  CHECK(sr::sdk::detail::oldest_host_minor<PlainSensor, RecordingActuator, RecordingConnection>() == 0u);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,17 +1,48 @@
 /* sensor_reporter plugin ABI, version 1.
  *
  * The only things that cross between the host and a plugin module are the C
- * types declared here. A module exports one function, SR_PLUGIN_ENTRY_NAME,
- * which returns a static descriptor; the host checks abi_major, abi_minor and
- * struct_size before it reads anything else.
+ * types declared here. A module exports one function, SR_PLUGIN_ENTRY, which
+ * returns a static descriptor; the host checks abi_major and abi_minor, then
+ * struct_size, before it reads anything else.
  *
- * Compatibility rules:
+ * Compatibility rules (the loader, src/plugin/registry.cpp, keeps them and
+ * test/plugins/abi/ proves them with modules built against the frozen 1.0 and
+ * 1.1 layouts):
  *  - abi_major changes when a struct or function changes incompatibly; the
  *    host refuses any other major.
- *  - abi_minor grows when members are appended to the end of a struct; a
- *    module built for a newer minor than the host is refused, an older one is
- *    accepted. Every struct that can grow starts with struct_size so each side
- *    reads only what the other wrote.
+ *  - abi_minor grows only by appending members to the end of a struct that
+ *    starts with struct_size. struct_size is always the size of the struct as
+ *    its writer compiled it; nothing is ever removed, moved or retyped.
+ *  - Negotiation: the host calls the entry point with its own version. The
+ *    module answers, in the descriptor's abi_major and abi_minor, the version
+ *    whose rules it follows: its own minor, or the host's older minor when it
+ *    can run under it (the SDK's SR_PLUGIN_MODULE does this, sdk.hpp). The
+ *    host refuses another major and a newer minor than its own, naming both
+ *    versions.
+ *  - Structs a module writes (sr_module_descriptor, sr_class_def): struct_size
+ *    must cover at least the layout of the minor the module declares, else
+ *    the module is refused. The host copies struct_size bytes (at most its own
+ *    sizeof) into a zero-filled struct of its own size and reads only that
+ *    copy, so a member the module's minor did not have reads as 0 or NULL; a
+ *    NULL callback is not called.
+ *  - Tables a module writes (the sr_param_def and sr_io_def arrays) are walked
+ *    by element size, never at the host's stride: every entry starts with its
+ *    struct_size (at least the 1.0 layout, a multiple of the struct's
+ *    alignment) and the next entry starts that many bytes later; each entry is
+ *    copied like a struct. A table
+ *    ends at the first entry whose name (key) is NULL; that end marker must be
+ *    as large as the 1.0 layout in memory, and its struct_size is not read
+ *    (the SDK's end_params and end_ios leave it 0).
+ *  - Structs the host writes (sr_host_api, sr_publish_opts) have the host's
+ *    layout; a module reads a member appended after 1.0 only when struct_size
+ *    covers it (sr_host_api.set_status, 1.1).
+ *  - sr_param_value, the enums' values and the entry point's signature are
+ *    frozen for the whole major.
+ *  - Each ABI minor so far, and what it appended:
+ *      1.0  everything up to sr_class_def.conn_subscribe and
+ *           sr_host_api.section_name;
+ *      1.1  sr_host_api.set_status (host-written: module structs and tables
+ *           have the same layout as in 1.0).
  *
  * Ownership and lifetime:
  *  - Every pointer passed in a call is borrowed for the duration of that call.
@@ -39,7 +70,16 @@ extern "C" {
 
 #define SR_ABI_MAJOR 1
 #define SR_ABI_MINOR 1
-#define SR_PLUGIN_ENTRY_NAME "sensor_reporter_plugin"
+
+/* The entry point's name, written only here: SR_PLUGIN_ENTRY is the
+ * identifier a module defines (SR_PLUGIN_MODULE does), SR_PLUGIN_ENTRY_NAME
+ * the string the host looks up, and the SDK's linker version script
+ * (sensor_reporter/plugin.map, which exports nothing else) is generated from
+ * it at build time. */
+#define SR_PLUGIN_ENTRY sensor_reporter_plugin
+#define SR_PLUGIN_STRINGIFY_(x) #x
+#define SR_PLUGIN_STRINGIFY(x) SR_PLUGIN_STRINGIFY_(x)
+#define SR_PLUGIN_ENTRY_NAME SR_PLUGIN_STRINGIFY(SR_PLUGIN_ENTRY)
 
 /* Return codes of plugin callbacks. */
 #define SR_OK 0
@@ -66,7 +106,8 @@ typedef enum sr_param_type {
 #define SR_PARAM_HAS_MAX 0x4u   /* max is meaningful */
 
 /* One parameter of a class: drives validation, defaults, --describe and the
- * documentation. An array of these ends with an entry whose name is NULL. */
+ * documentation. An array of these ends with an entry whose name is NULL; the
+ * host walks it by each entry's struct_size (see the rules above). */
 typedef struct sr_param_def {
   uint32_t struct_size;
   uint32_t type;              /* sr_param_type */
@@ -91,7 +132,8 @@ typedef enum sr_io_direction { SR_IO_PUBLISHES = 1, SR_IO_ACCEPTS = 2 } sr_io_di
 
 /* What a class publishes (a destination key) or accepts (a command key), so
  * that discovery formats can be generated without changing the plugin.
- * Arrays end with an entry whose key is NULL. */
+ * Arrays end with an entry whose key is NULL and are walked by each entry's
+ * struct_size, like the parameter table. */
 typedef struct sr_io_def {
   uint32_t struct_size;
   uint32_t direction;   /* sr_io_direction */
@@ -104,7 +146,7 @@ typedef struct sr_io_def {
 
 /* One resolved parameter handed to create(): defaults applied, values
  * validated against the table and interpolated. Keys are spelled as in the
- * class's table. */
+ * class's table. No struct_size: this layout is frozen for the major. */
 typedef struct sr_param_value {
   const char* key;
   const char* value;
@@ -195,7 +237,9 @@ typedef struct sr_publish_opts {
 } sr_publish_opts;
 
 /* One class served by a module. Callbacks that do not apply to the kind are
- * NULL. `instance` is what create returned. */
+ * NULL, and so, to the host, is every member appended after the minor the
+ * module declares (the host reads a zero-filled copy). `instance` is what
+ * create returned. */
 typedef struct sr_class_def {
   uint32_t struct_size;
   uint32_t kind;        /* sr_kind */
@@ -236,8 +280,10 @@ typedef struct sr_module_descriptor {
   const sr_class_def* const* classes;
 } sr_module_descriptor;
 
-/* The one exported symbol of a module. The host passes its own ABI version so
- * a module may adapt; the module returns its static descriptor. */
+/* The one exported symbol of a module (SR_PLUGIN_ENTRY). The host passes its
+ * own ABI version; the module returns a static descriptor whose abi_major and
+ * abi_minor say which version it answers (see "Negotiation" above), or NULL,
+ * which the host reports as a module that returned no descriptor. */
 typedef const sr_module_descriptor* (*sr_plugin_entry_fn)(uint32_t host_abi_major,
                                                           uint32_t host_abi_minor);
 

@@ -28,6 +28,21 @@
 // the create() error text; one thrown later is logged to the section and the
 // callback reports SR_ERROR.
 //
+// ABI versions: the generated entry point answers the host's version
+// (plugin_abi.h, "Negotiation"). A module built with this SDK runs under every
+// host of ABI 1.x back to 1.0: a service newer than the host does nothing
+// (Host::set_status under a 1.0 host). A host newer than the module reads it
+// by the module's own layout; a host of another major refuses it, naming both
+// versions.
+//
+// Exports: link the module with the SDK's linker version script so the entry
+// point is its only dynamic symbol. Hidden visibility alone is not enough:
+// libstdc++'s namespaces are default-visible, so every weak std:: template
+// instantiation would be exported too. With meson:
+//   sdk = dependency('sensor_reporter-plugin')
+//   link_args : ['-Wl,-z,defs',
+//                '-Wl,--version-script=' + sdk.get_variable(pkgconfig : 'version_script')]
+//
 // Threading and lifetime: everything runs on the host's event-loop thread,
 // except the work function given to Host::run_blocking (a worker thread) and
 // Host::post (callable from any thread). Timer and FdWatch handles cancel on
@@ -39,6 +54,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -620,21 +636,59 @@ struct ClassDef {
 template <typename... Ts>
 inline constexpr const sr_class_def* class_table[] = {&ClassDef<Ts>::value...};
 
+// The oldest ABI minor whose host the module can run under. The SDK fills the
+// 1.0 layout of every struct and guards each later host service by
+// struct_size (Host::set_status), so 0. Raise it for a class that uses
+// something an older host would silently ignore (a callback appended later):
+// that host then refuses the module instead, naming both versions.
+template <typename... Ts>
+constexpr uint32_t oldest_host_minor() {
+  return 0;
+}
+
+// The minor the entry point answers a host with (plugin_abi.h,
+// "Negotiation"): its own minor to a host of another major or of the same or
+// a newer minor (the host refuses the first); the host's own minor to an
+// older host that can run the module; `oldest` to a host older than that,
+// which the host refuses naming both versions.
+constexpr uint32_t answered_minor(uint32_t host_major, uint32_t host_minor, uint32_t oldest) {
+  if (host_major != SR_ABI_MAJOR || host_minor >= SR_ABI_MINOR) return SR_ABI_MINOR;
+  return host_minor > oldest ? host_minor : oldest;
+}
+
+// One static descriptor per minor this SDK can answer, identical but for
+// abi_minor; struct_size is always what this SDK wrote (a longer struct than
+// an older host knows, which reads only its own part).
+template <typename... Ts>
+struct ModuleDescriptors {
+  static constexpr auto make(const char* name, const char* version) {
+    std::array<sr_module_descriptor, SR_ABI_MINOR + 1> descriptors{};
+    for (uint32_t minor = 0; minor <= SR_ABI_MINOR; ++minor)
+      descriptors[minor] = sr_module_descriptor{
+          SR_ABI_MAJOR,
+          minor,
+          sizeof(sr_module_descriptor),
+          static_cast<uint32_t>(sizeof(class_table<Ts...>) / sizeof(const sr_class_def*)),
+          name,
+          version,
+          class_table<Ts...>};
+    return descriptors;
+  }
+};
+
 }  // namespace detail
 }  // namespace sr::sdk
 
 // Declares the module: its name (the .so's base name), version and classes.
-#define SR_PLUGIN_MODULE(MODULE_NAME, MODULE_VERSION, ...)                                    \
-  extern "C" SR_PLUGIN_EXPORT const sr_module_descriptor* sensor_reporter_plugin(             \
-      uint32_t /*host_abi_major*/, uint32_t /*host_abi_minor*/) noexcept {                    \
-    static constexpr sr_module_descriptor descriptor{                                         \
-        SR_ABI_MAJOR,                                                                         \
-        SR_ABI_MINOR,                                                                         \
-        sizeof(sr_module_descriptor),                                                         \
-        static_cast<uint32_t>(sizeof(::sr::sdk::detail::class_table<__VA_ARGS__>) /           \
-                              sizeof(const sr_class_def*)),                                   \
-        MODULE_NAME,                                                                          \
-        MODULE_VERSION,                                                                       \
-        ::sr::sdk::detail::class_table<__VA_ARGS__>};                                         \
-    return &descriptor;                                                                       \
+// Defines the entry point SR_PLUGIN_ENTRY, which answers the host's version
+// (detail::answered_minor). Link the module with the SDK's version script,
+// sensor_reporter/plugin.map (pkg-config --variable=version_script
+// sensor_reporter-plugin), so that the entry point is its only export.
+#define SR_PLUGIN_MODULE(MODULE_NAME, MODULE_VERSION, ...)                                     \
+  extern "C" SR_PLUGIN_EXPORT const sr_module_descriptor* SR_PLUGIN_ENTRY(                     \
+      uint32_t host_abi_major, uint32_t host_abi_minor) noexcept {                             \
+    static constexpr auto descriptors =                                                        \
+        ::sr::sdk::detail::ModuleDescriptors<__VA_ARGS__>::make(MODULE_NAME, MODULE_VERSION);  \
+    return &descriptors[::sr::sdk::detail::answered_minor(                                     \
+        host_abi_major, host_abi_minor, ::sr::sdk::detail::oldest_host_minor<__VA_ARGS__>())]; \
   }
