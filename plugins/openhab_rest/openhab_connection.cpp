@@ -211,6 +211,7 @@ void OpenhabREST::on_probe(HttpResult&& result, bool connecting) {
   }
   const bool was_reachable = reachable_;
   reachable_ = true;
+  pending_.latest_only(false);
   if (!was_reachable) send_pending();
   if (connecting) open_stream();
 }
@@ -381,7 +382,10 @@ void OpenhabREST::link_lost(const std::string& why, bool server_unreachable) {
   stream_open_ = false;
   stream_deadline_.cancel();
   liveness_timer_.cancel();
-  if (server_unreachable) reachable_ = false;
+  if (server_unreachable) {
+    reachable_ = false;
+    pending_.latest_only(true);
+  }
   if (was_online) {
     outage_since_ = host_.now();
     host_.warning("{}; reconnecting", why);
@@ -422,8 +426,8 @@ void OpenhabREST::publish(std::string_view destination, std::string_view payload
 
 void OpenhabREST::send_pending() {
   if (std::uint64_t dropped = pending_.take_dropped())
-    host_.warning("{} item state(s) dropped while openHAB was unreachable (OfflineQueue = {} items)", dropped,
-                  pending_.capacity());
+    host_.warning("{} item state(s) dropped for want of room (OfflineQueue = {} items, 64 updates per item)",
+                  dropped, pending_.capacity());
   while (reachable_ && in_flight_items_.size() < kMaxInFlight) {
     auto next = pending_.take(in_flight_items_);
     if (!next) break;
@@ -510,7 +514,7 @@ void OpenhabREST::report_status() {
   else
     status = fmt::format("OFFLINE: {}", last_failure_.empty() ? settings_.url : last_failure_);
   // While online states wait only for their turn on the wire: news only offline.
-  if (!stream_open_ && !pending_.empty()) status += fmt::format(", {} pending", pending_.size());
+  if (!stream_open_ && !pending_.empty()) status += fmt::format(", {} pending", pending_.items());
   if (status == reported_status_) return;
   reported_status_ = status;
   host_.set_status(status);

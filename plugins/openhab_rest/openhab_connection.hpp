@@ -13,8 +13,9 @@
 // events (openHAB >= 3.4: no byte for three intervals = dead) and, on older
 // versions, by a periodic GET /rest plus "a state update must echo on the
 // stream". Every reconnect backs off with jitter and is followed by a
-// refresh. While openHAB is unreachable the latest state of each item is
-// kept (OfflineQueue items) and sent when it is back.
+// refresh. Every update is sent while openHAB answers; while it is
+// unreachable the latest state of each item is kept (OfflineQueue items) and
+// sent when it is back.
 #pragma once
 
 #include "http_client.hpp"

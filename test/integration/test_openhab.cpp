@@ -279,7 +279,7 @@ Poll = 0.2
     INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
     REQUIRE(reporter->wait_for_output("not available", 10s));
     REQUIRE(wait_until(
-        [&] { return read_file(dir.file("n")).size() > 0 && std::stoi(read_file(dir.file("n"))) >= 4; },
+        [&] { return std::atoi(read_file(dir.file("n")).c_str()) >= 4; },  // the script may be mid-write
         10s));
     // Retried every 0.1-0.5 s meanwhile, and said once.
     CHECK(occurrences(reporter->output(), "not available") == 1);
@@ -386,7 +386,8 @@ TEST_CASE(
       start_reporter(dir, connection_section(openhab, "", 1) + heartbeat_section(1) + lamp_sections(dir));
   INFO("daemon log:\n" << reporter->output() << "\ndouble log:\n" << openhab.log());
   wait_online(openhab);
-  for (const nlohmann::json& fault : {nlohmann::json{{"delay", 3}}, nlohmann::json{{"reject", true}, {"close_streams", true}}}) {
+  for (const nlohmann::json& fault :
+       {nlohmann::json{{"delay", 3}}, nlohmann::json{{"reject", true}, {"close_streams", true}}}) {
     CAPTURE(fault.dump());
     const size_t from = reporter->output().size();
     openhab.fault(fault);

@@ -30,43 +30,68 @@ sr::sdk::Params params(std::vector<std::pair<std::string, std::string>> extra) {
 
 }  // namespace
 
-TEST_CASE("pending states keep the latest value per item, in the order items first became pending") {
+TEST_CASE("while openHAB answers every update is kept, per item in order; items in order of arrival") {
   PendingStates pending(10);
+  pending.latest_only(false);
   pending.put("A", "1");
   pending.put("B", "1");
   pending.put("A", "2");
-  CHECK(pending.size() == 2);
-  auto first = pending.take({});
-  REQUIRE(first);
-  CHECK(first->first == "A");
-  CHECK(first->second == "2");
-  CHECK(pending.take({})->first == "B");
+  CHECK(pending.items() == 2);
+  CHECK(pending.take({}) == std::optional(std::pair<std::string, std::string>{"A", "1"}));
+  CHECK(pending.take({"A"}) == std::optional(std::pair<std::string, std::string>{"B", "1"}));
+  CHECK(pending.take({}) == std::optional(std::pair<std::string, std::string>{"A", "2"}));
   CHECK_FALSE(pending.take({}));
+  CHECK(pending.take_dropped() == 0);
 }
 
-TEST_CASE("an item with an update in flight is skipped, and a failed update does not overwrite a newer one") {
+TEST_CASE("while openHAB is unreachable only the latest state per item is kept, without counting a loss") {
+  PendingStates pending(10);  // unreachable until it has answered
+  pending.put("A", "1");
+  pending.put("A", "2");
+  CHECK(pending.take({}) == std::optional(std::pair<std::string, std::string>{"A", "2"}));
+  pending.latest_only(false);
+  pending.put("B", "1");
+  pending.put("B", "2");
+  pending.latest_only(true);  // went away: collapse
+  pending.put("B", "3");
+  CHECK(pending.take({})->second == "3");
+  CHECK(pending.take_dropped() == 0);
+}
+
+TEST_CASE(
+    "an item with an update in flight is skipped; a failed update goes back first, or yields to a newer "
+    "one") {
   PendingStates pending(10);
+  pending.latest_only(false);
   pending.put("A", "1");
   pending.put("B", "1");
   auto next = pending.take({"A"});
   REQUIRE(next);
   CHECK(next->first == "B");
   pending.put("B", "2");
-  pending.put_back("B", "1");  // the failed "1" is older than the pending "2"
+  pending.put_back("B", "1");  // answered with a failure while online: resent first
+  CHECK(pending.take({"A"})->second == "1");
   CHECK(pending.take({"A"})->second == "2");
-  pending.put_back("C", "9");  // nothing newer: kept
-  CHECK(pending.size() == 2);
+  pending.put("C", "2");
+  pending.latest_only(true);
+  pending.put_back("C", "1");  // offline, and "2" is newer
+  pending.take({});            // A
+  CHECK(pending.take({})->second == "2");
 }
 
-TEST_CASE("beyond its capacity the item pending longest is dropped and counted") {
-  PendingStates pending(2);
+TEST_CASE(
+    "beyond its capacities the item pending longest, or an item's oldest update, is dropped and counted") {
+  PendingStates pending(2, 3);
+  pending.latest_only(false);
   pending.put("A", "1");
   pending.put("B", "1");
   pending.put("C", "1");
-  CHECK(pending.size() == 2);
+  CHECK(pending.items() == 2);
   CHECK(pending.take_dropped() == 1);
   CHECK(pending.take_dropped() == 0);
-  CHECK(pending.take({})->first == "B");
+  for (const char* v : {"2", "3", "4"}) pending.put("C", v);
+  CHECK(pending.take_dropped() == 1);
+  CHECK(pending.take({"B"})->second == "2");
 }
 
 TEST_CASE("a problem is reported once per item and cause, repeats counted and told after the quiet time") {
