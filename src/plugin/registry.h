@@ -1,8 +1,8 @@
 // Finds, loads and checks plugin modules, and resolves `Class` strings.
 //
-// Modules are dlopen'ed RTLD_NOW|RTLD_LOCAL when first needed and stay
-// loaded until the registry is destroyed at exit, after every instance is
-// gone: a class descriptor or code pointer is never left dangling.
+// Modules are dlopen'ed RTLD_NOW|RTLD_LOCAL|RTLD_NODELETE when first needed
+// and stay mapped until the process exits (the registry's dlclose only drops
+// the handle): a class descriptor or code pointer is never left dangling.
 #pragma once
 
 #include <sensor_reporter/plugin_abi.h>
