@@ -67,12 +67,9 @@ std::string to_utf8(std::string_view payload) {
   out.reserve(payload.size());
   for (size_t i = 0; i < payload.size();) {
     auto c = static_cast<unsigned char>(payload[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool valid = len > 0 && i + len <= payload.size();
-    for (size_t k = 1; valid && k < len; ++k)
-      valid = (static_cast<unsigned char>(payload[i + k]) >> 6) == 0x2;
-    if (valid && len == 2) valid = c >= 0xC2;  // no overlong forms
-    if (valid) {
+    size_t len = sdk::utf8_sequence_length(payload, i);
+    if (len == 2 && c < 0xC2) len = 0;  // an overlong form is not UTF-8 either
+    if (len > 0) {
       out.append(payload.substr(i, len));
       i += len;
       continue;

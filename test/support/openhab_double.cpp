@@ -19,15 +19,11 @@ size_t append(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
+// A query value, percent-encoded by libcurl.
 std::string encode(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '/')
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("%{:02X}", c);
-  }
-  return out;
+  std::unique_ptr<char, void (*)(void*)> escaped(curl_escape(text.c_str(), static_cast<int>(text.size())),
+                                                 curl_free);
+  return escaped ? escaped.get() : "";
 }
 
 }  // namespace

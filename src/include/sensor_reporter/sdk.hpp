@@ -85,11 +85,33 @@ struct Param {
     def.type = static_cast<uint32_t>(type);
     def.name = name;
   }
-  constexpr Param required() const { Param p = *this; p.def.flags |= SR_PARAM_REQUIRED; return p; }
-  constexpr Param fallback(const char* value) const { Param p = *this; p.def.default_value = value; return p; }
-  constexpr Param min(double value) const { Param p = *this; p.def.min = value; p.def.flags |= SR_PARAM_HAS_MIN; return p; }
-  constexpr Param max(double value) const { Param p = *this; p.def.max = value; p.def.flags |= SR_PARAM_HAS_MAX; return p; }
-  constexpr Param help(const char* text) const { Param p = *this; p.def.help = text; return p; }
+  constexpr Param required() const {
+    Param p = *this;
+    p.def.flags |= SR_PARAM_REQUIRED;
+    return p;
+  }
+  constexpr Param fallback(const char* value) const {
+    Param p = *this;
+    p.def.default_value = value;
+    return p;
+  }
+  constexpr Param min(double value) const {
+    Param p = *this;
+    p.def.min = value;
+    p.def.flags |= SR_PARAM_HAS_MIN;
+    return p;
+  }
+  constexpr Param max(double value) const {
+    Param p = *this;
+    p.def.max = value;
+    p.def.flags |= SR_PARAM_HAS_MAX;
+    return p;
+  }
+  constexpr Param help(const char* text) const {
+    Param p = *this;
+    p.def.help = text;
+    return p;
+  }
   constexpr operator sr_param_def() const { return def; }  // NOLINT: implicit by design
 };
 
@@ -106,13 +128,13 @@ inline constexpr sr_param_def end_params{};
 
 constexpr sr_io_def publishes(const char* key, sr_value_type type, const char* measures,
                               const char* unit = nullptr, const char* values = nullptr) {
-  return sr_io_def{sizeof(sr_io_def), SR_IO_PUBLISHES, static_cast<uint32_t>(type), key, values,
-                   unit, measures};
+  return sr_io_def{sizeof(sr_io_def), SR_IO_PUBLISHES, static_cast<uint32_t>(type), key, values, unit,
+                   measures};
 }
 constexpr sr_io_def accepts(const char* key, sr_value_type type, const char* measures,
                             const char* values = nullptr) {
   return sr_io_def{sizeof(sr_io_def), SR_IO_ACCEPTS, static_cast<uint32_t>(type), key, values,
-                   nullptr, measures};
+                   nullptr,           measures};
 }
 inline constexpr sr_io_def end_ios{};
 
@@ -124,8 +146,7 @@ class Params {
   Params(const sr_param_value* values, size_t count) {
     for (size_t i = 0; i < count; ++i) values_.emplace_back(values[i].key, values[i].value);
   }
-  explicit Params(std::vector<std::pair<std::string, std::string>> values)
-      : values_(std::move(values)) {}
+  explicit Params(std::vector<std::pair<std::string, std::string>> values) : values_(std::move(values)) {}
 
   bool has(std::string_view key) const { return find(key) != nullptr; }
   std::string str(std::string_view key, std::string_view fallback = {}) const {
@@ -240,7 +261,9 @@ class FdWatch {
     }
     state_.reset();
   }
-  bool modify(uint32_t epoll_events) { return api_ && id_ && api_->modify_fd(ctx_, id_, epoll_events) == SR_OK; }
+  bool modify(uint32_t epoll_events) {
+    return api_ && id_ && api_->modify_fd(ctx_, id_, epoll_events) == SR_OK;
+  }
   bool active() const { return id_ != 0; }
 
  private:
@@ -331,8 +354,7 @@ class Host {
     timer.state_ = std::make_unique<Timer::State>(Timer::State{std::move(callback), api_, ctx_});
     timer.state_->one_shot = interval.count() == 0;
     timer.id_ = api_->add_timer(ctx_, static_cast<uint64_t>(first_delay.count()),
-                                static_cast<uint64_t>(interval.count()), &Host::on_timer,
-                                timer.state_.get());
+                                static_cast<uint64_t>(interval.count()), &Host::on_timer, timer.state_.get());
     if (timer.id_ == 0) throw std::runtime_error("cannot create a timer");
     timer.api_ = api_;
     timer.ctx_ = ctx_;
@@ -463,26 +485,36 @@ inline bool is_toggle_command(std::string_view payload) {
   };
   if (payload.size() != 26 && payload.size() != 31 && payload.size() != 32) return false;
   bool stamp = digits(0, 4) && payload[4] == '-' && digits(5, 2) && payload[7] == '-' && digits(8, 2) &&
-               payload[10] == 'T' && digits(11, 2) && payload[13] == ':' && digits(14, 2) && payload[16] == ':' &&
-               digits(17, 2) && payload[19] == '.' && digits(20, 6);
+               payload[10] == 'T' && digits(11, 2) && payload[13] == ':' && digits(14, 2) &&
+               payload[16] == ':' && digits(17, 2) && payload[19] == '.' && digits(20, 6);
   if (!stamp || payload.size() == 26) return stamp;
   bool sign = payload[26] == '+' || payload[26] == '-';
-  if (payload.size() == 31) return sign && digits(27, 4);  // +HHMM
+  if (payload.size() == 31) return sign && digits(27, 4);               // +HHMM
   return sign && digits(27, 2) && payload[29] == ':' && digits(30, 2);  // +HH:MM
 }
 
 // A payload made safe to quote in a log line: control bytes and invalid
 // UTF-8 become \xNN (a reading cannot forge a log line), and a long payload
 // is cut after `max` bytes with its length noted.
+// The length of the UTF-8 sequence that starts at text[at] (1 to 4), or 0
+// when the bytes there are not one (a stray continuation byte, a cut or
+// malformed sequence). Overlong forms are not checked.
+inline size_t utf8_sequence_length(std::string_view text, size_t at) {
+  auto c = static_cast<unsigned char>(text[at]);
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || at + len > text.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((static_cast<unsigned char>(text[at + k]) >> 6) != 0x2) return 0;
+  return len;
+}
+
 inline std::string printable(std::string_view payload, size_t max = 64) {
   std::string out;
   const size_t shown = payload.size() > max ? max : payload.size();
   for (size_t i = 0; i < shown;) {
     auto c = static_cast<unsigned char>(payload[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool valid = len > 0 && i + len <= shown;
-    for (size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(payload[i + k]) >> 6) == 0x2;
-    if (!valid || c < 0x20 || c == 0x7F || c == '\\') {
+    size_t len = utf8_sequence_length(payload.substr(0, shown), i);
+    if (len == 0 || c < 0x20 || c == 0x7F || c == '\\') {
       out += fmt::format("\\x{:02x}", c);
       ++i;
       continue;
@@ -513,8 +545,8 @@ struct Instance {
 
 template <typename T>
 struct Adapter {
-  static void* create(const sr_host_api* api, sr_host_ctx* ctx, const sr_param_value* params,
-                      size_t count, char* err, size_t err_size) noexcept {
+  static void* create(const sr_host_api* api, sr_host_ctx* ctx, const sr_param_value* params, size_t count,
+                      char* err, size_t err_size) noexcept {
     try {
       Host host(api, ctx);
       return new Instance<T>(host, Params(params, count));
@@ -573,12 +605,11 @@ struct Adapter {
       return SR_OK;
     });
   }
-  static int conn_publish(void* instance, const char* destination, const char* payload,
-                          size_t len, const sr_publish_opts* opts) noexcept {
+  static int conn_publish(void* instance, const char* destination, const char* payload, size_t len,
+                          const sr_publish_opts* opts) noexcept {
     return guard(instance, "publish", [&](T& t) {
       if constexpr (requires { t.publish(std::string_view{}, std::string_view{}, uint32_t{}); })
-        t.publish(std::string_view(destination), std::string_view(payload, len),
-                  opts ? opts->flags : 0u);
+        t.publish(std::string_view(destination), std::string_view(payload, len), opts ? opts->flags : 0u);
       return SR_OK;
     });
   }
