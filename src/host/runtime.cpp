@@ -32,9 +32,9 @@ void api_log(sr_host_ctx* ctx, int level, const char* msg, size_t len) {
                                         std::string_view(msg, len));
 }
 
-void api_publish(sr_host_ctx* ctx, const char* destination, const char* payload, size_t len,
-                 uint32_t flags) {
-  if (Runtime* rt = live(ctx)) rt->publish(*ctx->component, destination, std::string_view(payload, len), flags);
+void api_publish(sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t flags) {
+  if (Runtime* rt = live(ctx))
+    rt->publish(*ctx->component, destination, std::string_view(payload, len), flags);
 }
 
 int api_subscribe(sr_host_ctx* ctx, const char* source) {
@@ -122,10 +122,29 @@ void api_set_status(sr_host_ctx* ctx, const char* status) {
 }
 
 constexpr sr_host_api kHostApi = {
-    sizeof(sr_host_api), api_log_enabled,   api_log,        api_publish,    api_subscribe,
-    api_poll_done,       api_deliver,       api_request_refresh, api_add_timer, api_cancel_timer,
-    api_watch_fd,        api_modify_fd,     api_unwatch_fd, api_run_blocking, api_post,
-    api_monotonic_ns,    api_section_name,  api_set_status,
+    sizeof(sr_host_api),
+    api_log_enabled,
+    api_log,
+    api_publish,
+    api_subscribe,
+    api_poll_done,
+    api_deliver,
+    api_request_refresh,
+    api_add_timer,
+    api_cancel_timer,
+    api_watch_fd,
+    api_modify_fd,
+    api_unwatch_fd,
+    api_run_blocking,
+    api_post,
+    api_monotonic_ns,
+    api_section_name,
+    api_set_status,
+    // ABI 1.2 services, not offered yet (the SDK reads NULL as "not here").
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
 };
 
 }  // namespace
@@ -142,13 +161,13 @@ size_t Runtime::adopt_unchanged(Runtime& previous) {
   for (auto kind : {SR_KIND_CONNECTION, SR_KIND_ACTUATOR, SR_KIND_SENSOR}) {
     for (const auto& wanted : plan_.components) {
       if (wanted.kind != kind) continue;
-      auto it = std::find_if(previous.components_.begin(), previous.components_.end(), [&](const auto& c) {
-        return c && config::same_definition(c->plan, wanted);
-      });
+      auto it = std::find_if(previous.components_.begin(), previous.components_.end(),
+                             [&](const auto& c) { return c && config::same_definition(c->plan, wanted); });
       if (it == previous.components_.end()) continue;
-      bool connections_kept = std::all_of((*it)->connections.begin(), (*it)->connections.end(), [&](Component* c) {
-        return std::any_of(adopted_.begin(), adopted_.end(), [&](const auto& a) { return a.get() == c; });
-      });
+      bool connections_kept =
+          std::all_of((*it)->connections.begin(), (*it)->connections.end(), [&](Component* c) {
+            return std::any_of(adopted_.begin(), adopted_.end(), [&](const auto& a) { return a.get() == c; });
+          });
       if (!connections_kept) continue;
       (*it)->ctx->runtime = this;
       adopted_.push_back(std::move(*it));
@@ -163,10 +182,12 @@ std::vector<std::string> Runtime::start() {
   std::vector<std::string> failures;
   std::vector<Component*> created;
   for (const auto& component_plan : plan_.components) {
-    auto adopted = std::find_if(adopted_.begin(), adopted_.end(),
-                                [&](const auto& c) { return c && c->plan.section == component_plan.section; });
+    auto adopted = std::find_if(adopted_.begin(), adopted_.end(), [&](const auto& c) {
+      return c && c->plan.section == component_plan.section;
+    });
     if (adopted != adopted_.end()) {
-      if ((*adopted)->plan.level) services_.logger.set_section_level(component_plan.section, *(*adopted)->plan.level);
+      if ((*adopted)->plan.level)
+        services_.logger.set_section_level(component_plan.section, *(*adopted)->plan.level);
       components_.push_back(std::move(*adopted));
       continue;
     }
@@ -220,10 +241,11 @@ bool Runtime::create(Component& component, std::string& failure) {
   values.reserve(plan.params.size());
   for (const auto& [key, value] : plan.params) values.push_back({key.c_str(), value.c_str()});
   char error[512] = {};
-  component.instance =
-      component.def().create(&kHostApi, component.ctx.get(), values.data(), values.size(), error, sizeof error);
+  component.instance = component.def().create(&kHostApi, component.ctx.get(), values.data(), values.size(),
+                                              error, sizeof error);
   if (!component.instance) {
-    failure = fmt::format("cannot create {}: {}", plan.plugin.def->path ? plan.plugin.def->path : plan.plugin.def->name,
+    failure = fmt::format("cannot create {}: {}",
+                          plan.plugin.def->path ? plan.plugin.def->path : plan.plugin.def->name,
                           error[0] ? error : "no reason given");
     destroy(component);
     return false;
@@ -261,7 +283,8 @@ void Runtime::publish(Component& from, const char* destination, std::string_view
   const sr_publish_opts opts{sizeof(sr_publish_opts), flags};
   for (Component* connection : from.connections)
     if (connection->instance && connection->def().conn_publish)
-      connection->def().conn_publish(connection->instance, destination, payload.data(), payload.size(), &opts);
+      connection->def().conn_publish(connection->instance, destination, payload.data(), payload.size(),
+                                     &opts);
 }
 
 bool Runtime::subscribe(Component& actuator, const std::string& source) {
@@ -279,12 +302,13 @@ void Runtime::deliver(Component& connection, std::string source, std::string pay
   // Deferred to the loop: an actuator never runs inside the stack of the
   // sensor (or connection) that caused the command, so rules that feed each
   // other cannot recurse.
-  services_.loop.defer([weak = connection.ctx->self, source = std::move(source), payload = std::move(payload)] {
-    auto ctx = weak.lock();
-    if (!ctx || !ctx->alive) return;
-    // The runtime of the moment: a reload may have handed the connection on.
-    ctx->runtime->route(*ctx->component, source, payload);
-  });
+  services_.loop.defer(
+      [weak = connection.ctx->self, source = std::move(source), payload = std::move(payload)] {
+        auto ctx = weak.lock();
+        if (!ctx || !ctx->alive) return;
+        // The runtime of the moment: a reload may have handed the connection on.
+        ctx->runtime->route(*ctx->component, source, payload);
+      });
 }
 
 void Runtime::route(Component& connection, const std::string& source, std::string_view payload) {
@@ -323,7 +347,8 @@ void Runtime::poll(Component& sensor) {
   if (sensor.poll_running) {
     // One warning per stuck poll, not one per tick.
     if (sensor.polls_skipped++ == 0)
-      services_.logger.warning(sensor.section(), "the previous poll is still running; skipping polls until it ends");
+      services_.logger.warning(sensor.section(),
+                               "the previous poll is still running; skipping polls until it ends");
     return;
   }
   if (sensor.def().poll(sensor.instance) == SR_POLL_PENDING) sensor.poll_running = true;
@@ -332,7 +357,8 @@ void Runtime::poll(Component& sensor) {
 void Runtime::poll_done(Component& sensor) {
   sensor.poll_running = false;
   if (sensor.polls_skipped > 0)
-    services_.logger.info(sensor.section(), "the slow poll ended; {} poll(s) were skipped", sensor.polls_skipped);
+    services_.logger.info(sensor.section(), "the slow poll ended; {} poll(s) were skipped",
+                          sensor.polls_skipped);
   sensor.polls_skipped = 0;
 }
 

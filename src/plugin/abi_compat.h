@@ -45,6 +45,9 @@ inline constexpr ModuleLayout kLayoutOfMinor[] = {
     // 1.1 appended only sr_host_api.set_status, which the host writes.
     {SR_END_OF(sr_module_descriptor, classes), SR_END_OF(sr_class_def, conn_subscribe),
      SR_END_OF(sr_param_def, help), SR_END_OF(sr_io_def, measures)},
+    // 1.2 appended to the class and to both table entries.
+    {SR_END_OF(sr_module_descriptor, classes), SR_END_OF(sr_class_def, conn_catalogue_changed),
+     SR_END_OF(sr_param_def, paired_with), SR_END_OF(sr_io_def, values_param)},
 };
 static_assert(std::size(kLayoutOfMinor) == SR_ABI_MINOR + 1, "every minor up to SR_ABI_MINOR needs its row");
 

@@ -5,6 +5,7 @@
 // answers this host's minor), load, describe and run; a module that insists
 // on a newer minor, or whose structs are shorter than the minor it declares,
 // is refused with a message naming the file and what is wrong.
+#include "plugins/abi/frozen_abi.h"
 #include "support/process.h"
 
 #include <sensor_reporter/plugin_abi.h>
@@ -170,13 +171,13 @@ std::string short_class_refused() {
   return fmt::format(
       "plugin module {} is refused: class ShortClass: class descriptor is {} bytes; ABI 1.0 needs at least "
       "{}",
-      module("short_class"), offsetof(sr_class_def, conn_subscribe), sizeof(sr_class_def));
+      module("short_class"), offsetof(sr_class_def, conn_subscribe), sizeof(frozen::v1_0::sr_class_def));
 }
 std::string short_param_refused() {
   return fmt::format(
       "plugin module {} is refused: class ShortParam: parameter table entry 2 is {} bytes; ABI 1.0 needs at "
       "least {}",
-      module("short_param"), offsetof(sr_param_def, choices), sizeof(sr_param_def));
+      module("short_param"), offsetof(sr_param_def, choices), sizeof(frozen::v1_0::sr_param_def));
 }
 
 }  // namespace

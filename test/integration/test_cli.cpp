@@ -107,7 +107,7 @@ TEST_CASE("-h is --help") {
 TEST_CASE("--version prints the version and the plugin ABI") {
   auto r = run({"--version"});
   CHECK(r.exit_code == 0);
-  CHECK(r.out == "sensor_reporter 0.1.0 (plugin ABI 1.1)\n");
+  CHECK(r.out == "sensor_reporter 0.1.0 (plugin ABI 1.2)\n");
   CHECK(r.err == "");
 }
 

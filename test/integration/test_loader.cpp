@@ -138,7 +138,7 @@ TEST_CASE("a module built for another plugin ABI: 69, naming the file and both v
   CHECK(r.exit_code == 69);
   CHECK(r.out == "");
   CHECK(r.err == class_error(ini, "plugin module " + module("wrong_abi") +
-                                      " was built for plugin ABI 2.0; this sensor_reporter provides ABI 1.1"));
+                                      " was built for plugin ABI 2.0; this sensor_reporter provides ABI 1.2"));
 }
 
 TEST_CASE("a class the module does not have: 78, listing the classes it does have") {
@@ -171,7 +171,7 @@ TEST_CASE("a broken module next to a good one does not stop the good one from lo
   auto r = check(ini);
   CHECK(r.exit_code == 69);
   CHECK(r.err == ini + ":7: [Sensor_B] Class: plugin module " + module("wrong_abi") +
-                     " was built for plugin ABI 2.0; this sensor_reporter provides ABI 1.1\n" + ini + ": 1 error\n");
+                     " was built for plugin ABI 2.0; this sensor_reporter provides ABI 1.2\n" + ini + ": 1 error\n");
 }
 
 TEST_CASE("--check does not create instances: a throwing factory passes the check") {
@@ -233,7 +233,7 @@ TEST_CASE("--list-plugins with the test directory lists the good classes and war
             "usually means the module was built against another sensor_reporter or needs a package that is not "
             "installed)\n"
             "warning: plugin module " +
-            module("wrong_abi") + " was built for plugin ABI 2.0; this sensor_reporter provides ABI 1.1\n");
+            module("wrong_abi") + " was built for plugin ABI 2.0; this sensor_reporter provides ABI 1.2\n");
   Lines out;
   for (auto& line : sr::split_trimmed(r.out, '\n'))
     if (!line.empty()) out.emplace_back(line);

@@ -58,6 +58,21 @@ inline sr_host_api strict_host_api() {
   api.post = [](sr_host_ctx*, sr_done_fn, void*) { unexpected_host_call("post"); };
   api.monotonic_ns = [](sr_host_ctx*) { return uint64_t{0}; };
   api.section_name = [](sr_host_ctx*) { return "Section"; };
+  api.subscribe_ex = [](sr_host_ctx*, const char*, uint32_t) {
+    unexpected_host_call("subscribe_ex");
+    return SR_ERROR;
+  };
+  api.unsubscribe = [](sr_host_ctx*, const char*, uint32_t) {
+    unexpected_host_call("unsubscribe");
+    return SR_ERROR;
+  };
+  api.deliver_ex = [](sr_host_ctx*, const char*, const char*, size_t, uint32_t) {
+    unexpected_host_call("deliver_ex");
+  };
+  api.catalogue = [](sr_host_ctx*, sr_catalogue_fn, void*) -> size_t {
+    unexpected_host_call("catalogue");
+    return 0;
+  };
   return api;
 }
 

@@ -23,7 +23,7 @@
 // SR_ABI_MAJOR (or, for appended members, SR_ABI_MINOR).
 
 static_assert(SR_ABI_MAJOR == 1);
-static_assert(SR_ABI_MINOR == 1);
+static_assert(SR_ABI_MINOR == 2);
 static_assert(std::string_view(SR_PLUGIN_ENTRY_NAME) == "sensor_reporter_plugin");
 static_assert(std::is_same_v<sr_plugin_entry_fn, const sr_module_descriptor* (*)(uint32_t, uint32_t)>);
 
@@ -49,7 +49,7 @@ static_assert(offsetof(sr_class_def, struct_size) == 0);
 
 #if defined(__x86_64__) || defined(__aarch64__)
 // LP64 layout.
-static_assert(sizeof(sr_param_def) == 64);
+static_assert(sizeof(sr_param_def) == 88);
 static_assert(offsetof(sr_param_def, type) == 4);
 static_assert(offsetof(sr_param_def, flags) == 8);
 static_assert(offsetof(sr_param_def, name) == 16);
@@ -58,20 +58,26 @@ static_assert(offsetof(sr_param_def, min) == 32);
 static_assert(offsetof(sr_param_def, max) == 40);
 static_assert(offsetof(sr_param_def, choices) == 48);
 static_assert(offsetof(sr_param_def, help) == 56);
+static_assert(offsetof(sr_param_def, pattern) == 64);  // appended in ABI 1.2
+static_assert(offsetof(sr_param_def, pattern_text) == 72);
+static_assert(offsetof(sr_param_def, paired_with) == 80);
 
-static_assert(sizeof(sr_io_def) == 48);
+static_assert(sizeof(sr_io_def) == 72);
 static_assert(offsetof(sr_io_def, direction) == 4);
 static_assert(offsetof(sr_io_def, value_type) == 8);
 static_assert(offsetof(sr_io_def, key) == 16);
 static_assert(offsetof(sr_io_def, values) == 24);
 static_assert(offsetof(sr_io_def, unit) == 32);
 static_assert(offsetof(sr_io_def, measures) == 40);
+static_assert(offsetof(sr_io_def, unit_param) == 48);  // appended in ABI 1.2
+static_assert(offsetof(sr_io_def, unit_choices) == 56);
+static_assert(offsetof(sr_io_def, values_param) == 64);
 
 static_assert(sizeof(sr_param_value) == 16);
 static_assert(offsetof(sr_param_value, key) == 0);
 static_assert(offsetof(sr_param_value, value) == 8);
 
-static_assert(sizeof(sr_host_api) == 144);
+static_assert(sizeof(sr_host_api) == 176);
 static_assert(offsetof(sr_host_api, log_enabled) == 8);
 static_assert(offsetof(sr_host_api, log) == 16);
 static_assert(offsetof(sr_host_api, publish) == 24);
@@ -88,12 +94,35 @@ static_assert(offsetof(sr_host_api, run_blocking) == 104);
 static_assert(offsetof(sr_host_api, post) == 112);
 static_assert(offsetof(sr_host_api, monotonic_ns) == 120);
 static_assert(offsetof(sr_host_api, section_name) == 128);
-static_assert(offsetof(sr_host_api, set_status) == 136);  // appended in ABI 1.1
+static_assert(offsetof(sr_host_api, set_status) == 136);    // appended in ABI 1.1
+static_assert(offsetof(sr_host_api, subscribe_ex) == 144);  // appended in ABI 1.2
+static_assert(offsetof(sr_host_api, unsubscribe) == 152);
+static_assert(offsetof(sr_host_api, deliver_ex) == 160);
+static_assert(offsetof(sr_host_api, catalogue) == 168);
+
+static_assert(sizeof(sr_catalogue_io) == 56);
+static_assert(offsetof(sr_catalogue_io, direction) == 4);
+static_assert(offsetof(sr_catalogue_io, value_type) == 8);
+static_assert(offsetof(sr_catalogue_io, key) == 16);
+static_assert(offsetof(sr_catalogue_io, topic) == 24);
+static_assert(offsetof(sr_catalogue_io, values) == 32);
+static_assert(offsetof(sr_catalogue_io, unit) == 40);
+static_assert(offsetof(sr_catalogue_io, measures) == 48);
+static_assert(sizeof(sr_catalogue_entry) == 72);
+static_assert(offsetof(sr_catalogue_entry, kind) == 4);
+static_assert(offsetof(sr_catalogue_entry, section) == 8);
+static_assert(offsetof(sr_catalogue_entry, class_name) == 16);
+static_assert(offsetof(sr_catalogue_entry, class_path) == 24);
+static_assert(offsetof(sr_catalogue_entry, summary) == 32);
+static_assert(offsetof(sr_catalogue_entry, ios) == 40);
+static_assert(offsetof(sr_catalogue_entry, io_count) == 48);
+static_assert(offsetof(sr_catalogue_entry, params) == 56);
+static_assert(offsetof(sr_catalogue_entry, param_count) == 64);
 
 static_assert(sizeof(sr_publish_opts) == 8);
 static_assert(offsetof(sr_publish_opts, flags) == 4);
 
-static_assert(sizeof(sr_class_def) == 112);
+static_assert(sizeof(sr_class_def) == 144);
 static_assert(offsetof(sr_class_def, kind) == 4);
 static_assert(offsetof(sr_class_def, name) == 8);
 static_assert(offsetof(sr_class_def, path) == 16);
@@ -108,6 +137,10 @@ static_assert(offsetof(sr_class_def, refresh) == 80);
 static_assert(offsetof(sr_class_def, on_command) == 88);
 static_assert(offsetof(sr_class_def, conn_publish) == 96);
 static_assert(offsetof(sr_class_def, conn_subscribe) == 104);
+static_assert(offsetof(sr_class_def, check) == 112);  // appended in ABI 1.2
+static_assert(offsetof(sr_class_def, conn_subscribe_ex) == 120);
+static_assert(offsetof(sr_class_def, conn_unsubscribe) == 128);
+static_assert(offsetof(sr_class_def, conn_catalogue_changed) == 136);
 
 static_assert(sizeof(sr_module_descriptor) == 40);
 static_assert(offsetof(sr_module_descriptor, class_count) == 12);
@@ -207,7 +240,8 @@ const sr_host_api kFakeApi = {
       FakeHost::of(ctx).delivered.emplace_back(source, std::string(payload, len));
     },
     [](sr_host_ctx* ctx) { ++FakeHost::of(ctx).refresh_requests; },
-    [](sr_host_ctx* ctx, uint64_t first_delay_ns, uint64_t interval_ns, sr_timer_cb cb, void* user) -> uint64_t {
+    [](sr_host_ctx* ctx, uint64_t first_delay_ns, uint64_t interval_ns, sr_timer_cb cb,
+       void* user) -> uint64_t {
       auto& host = FakeHost::of(ctx);
       if (host.fail_timers) return 0;
       uint64_t id = host.next_id++;
@@ -232,9 +266,16 @@ const sr_host_api kFakeApi = {
       host.jobs.push_back({work, done, user});
       return SR_OK;
     },
-    [](sr_host_ctx* ctx, sr_done_fn done, void* user) { FakeHost::of(ctx).jobs.push_back({nullptr, done, user}); },
+    [](sr_host_ctx* ctx, sr_done_fn done, void* user) {
+      FakeHost::of(ctx).jobs.push_back({nullptr, done, user});
+    },
     [](sr_host_ctx* ctx) { return FakeHost::of(ctx).now_ns; },
-    [](sr_host_ctx* ctx) { return FakeHost::of(ctx).section.c_str(); },    nullptr,  // set_status (ABI 1.1): not offered by this fake
+    [](sr_host_ctx* ctx) { return FakeHost::of(ctx).section.c_str(); },
+    nullptr,  // set_status (ABI 1.1): not offered by this fake
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,  // ABI 1.2 services: not offered either
 };
 
 // ---------------------------------------------------------------------------
@@ -273,7 +314,9 @@ class AsyncSensor {
   static constexpr const char* summary = "Polls asynchronously every other time";
   static constexpr sr_param_def params[] = {sr::sdk::end_params};
   AsyncSensor(sr::sdk::Host, const sr::sdk::Params&) {}
-  sr::sdk::PollResult poll() { return ++polls_ % 2 ? sr::sdk::PollResult::Pending : sr::sdk::PollResult::Done; }
+  sr::sdk::PollResult poll() {
+    return ++polls_ % 2 ? sr::sdk::PollResult::Pending : sr::sdk::PollResult::Done;
+  }
 
  private:
   int polls_ = 0;
@@ -361,7 +404,8 @@ bool is_set(Fn fn) {
 }
 
 template <typename T>
-void* create(FakeHost& host, std::vector<sr_param_value> values = {}, char* err = nullptr, size_t err_size = 0) {
+void* create(FakeHost& host, std::vector<sr_param_value> values = {}, char* err = nullptr,
+             size_t err_size = 0) {
   constexpr sr_class_def def = sr::sdk::detail::make_class_def<T>();
   return def.create(&kFakeApi, host.ctx(), values.data(), values.size(), err, err_size);
 }
@@ -400,6 +444,11 @@ TEST_CASE("ABI constants have their published values") {
   CHECK(SR_PUBLISH_RETAIN == 0x1u);
   CHECK(SR_PUBLISH_NO_RETAIN == 0x2u);
   CHECK(SR_PUBLISH_ECHO == 0x4u);
+  CHECK(SR_PUBLISH_ABSOLUTE == 0x8u);
+  CHECK(SR_SUBSCRIBE_ABSOLUTE == 0x1u);
+  CHECK(SR_PARAM_SECRET == 0x8u);
+  CHECK(SR_PARAM_NOT_EMPTY == 0x10u);
+  CHECK(SR_PARAM_NUMBERED == 0x20u);
   CHECK(SR_LOG_DEBUG == 0);
   CHECK(SR_LOG_INFO == 1);
   CHECK(SR_LOG_WARNING == 2);
@@ -410,7 +459,7 @@ TEST_CASE("SR_PLUGIN_MODULE generates a descriptor with the ABI version, size an
   const sr_module_descriptor* d = sensor_reporter_plugin(SR_ABI_MAJOR, SR_ABI_MINOR);
   REQUIRE(d != nullptr);
   CHECK(d->abi_major == 1u);
-  CHECK(d->abi_minor == 1u);
+  CHECK(d->abi_minor == 2u);
   CHECK(d->struct_size == sizeof(sr_module_descriptor));
   CHECK(std::string(d->module_name) == "sdk_test");
   CHECK(std::string(d->module_version) == "2.3.4");
@@ -654,7 +703,7 @@ TEST_CASE("create truncates the error text to err_size including the NUL") {
   std::memset(err, 'X', sizeof err);
   CHECK(create<ThrowingConstructor>(host, {}, err, 8) == nullptr);
   CHECK(std::string(err) == "sensor ");  // 7 characters and the NUL
-  CHECK(err[8] == 'X');                   // nothing written past err_size
+  CHECK(err[8] == 'X');                  // nothing written past err_size
   CHECK(err[15] == 'X');
 
   std::memset(err, 'X', sizeof err);
@@ -789,7 +838,8 @@ TEST_CASE("Host log helpers format the message and skip levels the host disabled
   h.info("info {}", 2);
   h.warning("pin {} is outside {}..{}", 40, 0, 27);
   h.error("{} failed", "read");
-  CHECK(host.logs == std::vector<Logged>{{SR_LOG_WARNING, "pin 40 is outside 0..27"}, {SR_LOG_ERROR, "read failed"}});
+  CHECK(host.logs ==
+        std::vector<Logged>{{SR_LOG_WARNING, "pin 40 is outside 0..27"}, {SR_LOG_ERROR, "read failed"}});
   CHECK_FALSE(h.log_enabled(SR_LOG_INFO));
   CHECK(h.log_enabled(SR_LOG_ERROR));
   CHECK(h.section() == "Sensor_Test");
@@ -817,7 +867,8 @@ TEST_CASE("Timer: add_timer passes delay and interval, fires the callback and ca
   sr::sdk::Host h(&kFakeApi, host.ctx());
   int fired = 0;
   {
-    sr::sdk::Timer timer = h.add_timer(std::chrono::milliseconds(250), std::chrono::seconds(2), [&] { ++fired; });
+    sr::sdk::Timer timer =
+        h.add_timer(std::chrono::milliseconds(250), std::chrono::seconds(2), [&] { ++fired; });
     REQUIRE(host.timers.size() == 1);
     const AddedTimer& added = host.timers[0];
     CHECK(added.first_delay_ns == 250'000'000u);
@@ -875,7 +926,8 @@ TEST_CASE("Timer: add_timer throws when the host refuses the timer") {
   FakeHost host;
   host.fail_timers = true;
   sr::sdk::Host h(&kFakeApi, host.ctx());
-  CHECK_THROWS_WITH_AS(h.add_timer(std::chrono::seconds(1), {}, [] {}), "cannot create a timer", std::runtime_error);
+  CHECK_THROWS_WITH_AS(h.add_timer(std::chrono::seconds(1), {}, [] {}), "cannot create a timer",
+                       std::runtime_error);
 }
 
 TEST_CASE("FdWatch: watch_fd passes fd and events, modify and destruction reach the host") {

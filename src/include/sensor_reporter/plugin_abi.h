@@ -1,4 +1,4 @@
-/* sensor_reporter plugin ABI, version 1.
+/* sensor_reporter plugin ABI, version 1.2.
  *
  * The only things that cross between the host and a plugin module are the C
  * types declared here. A module exports one function, SR_PLUGIN_ENTRY, which
@@ -43,6 +43,16 @@
  *           sr_host_api.section_name;
  *      1.1  sr_host_api.set_status (host-written: module structs and tables
  *           have the same layout as in 1.0).
+ *      1.2  sr_param_def.pattern, .pattern_text, .paired_with and the flags
+ *           SR_PARAM_SECRET, SR_PARAM_NUMBERED, SR_PARAM_NOT_EMPTY;
+ *           sr_io_def.unit_param, .unit_choices, .values_param;
+ *           sr_class_def.check, .conn_subscribe_ex, .conn_unsubscribe,
+ *           .conn_catalogue_changed; sr_host_api.subscribe_ex, .unsubscribe,
+ *           .deliver_ex, .catalogue; SR_PUBLISH_ABSOLUTE,
+ *           SR_SUBSCRIBE_ABSOLUTE; sr_catalogue_entry, sr_catalogue_io.
+ *           A module whose tables use SR_PARAM_NUMBERED cannot run under an
+ *           older host (which would drop Address1 as an unknown key): the
+ *           SDK then answers no minor below 2.
  *
  * Ownership and lifetime:
  *  - Every pointer passed in a call is borrowed for the duration of that call.
@@ -69,7 +79,7 @@ extern "C" {
 #endif
 
 #define SR_ABI_MAJOR 1
-#define SR_ABI_MINOR 1
+#define SR_ABI_MINOR 2
 
 /* The entry point's name, written only here: SR_PLUGIN_ENTRY is the
  * identifier a module defines (SR_PLUGIN_MODULE does), SR_PLUGIN_ENTRY_NAME
@@ -104,6 +114,18 @@ typedef enum sr_param_type {
 #define SR_PARAM_REQUIRED 0x1u  /* the section must set it */
 #define SR_PARAM_HAS_MIN 0x2u   /* min is meaningful */
 #define SR_PARAM_HAS_MAX 0x4u   /* max is meaningful */
+/* since 1.2 (an older host ignores them: it checks less, and shows a secret) */
+#define SR_PARAM_SECRET 0x8u     /* a password or token: the host shows "********"
+                                    for it in logs, --describe, --check and STATUS=,
+                                    and warns when a file holding it is world-readable */
+#define SR_PARAM_NOT_EMPTY 0x10u /* an empty or blank value is refused */
+/* since 1.2, and a module using it needs a 1.2 host: a numbered family. The
+ * entry named "Address" stands for the keys Address1, Address2, ... numbered
+ * from 1 without a gap; each is checked like the entry. The bare key
+ * "Address" is taken as Address1 (the INI-era files write it so). create()
+ * receives the numbered keys ("Address1"). SR_PARAM_REQUIRED: at least
+ * Address1. */
+#define SR_PARAM_NUMBERED 0x20u
 
 /* One parameter of a class: drives validation, defaults, --describe and the
  * documentation. An array of these ends with an entry whose name is NULL; the
@@ -118,6 +140,17 @@ typedef struct sr_param_def {
   double max;
   const char* choices;        /* SR_PARAM_CHOICE: "UP|DOWN|OFF" */
   const char* help;
+  /* --- since ABI 1.2 --- */
+  /* POSIX extended regular expression the whole (trimmed) value must match;
+   * NULL: none. */
+  const char* pattern;
+  /* What a value matching `pattern` is, for the error: "a MAC address such
+   * as AA:BB:CC:DD:EE:FF". */
+  const char* pattern_text;
+  /* SR_PARAM_NUMBERED: the family whose numbers must be the same set as this
+   * one's ("Destination" for "Address": every Address<n> has its
+   * Destination<n> and the other way round). NULL: none. */
+  const char* paired_with;
 } sr_param_def;
 
 typedef enum sr_value_type {
@@ -142,7 +175,19 @@ typedef struct sr_io_def {
   const char* values;   /* SR_VALUE_BINARY: "OFF,ON"; NULL otherwise */
   const char* unit;     /* "ms", "°C", NULL */
   const char* measures; /* "uptime", "temperature", "switch", "button", ... */
+  /* --- since ABI 1.2 --- */
+  /* A parameter whose value chooses the unit ("TempUnit"), and how:
+   * "C=°C|F=°F" (values compared case-insensitively). When the parameter is
+   * absent or matches none, `unit` applies. NULL: the unit is fixed. */
+  const char* unit_param;
+  const char* unit_choices;
+  /* SR_VALUE_BINARY: a parameter whose value lists the two values
+   * ("Values" = "OFF,ON"), read instead of `values` when the section sets
+   * it. NULL: `values` is fixed. */
+  const char* values_param;
 } sr_io_def;
+/* An sr_io_def whose key is an SR_PARAM_NUMBERED family ("Destination")
+ * stands for every numbered key the section sets (Destination1, ...). */
 
 /* One resolved parameter handed to create(): defaults applied, values
  * validated against the table and interpolated. Keys are spelled as in the
@@ -160,6 +205,51 @@ typedef struct sr_host_ctx sr_host_ctx;
 #define SR_PUBLISH_NO_RETAIN 0x2u  /* ask for no retain regardless of connection default */
 #define SR_PUBLISH_ECHO 0x4u       /* actuator state written back to its own CommandSrc:
                                       connections must not deliver it as a command */
+/* since 1.2: the destination is a whole topic, not one under the connection's
+ * root (MQTT: not prefixed with RootTopic). The host never hands it to a
+ * connection module older than 1.2, which would prefix it: it warns once. */
+#define SR_PUBLISH_ABSOLUTE 0x8u
+
+/* Subscribe flags (since 1.2). */
+#define SR_SUBSCRIBE_ABSOLUTE 0x1u /* the source is a whole topic, not under the root */
+
+/* One output or input of a section as a connection's catalogue shows it:
+ * the class's sr_io_def resolved against the section's parameters. Written
+ * by the host; read a member only when struct_size covers it. */
+typedef struct sr_catalogue_io {
+  uint32_t struct_size;
+  uint32_t direction;    /* sr_io_direction */
+  uint32_t value_type;   /* sr_value_type */
+  const char* key;       /* the parameter, numbered if its family is: "Destination2" */
+  const char* topic;     /* its value: the destination or the command source */
+  const char* values;    /* SR_VALUE_BINARY: "OFF,ON" as the section chose; else NULL */
+  const char* unit;      /* as the section chose (TempUnit): "°F"; NULL: none */
+  const char* measures;  /* as in sr_io_def */
+} sr_catalogue_io;
+
+/* One section that uses a connection. Written by the host; everything it
+ * points to lives until the callback returns. */
+typedef struct sr_catalogue_entry {
+  uint32_t struct_size;
+  uint32_t kind;               /* sr_kind: SR_KIND_SENSOR or SR_KIND_ACTUATOR */
+  const char* section;         /* "Sensor_Temperature" */
+  const char* class_name;      /* "Ds18x20Sensor" */
+  const char* class_path;      /* "one_wire.ds18x20_sensor.Ds18x20Sensor" */
+  const char* summary;
+  const sr_catalogue_io* ios;
+  size_t io_count;
+  /* The section's resolved parameters (its class's table and the common
+   * keys), table spelling; an SR_PARAM_SECRET value reads "********". */
+  const sr_param_value* params;
+  size_t param_count;
+} sr_catalogue_entry;
+
+typedef void (*sr_catalogue_fn)(void* user, const sr_catalogue_entry* entry);
+
+/* How sr_class_def.check reports one problem: level SR_LOG_ERROR (the
+ * section is refused) or SR_LOG_WARNING; `key` is the parameter it concerns
+ * (the host adds the file:line of that key), NULL for the whole section. */
+typedef void (*sr_check_report_fn)(void* report_ctx, int level, const char* key, const char* message);
 
 typedef enum sr_log_level {
   SR_LOG_DEBUG = 0,
@@ -228,6 +318,22 @@ typedef struct sr_host_api {
   /* Connections: a one-line state for operators ("connected to host:1883",
    * "unreachable, 12 queued"); the host shows it in systemd's STATUS=. */
   void (*set_status)(sr_host_ctx* ctx, const char* status);
+
+  /* --- since ABI 1.2: check struct_size before calling --- */
+  /* subscribe with SR_SUBSCRIBE_* flags; subscribe(ctx, s) is
+   * subscribe_ex(ctx, s, 0). */
+  int (*subscribe_ex)(sr_host_ctx* ctx, const char* source, uint32_t flags);
+  /* Commands for `source` (with the flags it was subscribed with) are no
+   * longer wanted. The host also drops an instance's subscriptions when it
+   * destroys it, and tells a connection when no section wants one any more. */
+  int (*unsubscribe)(sr_host_ctx* ctx, const char* source, uint32_t flags);
+  /* connections: deliver() for a source subscribed with flags
+   * (SR_SUBSCRIBE_ABSOLUTE); deliver(...) is deliver_ex(..., 0). */
+  void (*deliver_ex)(sr_host_ctx* ctx, const char* source, const char* payload, size_t len,
+                     uint32_t flags);
+  /* connections: calls fn once per sensor and actuator section that uses this
+   * connection, in the configuration's order; returns how many. */
+  size_t (*catalogue)(sr_host_ctx* ctx, sr_catalogue_fn fn, void* user);
 } sr_host_api;
 
 /* Options of one publish, as seen by a connection. */
@@ -268,6 +374,24 @@ typedef struct sr_class_def {
                       size_t len, const sr_publish_opts* opts);
   /* connections: an actuator wants commands for `source` */
   int (*conn_subscribe)(void* instance, const char* source);
+
+  /* --- since ABI 1.2: NULL to a host for a module declaring an older minor --- */
+  /* Any kind, no instance: checks one section's resolved parameters beyond
+   * what the table says (one value against another, a warning about a
+   * value). The host calls it before create() and in --check, and reports
+   * each problem with the file:line of its key. Returns SR_ERROR when it
+   * reported an error, else SR_OK. NULL: nothing to check. */
+  int (*check)(const sr_param_value* params, size_t param_count, sr_check_report_fn report,
+               void* report_ctx);
+  /* connections: conn_subscribe with SR_SUBSCRIBE_* flags. When set, the host
+   * calls it for every subscription instead of conn_subscribe. */
+  int (*conn_subscribe_ex)(void* instance, const char* source, uint32_t flags);
+  /* connections: no section wants commands for `source` (with these flags)
+   * any more; the connection may drop the subscription on the wire. */
+  int (*conn_unsubscribe)(void* instance, const char* source, uint32_t flags);
+  /* connections: the catalogue (sr_host_api.catalogue) changed: called once
+   * every instance has started and after every reload. */
+  int (*conn_catalogue_changed)(void* instance);
 } sr_class_def;
 
 typedef struct sr_module_descriptor {

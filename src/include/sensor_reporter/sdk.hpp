@@ -22,7 +22,9 @@
 //
 // Optional members by kind: sensors poll()/refresh()/start(); actuators
 // on_command(source, payload)/refresh()/start(); connections
-// publish(destination, payload, flags)/subscribe(source)/start().
+// publish(destination, payload, flags)/subscribe(source[, flags])/
+// unsubscribe(source, flags)/catalogue_changed()/start(). Any kind: a static
+// check(const Params&, CheckReport&) for rules a table cannot express.
 //
 // Exceptions never leave a trampoline: one thrown by the constructor becomes
 // the create() error text; one thrown later is logged to the section and the
@@ -112,6 +114,31 @@ struct Param {
     p.def.help = text;
     return p;
   }
+  // ABI 1.2: the whole value must match the POSIX extended regular expression
+  // `regex`; `what` says what such a value is, for the error message.
+  constexpr Param pattern(const char* regex, const char* what) const {
+    Param p = *this;
+    p.def.pattern = regex;
+    p.def.pattern_text = what;
+    return p;
+  }
+  // ABI 1.2: a password or token, masked wherever the host shows it.
+  constexpr Param secret() const { return with_flag(SR_PARAM_SECRET); }
+  // ABI 1.2: an empty or blank value is refused.
+  constexpr Param not_empty() const { return with_flag(SR_PARAM_NOT_EMPTY); }
+  // ABI 1.2: a numbered family, Name1, Name2, ... (plugin_abi.h,
+  // SR_PARAM_NUMBERED); `partner`, when given, is the family whose numbers
+  // must be the same set. A module using it needs a 1.2 host.
+  constexpr Param numbered(const char* partner = nullptr) const {
+    Param p = with_flag(SR_PARAM_NUMBERED);
+    p.def.paired_with = partner;
+    return p;
+  }
+  constexpr Param with_flag(uint32_t flag) const {
+    Param p = *this;
+    p.def.flags |= flag;
+    return p;
+  }
   constexpr operator sr_param_def() const { return def; }  // NOLINT: implicit by design
 };
 
@@ -126,15 +153,43 @@ constexpr Param choice_param(const char* name, const char* choices) {
 }
 inline constexpr sr_param_def end_params{};
 
-constexpr sr_io_def publishes(const char* key, sr_value_type type, const char* measures,
-                              const char* unit = nullptr, const char* values = nullptr) {
-  return sr_io_def{sizeof(sr_io_def), SR_IO_PUBLISHES, static_cast<uint32_t>(type), key, values, unit,
-                   measures};
+// Builder for one sr_io_def, usable in constant expressions.
+struct Io {
+  sr_io_def def{};
+
+  constexpr Io(sr_io_direction direction, const char* key, sr_value_type type, const char* measures,
+               const char* unit, const char* values) {
+    def.struct_size = sizeof(sr_io_def);
+    def.direction = static_cast<uint32_t>(direction);
+    def.value_type = static_cast<uint32_t>(type);
+    def.key = key;
+    def.values = values;
+    def.unit = unit;
+    def.measures = measures;
+  }
+  // ABI 1.2: the parameter `param` chooses the unit: choices "C=°C|F=°F".
+  constexpr Io unit_from(const char* param, const char* choices) const {
+    Io io = *this;
+    io.def.unit_param = param;
+    io.def.unit_choices = choices;
+    return io;
+  }
+  // ABI 1.2: the parameter `param` lists the two values ("OFF,ON").
+  constexpr Io values_from(const char* param) const {
+    Io io = *this;
+    io.def.values_param = param;
+    return io;
+  }
+  constexpr operator sr_io_def() const { return def; }  // NOLINT: implicit by design
+};
+
+constexpr Io publishes(const char* key, sr_value_type type, const char* measures, const char* unit = nullptr,
+                       const char* values = nullptr) {
+  return Io(SR_IO_PUBLISHES, key, type, measures, unit, values);
 }
-constexpr sr_io_def accepts(const char* key, sr_value_type type, const char* measures,
-                            const char* values = nullptr) {
-  return sr_io_def{sizeof(sr_io_def), SR_IO_ACCEPTS, static_cast<uint32_t>(type), key, values,
-                   nullptr,           measures};
+constexpr Io accepts(const char* key, sr_value_type type, const char* measures,
+                     const char* values = nullptr) {
+  return Io(SR_IO_ACCEPTS, key, type, measures, nullptr, values);
 }
 inline constexpr sr_io_def end_ios{};
 
@@ -183,10 +238,56 @@ class Params {
   std::vector<std::pair<std::string, std::string>> values_;
 };
 
+// What a class's static check(params, report) reports: problems a table
+// cannot express (one value against another, a doubtful value). The host
+// calls it before create() and in --check, and prints each problem with the
+// file:line of its key (plugin_abi.h, sr_class_def.check).
+class CheckReport {
+ public:
+  CheckReport(sr_check_report_fn report, void* report_ctx) : report_(report), ctx_(report_ctx) {}
+  // key: the parameter the problem concerns; empty for the whole section.
+  void error(std::string_view key, std::string_view message) {
+    failed_ = true;
+    emit(SR_LOG_ERROR, key, message);
+  }
+  void warning(std::string_view key, std::string_view message) { emit(SR_LOG_WARNING, key, message); }
+  bool failed() const { return failed_; }
+
+ private:
+  void emit(int level, std::string_view key, std::string_view message) {
+    const std::string k(key), m(message);
+    report_(ctx_, level, k.empty() ? nullptr : k.c_str(), m.c_str());
+  }
+  sr_check_report_fn report_;
+  void* ctx_;
+  bool failed_ = false;
+};
+
 // ---------------------------------------------------------------------------
 // Host services
 
 class Host;
+
+// One section that uses a connection, as Host::catalogue() returns it
+// (plugin_abi.h, sr_catalogue_entry): copies, valid after the call.
+struct CatalogueIo {
+  sr_io_direction direction = SR_IO_PUBLISHES;
+  sr_value_type value_type = SR_VALUE_STRING;
+  std::string key;     // "Destination2"
+  std::string topic;   // its value
+  std::string values;  // binary values as the section chose them; may be empty
+  std::string unit;    // as the section chose it; may be empty
+  std::string measures;
+};
+struct CatalogueEntry {
+  sr_kind kind = SR_KIND_SENSOR;
+  std::string section;
+  std::string class_name;
+  std::string class_path;
+  std::string summary;
+  std::vector<CatalogueIo> ios;
+  std::vector<std::pair<std::string, std::string>> params;  // secrets read "********"
+};
 
 // Owns a host timer; cancels it on destruction. Movable.
 class Timer {
@@ -329,20 +430,66 @@ class Host {
     emit(SR_LOG_ERROR, format, std::forward<Args>(args)...);
   }
 
+  // flags: SR_PUBLISH_RETAIN, SR_PUBLISH_NO_RETAIN, SR_PUBLISH_ECHO and, under
+  // a 1.2 host, SR_PUBLISH_ABSOLUTE (a whole topic, outside the root).
   void publish(const std::string& destination, std::string_view payload, uint32_t flags = 0) const {
     api_->publish(ctx_, destination.c_str(), payload.data(), payload.size(), flags);
   }
-  bool subscribe(const std::string& source) const { return api_->subscribe(ctx_, source.c_str()) == SR_OK; }
+  // Commands for `source` then arrive through on_command(source, payload).
+  // False when a connection refused it (it logged why). flags: 0 or, under a
+  // 1.2 host, SR_SUBSCRIBE_ABSOLUTE; an older host cannot, and says false.
+  bool subscribe(const std::string& source, uint32_t flags = 0) const {
+    if (flags == 0) return api_->subscribe(ctx_, source.c_str()) == SR_OK;
+    return has(offsetof(sr_host_api, subscribe_ex), api_->subscribe_ex) &&
+           api_->subscribe_ex(ctx_, source.c_str(), flags) == SR_OK;
+  }
+  // Since 1.2: commands for `source` are no longer wanted (an older host
+  // keeps the subscription until the instance is destroyed).
+  void unsubscribe(const std::string& source, uint32_t flags = 0) const {
+    if (has(offsetof(sr_host_api, unsubscribe), api_->unsubscribe))
+      api_->unsubscribe(ctx_, source.c_str(), flags);
+  }
   void poll_done() const { api_->poll_done(ctx_); }
-  void deliver(const std::string& source, std::string_view payload) const {
-    api_->deliver(ctx_, source.c_str(), payload.data(), payload.size());
+  // Connections only: a command arrived for `source` (subscribed with flags).
+  void deliver(const std::string& source, std::string_view payload, uint32_t flags = 0) const {
+    if (flags != 0 && has(offsetof(sr_host_api, deliver_ex), api_->deliver_ex))
+      api_->deliver_ex(ctx_, source.c_str(), payload.data(), payload.size(), flags);
+    else
+      api_->deliver(ctx_, source.c_str(), payload.data(), payload.size());
+  }
+  // Connections only, since 1.2: the sections that use this connection
+  // (empty under an older host).
+  std::vector<CatalogueEntry> catalogue() const {
+    std::vector<CatalogueEntry> entries;
+    if (!has(offsetof(sr_host_api, catalogue), api_->catalogue)) return entries;
+    api_->catalogue(
+        ctx_,
+        [](void* user, const sr_catalogue_entry* e) {
+          auto text = [](const char* s) { return std::string(s ? s : ""); };
+          CatalogueEntry entry;
+          entry.kind = static_cast<sr_kind>(e->kind);
+          entry.section = text(e->section);
+          entry.class_name = text(e->class_name);
+          entry.class_path = text(e->class_path);
+          entry.summary = text(e->summary);
+          for (size_t i = 0; i < e->io_count; ++i) {
+            const sr_catalogue_io& io = e->ios[i];
+            entry.ios.push_back(CatalogueIo{
+                static_cast<sr_io_direction>(io.direction), static_cast<sr_value_type>(io.value_type),
+                text(io.key), text(io.topic), text(io.values), text(io.unit), text(io.measures)});
+          }
+          for (size_t i = 0; i < e->param_count; ++i)
+            entry.params.emplace_back(text(e->params[i].key), text(e->params[i].value));
+          static_cast<std::vector<CatalogueEntry>*>(user)->push_back(std::move(entry));
+        },
+        &entries);
+    return entries;
   }
   void request_refresh() const { api_->request_refresh(ctx_); }
   // Connections: the state line systemd shows. A host older than ABI 1.1
   // has no such service; then this does nothing.
   void set_status(const std::string& status) const {
-    if (api_->struct_size >= offsetof(sr_host_api, set_status) + sizeof api_->set_status && api_->set_status)
-      api_->set_status(ctx_, status.c_str());
+    if (has(offsetof(sr_host_api, set_status), api_->set_status)) api_->set_status(ctx_, status.c_str());
   }
 
   std::chrono::nanoseconds now() const { return std::chrono::nanoseconds(api_->monotonic_ns(ctx_)); }
@@ -439,6 +586,11 @@ class Host {
   }
 
  private:
+  // A service appended after 1.0 exists when the host's table reaches it.
+  template <typename Fn>
+  bool has(size_t offset, Fn fn) const {
+    return api_->struct_size >= offset + sizeof fn && fn != nullptr;
+  }
   template <typename... Args>
   void emit(sr_log_level level, fmt::format_string<Args...> format, Args&&... args) const {
     if (!log_enabled(level)) return;
@@ -619,6 +771,44 @@ struct Adapter {
       return SR_OK;
     });
   }
+  static int conn_subscribe_ex(void* instance, const char* source, uint32_t flags) noexcept {
+    return guard(instance, "subscribe", [&](T& t) {
+      if constexpr (requires { t.subscribe(std::string_view{}, uint32_t{}); })
+        t.subscribe(std::string_view(source), flags);
+      else if constexpr (requires { t.subscribe(std::string_view{}); }) {
+        if (flags != 0)
+          throw std::runtime_error(fmt::format("cannot subscribe to {}: no absolute topics here", source));
+        t.subscribe(std::string_view(source));
+      }
+      return SR_OK;
+    });
+  }
+  static int conn_unsubscribe(void* instance, const char* source, uint32_t flags) noexcept {
+    return guard(instance, "unsubscribe", [&](T& t) {
+      if constexpr (requires { t.unsubscribe(std::string_view{}, uint32_t{}); })
+        t.unsubscribe(std::string_view(source), flags);
+      return SR_OK;
+    });
+  }
+  static int conn_catalogue_changed(void* instance) noexcept {
+    return guard(instance, "catalogue", [](T& t) {
+      if constexpr (requires { t.catalogue_changed(); }) t.catalogue_changed();
+      return SR_OK;
+    });
+  }
+  static int check(const sr_param_value* params, size_t count, sr_check_report_fn report,
+                   void* report_ctx) noexcept {
+    try {
+      CheckReport checks(report, report_ctx);
+      T::check(Params(params, count), checks);
+      return checks.failed() ? SR_ERROR : SR_OK;
+    } catch (const std::exception& e) {
+      report(report_ctx, SR_LOG_ERROR, nullptr, e.what());
+    } catch (...) {
+      report(report_ctx, SR_LOG_ERROR, nullptr, "check failed with an unknown exception");
+    }
+    return SR_ERROR;
+  }
   static void copy_error(char* err, size_t err_size, const char* text) noexcept {
     if (!err || err_size == 0) return;
     size_t n = std::strlen(text);
@@ -655,8 +845,27 @@ constexpr sr_class_def make_class_def() {
   if constexpr (T::kind == SR_KIND_CONNECTION) {
     def.conn_publish = &Adapter<T>::conn_publish;
     def.conn_subscribe = &Adapter<T>::conn_subscribe;
+    def.conn_subscribe_ex = &Adapter<T>::conn_subscribe_ex;
+    def.conn_unsubscribe = &Adapter<T>::conn_unsubscribe;
+    def.conn_catalogue_changed = &Adapter<T>::conn_catalogue_changed;
+  }
+  if constexpr (requires { &T::check; }) {
+    static_assert(
+        std::is_same_v<decltype(&T::check), void (*)(const Params&, CheckReport&)>,
+        "a plugin's check must be: static void check(const sr::sdk::Params&, sr::sdk::CheckReport&)");
+    def.check = &Adapter<T>::check;
   }
   return def;
+}
+
+// True when the class's parameter table uses something only a 1.2 host
+// understands in a way that matters (a numbered family: an older host would
+// drop Address1 as an unknown key and create the instance without it).
+template <typename T>
+constexpr bool needs_1_2_host() {
+  for (const sr_param_def* p = T::params; p->name; ++p)
+    if (p->flags & SR_PARAM_NUMBERED) return true;
+  return false;
 }
 
 template <typename T>
@@ -669,12 +878,12 @@ inline constexpr const sr_class_def* class_table[] = {&ClassDef<Ts>::value...};
 
 // The oldest ABI minor whose host the module can run under. The SDK fills the
 // 1.0 layout of every struct and guards each later host service by
-// struct_size (Host::set_status), so 0. Raise it for a class that uses
-// something an older host would silently ignore (a callback appended later):
-// that host then refuses the module instead, naming both versions.
+// struct_size (Host::set_status), so 0, unless a class's table has a
+// numbered family (needs_1_2_host): an older host then refuses the module,
+// naming both versions, instead of running it without its numbered keys.
 template <typename... Ts>
 constexpr uint32_t oldest_host_minor() {
-  return 0;
+  return (needs_1_2_host<Ts>() || ...) ? 2 : 0;
 }
 
 // The minor the entry point answers a host with (plugin_abi.h,

@@ -14,9 +14,10 @@ void* create(const sr_host_api*, sr_host_ctx*, const sr_param_value*, size_t, ch
 void destroy(void*) {}
 
 constexpr sr_param_def kParams[] = {
-    {sizeof(sr_param_def), SR_PARAM_STRING, 0, "Fine", nullptr, 0, 0, nullptr, "a whole entry"},
+    {sizeof(sr_param_def), SR_PARAM_STRING, 0, "Fine", nullptr, 0, 0, nullptr, "a whole entry", nullptr,
+     nullptr, nullptr},
     {offsetof(sr_param_def, choices), SR_PARAM_STRING, 0, "Short", nullptr, 0, 0, nullptr,
-     "claims to end before choices"},
+     "claims to end before choices", nullptr, nullptr, nullptr},
     {},
 };
 
