@@ -76,12 +76,26 @@ T copy_struct(const void* from, size_t size) {
   return to;
 }
 
+// A module's struct read as the minor it declares: the first
+// min(size, declared) bytes, zero-filled beyond. `declared` is
+// layout_of_minor(minor) for the struct. A writer's struct may be longer than
+// its declared minor's layout (the SDK writes its own sizeof whatever minor it
+// answers; a module may fill members of a newer header and still declare an
+// older minor): what lies past the declared layout was never promised under
+// that minor's rules, so the host must not read it, let alone call it.
+template <typename T>
+T copy_declared(const void* from, size_t size, size_t declared) {
+  return copy_struct<T>(from, std::min(size, declared));
+}
+
 // A table longer than this has lost its end marker.
 inline constexpr size_t kMaxTableEntries = 1024;
 
 // Copies a module's table (sr_param_def or sr_io_def entries) into host-sized,
 // zero-filled structs, walking it by element size: every entry is as long as
-// its own struct_size says and the next one starts right after it. `is_end`
+// its own struct_size says and the next one starts right after it. `min_size`
+// is the declared minor's layout of one entry: the least an entry may be, and
+// the most of each entry the host reads (copy_declared). `is_end`
 // recognises the end marker from a copy of its first `min_size` bytes (the
 // marker's struct_size is not read). Returns the entries without the end
 // marker, or why the table cannot be read: "<what> entry 2 is 40 bytes; ...".
@@ -99,7 +113,7 @@ std::variant<std::vector<T>, std::string> copy_table(const T* table, size_t min_
     if (head.struct_size % alignof(T) != 0)
       return fmt::format("{} entry {} is {} bytes, not a multiple of {}", what, index + 1, head.struct_size,
                          alignof(T));
-    entries.push_back(copy_struct<T>(cursor, head.struct_size));
+    entries.push_back(copy_declared<T>(cursor, head.struct_size, min_size));
     cursor += head.struct_size;
   }
   return fmt::format("{} has no end marker within {} entries", what, kMaxTableEntries);

@@ -95,7 +95,9 @@ std::variant<LoadedClass, std::string> read_class(const sr_class_def* raw, size_
                        SR_ABI_MAJOR, minor, layout.class_def);
   }
   LoadedClass loaded;
-  loaded.def = abi::copy_struct<sr_class_def>(raw, raw->struct_size);
+  // Only the declared minor's part: a 1.1 module's longer struct must not
+  // hand the host a conn_subscribe_ex or check it never promised.
+  loaded.def = abi::copy_declared<sr_class_def>(raw, raw->struct_size, layout.class_def);
   std::string name = loaded.def.name && *loaded.def.name ? loaded.def.name : fmt::format("#{}", index + 1);
   if (loaded.def.params) {
     auto params = abi::copy_table(loaded.def.params, layout.param_def, minor, "parameter table",
@@ -187,7 +189,7 @@ std::variant<const LoadedModule*, PluginError> PluginRegistry::load_file(const s
     return fail(fmt::format("plugin module {}: descriptor is {} bytes; ABI {}.{} needs at least {}", path,
                             raw->struct_size, SR_ABI_MAJOR, minor, layout.descriptor));
   auto module = std::make_unique<LoadedModule>();
-  module->descriptor = abi::copy_struct<sr_module_descriptor>(raw, raw->struct_size);
+  module->descriptor = abi::copy_declared<sr_module_descriptor>(raw, raw->struct_size, layout.descriptor);
   const sr_module_descriptor& descriptor = module->descriptor;
   if (!descriptor.module_name || module_name != descriptor.module_name)
     return fail(fmt::format("plugin module {} calls itself '{}'; the file name says '{}'", path,

@@ -236,3 +236,50 @@ TEST_CASE("a table without an end marker is refused after kMaxTableEntries entri
   CHECK(problem(sr::abi::copy_table(endless.data(), sizeof(OldEntry), 0, "parameter table", old_end)) ==
         "parameter table has no end marker within 1024 entries");
 }
+
+TEST_CASE("a module declaring an older minor is read by that minor's layout, however long its struct") {
+  // A class def as a module built with today's header writes it (struct_size
+  // = sizeof), with 1.2 members filled, but declaring minor 1: the host must
+  // see none of the 1.2 members.
+  sr_class_def written{};
+  written.struct_size = sizeof(sr_class_def);
+  written.name = "Old";
+  written.conn_subscribe_ex = [](void*, const char*, uint32_t) { return SR_OK; };
+  written.conn_unsubscribe = [](void*, const char*, uint32_t) { return SR_OK; };
+  written.conn_catalogue_changed = [](void*) { return SR_OK; };
+  written.check = [](const sr_param_value*, size_t, sr_check_report_fn, void*) { return SR_OK; };
+  for (uint32_t minor : {0u, 1u}) {
+    CAPTURE(minor);
+    auto read = sr::abi::copy_declared<sr_class_def>(&written, written.struct_size,
+                                                     sr::abi::layout_of_minor(minor).class_def);
+    CHECK(std::string(read.name) == "Old");
+    CHECK(read.struct_size == sizeof(sr_class_def));  // still says what the module wrote
+    CHECK(!read.check);
+    CHECK(!read.conn_subscribe_ex);
+    CHECK(!read.conn_unsubscribe);
+    CHECK(!read.conn_catalogue_changed);
+  }
+  auto current = sr::abi::copy_declared<sr_class_def>(&written, written.struct_size,
+                                                      sr::abi::layout_of_minor(SR_ABI_MINOR).class_def);
+  CHECK_FALSE(!current.conn_subscribe_ex);
+  CHECK_FALSE(!current.conn_catalogue_changed);
+}
+
+TEST_CASE("table entries of a module declaring an older minor lose the members that minor did not have") {
+  sr_param_def table[2]{};
+  table[0].struct_size = sizeof(sr_param_def);
+  table[0].type = SR_PARAM_STRING;
+  table[0].name = "Key";
+  table[0].pattern = "^[a-z]+$";
+  table[0].paired_with = "Other";
+  auto copied = entries(sr::abi::copy_table(table, sr::abi::layout_of_minor(1).param_def, 1, "parameter table",
+                                            [](const sr_param_def& p) { return p.name == nullptr; }));
+  REQUIRE(copied.size() == 1);
+  CHECK(std::string(copied[0].name) == "Key");
+  CHECK(copied[0].pattern == nullptr);
+  CHECK(copied[0].paired_with == nullptr);
+  auto today = entries(sr::abi::copy_table(table, sr::abi::layout_of_minor(SR_ABI_MINOR).param_def, SR_ABI_MINOR,
+                                           "parameter table", [](const sr_param_def& p) { return p.name == nullptr; }));
+  REQUIRE(today.size() == 1);
+  CHECK(std::string(today[0].pattern) == "^[a-z]+$");
+}
