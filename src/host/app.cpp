@@ -143,6 +143,8 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
   auto reload = [&] {
     logger.info("", "SIGHUP: reloading {}", options.config_path);
     systemd.reloading();
+    // A module missing or broken at start may have been installed since.
+    registry.forget_failures();
     config::Plan next = load_plan(options.config_path, registry, options.keep_going);
     for (const auto& d : next.warnings) logger.warning("", "{}", d.to_string());
     if (!next.ok()) {

@@ -1,3 +1,6 @@
+// Lifecycle (create, start, destroy, adopt on reload) and polling with the
+// host's failure policy: a failing sensor backs off, a pending poll that
+// never ends times out, a section whose start() fails is destroyed.
 #include "host/runtime.h"
 
 #include <fmt/format.h>
@@ -6,150 +9,22 @@
 #include <cmath>
 
 namespace sr {
-namespace {
 
-log::Level to_log_level(int level) {
-  switch (level) {
-    case SR_LOG_DEBUG: return log::Level::Debug;
-    case SR_LOG_INFO: return log::Level::Info;
-    case SR_LOG_WARNING: return log::Level::Warning;
-    default: return log::Level::Error;
+unsigned backoff_factor(unsigned failures, double poll_seconds) {
+  if (failures < 2) return 1;
+  unsigned factor = 1u << std::min(failures - 1, 5u);  // 2, 4, ... 32
+  factor = std::min(factor, kBackoffMaxFactor);
+  if (poll_seconds > 0) {
+    auto cap = static_cast<unsigned>(std::max(1.0, std::floor(kBackoffMaxSeconds / poll_seconds)));
+    factor = std::min(factor, cap);
   }
+  return std::max(factor, 1u);
 }
 
-// Host API trampolines. A context whose instance is gone (or being torn
-// down) gets no service; that is what keeps late callbacks harmless.
-Runtime* live(sr_host_ctx* ctx) { return ctx && ctx->alive ? ctx->runtime : nullptr; }
-
-int api_log_enabled(sr_host_ctx* ctx, int level) {
-  if (!ctx) return 0;
-  return ctx->runtime->services().logger.enabled(ctx->component->section(), to_log_level(level)) ? 1 : 0;
+uint32_t Component::abi_minor() const {
+  return plan.plugin.module ? plan.plugin.module->descriptor.abi_minor : SR_ABI_MINOR;
 }
 
-void api_log(sr_host_ctx* ctx, int level, const char* msg, size_t len) {
-  if (!ctx) return;
-  ctx->runtime->services().logger.write(to_log_level(level), ctx->component->section(),
-                                        std::string_view(msg, len));
-}
-
-void api_publish(sr_host_ctx* ctx, const char* destination, const char* payload, size_t len, uint32_t flags) {
-  if (Runtime* rt = live(ctx))
-    rt->publish(*ctx->component, destination, std::string_view(payload, len), flags);
-}
-
-int api_subscribe(sr_host_ctx* ctx, const char* source) {
-  Runtime* rt = live(ctx);
-  return rt && rt->subscribe(*ctx->component, source) ? SR_OK : SR_ERROR;
-}
-
-void api_poll_done(sr_host_ctx* ctx) {
-  if (Runtime* rt = live(ctx)) rt->poll_done(*ctx->component);
-}
-
-void api_deliver(sr_host_ctx* ctx, const char* source, const char* payload, size_t len) {
-  if (Runtime* rt = live(ctx)) rt->deliver(*ctx->component, source, std::string(payload, len));
-}
-
-void api_request_refresh(sr_host_ctx* ctx) {
-  Runtime* rt = live(ctx);
-  if (!rt) return;
-  // Deferred: a connection asks from inside its own callbacks.
-  rt->services().loop.defer([weak = ctx->self] {
-    if (auto c = weak.lock(); c && c->alive) c->runtime->refresh_all();
-  });
-}
-
-uint64_t api_add_timer(sr_host_ctx* ctx, uint64_t first_delay_ns, uint64_t interval_ns, sr_timer_cb cb,
-                       void* user) {
-  Runtime* rt = live(ctx);
-  if (!rt || !cb) return 0;
-  auto id = std::make_shared<uint64_t>(0);
-  *id = rt->services().loop.add_timer(first_delay_ns, interval_ns, [ctx, cb, user, id, interval_ns] {
-    if (interval_ns == 0) ctx->timers.erase(*id);
-    cb(user);
-  });
-  ctx->timers.insert(*id);
-  return *id;
-}
-
-void api_cancel_timer(sr_host_ctx* ctx, uint64_t timer_id) {
-  if (!ctx || !ctx->timers.erase(timer_id)) return;
-  ctx->runtime->services().loop.cancel_timer(timer_id);
-}
-
-uint64_t api_watch_fd(sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, void* user) {
-  Runtime* rt = live(ctx);
-  if (!rt || !cb) return 0;
-  uint64_t id = rt->services().loop.watch_fd(fd, events, [cb, user, fd](uint32_t ev) { cb(user, fd, ev); });
-  if (id) ctx->watches.insert(id);
-  return id;
-}
-
-int api_modify_fd(sr_host_ctx* ctx, uint64_t watch_id, uint32_t events) {
-  if (!ctx || !ctx->watches.count(watch_id)) return SR_ERROR;
-  return ctx->runtime->services().loop.modify_fd(watch_id, events) ? SR_OK : SR_ERROR;
-}
-
-void api_unwatch_fd(sr_host_ctx* ctx, uint64_t watch_id) {
-  if (!ctx || !ctx->watches.erase(watch_id)) return;
-  ctx->runtime->services().loop.unwatch_fd(watch_id);
-}
-
-int api_run_blocking(sr_host_ctx* ctx, sr_work_fn work, sr_done_fn done, void* user) {
-  Runtime* rt = live(ctx);
-  if (!rt || !work || !done) return SR_ERROR;
-  auto keep = ctx->self.lock();
-  bool queued = rt->services().workers.submit([work, user] { work(user); },
-                                              [keep, done, user] { done(user, keep->alive ? 0 : 1); });
-  return queued ? SR_OK : SR_ERROR;
-}
-
-void api_post(sr_host_ctx* ctx, sr_done_fn done, void* user) {
-  if (!ctx || !done) return;
-  // Any thread: only the weak self-reference and the loop's queue are
-  // touched here, both thread-safe.
-  auto keep = ctx->self.lock();
-  if (!keep) return;
-  keep->runtime->services().loop.post([keep, done, user] { done(user, keep->alive ? 0 : 1); });
-}
-
-uint64_t api_monotonic_ns(sr_host_ctx*) { return EventLoop::monotonic_ns(); }
-
-const char* api_section_name(sr_host_ctx* ctx) { return ctx ? ctx->component->section().c_str() : ""; }
-
-void api_set_status(sr_host_ctx* ctx, const char* status) {
-  if (live(ctx) && status) ctx->component->status = status;
-}
-
-constexpr sr_host_api kHostApi = {
-    sizeof(sr_host_api),
-    api_log_enabled,
-    api_log,
-    api_publish,
-    api_subscribe,
-    api_poll_done,
-    api_deliver,
-    api_request_refresh,
-    api_add_timer,
-    api_cancel_timer,
-    api_watch_fd,
-    api_modify_fd,
-    api_unwatch_fd,
-    api_run_blocking,
-    api_post,
-    api_monotonic_ns,
-    api_section_name,
-    api_set_status,
-    // ABI 1.2 services, not offered yet (the SDK reads NULL as "not here").
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-};
-
-}  // namespace
-
-const sr_host_api& host_api() { return kHostApi; }
 
 Runtime::Runtime(Services services, config::Plan plan) : services_(services), plan_(std::move(plan)) {}
 
@@ -203,20 +78,52 @@ std::vector<std::string> Runtime::start() {
     }
   }
   adopted_.clear();
-  for (Component* component : created)
-    if (component->def().start) component->def().start(component->instance);
+  std::vector<Component*> failed;
+  for (Component* component : created) {
+    // A section that depends on a connection that failed is removed with it.
+    if (std::any_of(failed.begin(), failed.end(), [&](Component* f) {
+          return std::find(component->connections.begin(), component->connections.end(), f) !=
+                 component->connections.end();
+        }))
+      continue;
+    if (component->def().start && component->def().start(component->instance) != SR_OK) failed.push_back(component);
+  }
+  // Unlike a section that cannot be created (a configuration problem, which
+  // stops a start without --keep-going), a failed start() is the section's
+  // own trouble at run time: it goes, the rest keeps running.
+  remove_failed(std::move(failed));
   // Polls start last, so the first reading finds every route in place.
-  for (Component* component : created) schedule_poll(*component);
+  for (Component* component : created)
+    if (component->instance) schedule_poll(*component);
+  // Every connection (kept ones too: a reload changes what uses them) hears
+  // that its catalogue may have changed.
+  for (auto& component : components_)
+    if (component->plan.kind == SR_KIND_CONNECTION && component->instance && component->def().conn_catalogue_changed)
+      component->def().conn_catalogue_changed(component->instance);
   return failures;
 }
 
-void Runtime::schedule_poll(Component& sensor) {
-  if (sensor.plan.kind != SR_KIND_SENSOR || sensor.plan.poll_seconds <= 0) return;
-  auto interval = static_cast<uint64_t>(std::llround(sensor.plan.poll_seconds * 1e9));
-  // Through the context, not `this`: an adopted sensor keeps its timer (and
-  // its phase) when a reload hands it to the next runtime.
-  sr_host_ctx* ctx = sensor.ctx.get();
-  sensor.poll_timer = services_.loop.add_timer(0, interval, [ctx] { ctx->runtime->poll(*ctx->component); });
+void Runtime::remove_failed(std::vector<Component*> failed) {
+  if (failed.empty()) return;
+  for (Component* component : failed) {
+    services_.logger.error(component->section(), "start failed; section destroyed (the rest keeps running)");
+  }
+  // Sections using a failed connection cannot run either.
+  for (auto& component : components_) {
+    if (std::find(failed.begin(), failed.end(), component.get()) != failed.end()) continue;
+    for (Component* connection : component->connections) {
+      if (std::find(failed.begin(), failed.end(), connection) == failed.end()) continue;
+      services_.logger.error(component->section(), "connection '{}' failed to start; section destroyed",
+                             connection->plan.name);
+      failed.push_back(component.get());
+      break;
+    }
+  }
+  // Users first, connections last: an actuator's unsubscribe reaches a live
+  // connection.
+  for (auto it = components_.rbegin(); it != components_.rend(); ++it)
+    if (std::find(failed.begin(), failed.end(), it->get()) != failed.end()) destroy(**it);
+  std::erase_if(components_, [&](const auto& c) { return std::find(failed.begin(), failed.end(), c.get()) != failed.end(); });
 }
 
 bool Runtime::create(Component& component, std::string& failure) {
@@ -241,7 +148,7 @@ bool Runtime::create(Component& component, std::string& failure) {
   values.reserve(plan.params.size());
   for (const auto& [key, value] : plan.params) values.push_back({key.c_str(), value.c_str()});
   char error[512] = {};
-  component.instance = component.def().create(&kHostApi, component.ctx.get(), values.data(), values.size(),
+  component.instance = component.def().create(&host_api(), component.ctx.get(), values.data(), values.size(),
                                               error, sizeof error);
   if (!component.instance) {
     failure = fmt::format("cannot create {}: {}",
@@ -256,6 +163,9 @@ bool Runtime::create(Component& component, std::string& failure) {
 void Runtime::destroy(Component& component) {
   if (component.poll_timer) services_.loop.cancel_timer(component.poll_timer);
   component.poll_timer = 0;
+  if (component.poll_timeout_timer) services_.loop.cancel_timer(component.poll_timeout_timer);
+  component.poll_timeout_timer = 0;
+  drop_subscriptions(component);
   if (component.instance) component.def().destroy(component.instance);
   component.instance = nullptr;
   if (!component.ctx) return;
@@ -271,79 +181,28 @@ void Runtime::destroy(Component& component) {
 void Runtime::stop() {
   if (stopped_) return;
   stopped_ = true;
+  // Connections that go too need not hear of each unsubscribe first.
+  for (auto& component : components_) component->tearing_down = true;
   for (auto it = components_.rbegin(); it != components_.rend(); ++it) destroy(**it);
   components_.clear();
   services_.logger.clear_section_levels();
 }
 
-void Runtime::publish(Component& from, const char* destination, std::string_view payload, uint32_t flags) {
-  if (from.plan.retain && !(flags & (SR_PUBLISH_RETAIN | SR_PUBLISH_NO_RETAIN)))
-    flags |= *from.plan.retain ? SR_PUBLISH_RETAIN : SR_PUBLISH_NO_RETAIN;
-  services_.logger.debug(from.section(), "publish {} = {}", destination, payload);
-  const sr_publish_opts opts{sizeof(sr_publish_opts), flags};
-  for (Component* connection : from.connections)
-    if (connection->instance && connection->def().conn_publish)
-      connection->def().conn_publish(connection->instance, destination, payload.data(), payload.size(),
-                                     &opts);
-}
-
-bool Runtime::subscribe(Component& actuator, const std::string& source) {
-  if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), source) ==
-      actuator.subscriptions.end())
-    actuator.subscriptions.push_back(source);
-  bool ok = true;
-  for (Component* connection : actuator.connections)
-    if (connection->instance && connection->def().conn_subscribe)
-      ok = connection->def().conn_subscribe(connection->instance, source.c_str()) == SR_OK && ok;
-  return ok;
-}
-
-void Runtime::deliver(Component& connection, std::string source, std::string payload) {
-  // Deferred to the loop: an actuator never runs inside the stack of the
-  // sensor (or connection) that caused the command, so rules that feed each
-  // other cannot recurse.
-  services_.loop.defer(
-      [weak = connection.ctx->self, source = std::move(source), payload = std::move(payload)] {
-        auto ctx = weak.lock();
-        if (!ctx || !ctx->alive) return;
-        // The runtime of the moment: a reload may have handed the connection on.
-        ctx->runtime->route(*ctx->component, source, payload);
-      });
-}
-
-void Runtime::route(Component& connection, const std::string& source, std::string_view payload) {
-  bool delivered = false;
-  for (auto& component : components_) {
-    Component& actuator = *component;
-    if (actuator.plan.kind != SR_KIND_ACTUATOR || !actuator.instance) continue;
-    if (std::find(actuator.connections.begin(), actuator.connections.end(), &connection) ==
-        actuator.connections.end())
-      continue;
-    if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), source) ==
-        actuator.subscriptions.end())
-      continue;
-    delivered = true;
-    actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size());
-  }
-  if (!delivered) services_.logger.debug(connection.section(), "no actuator takes commands from {}", source);
-}
-
-std::string Runtime::status_line() const {
-  size_t n = components_.size();
-  std::string line = fmt::format("running {} section{}", n, n == 1 ? "" : "s");
-  for (const auto& component : components_)
-    if (!component->status.empty()) line += fmt::format("; [{}] {}", component->section(), component->status);
-  return line;
-}
-
-void Runtime::refresh_all() {
-  for (auto kind : {SR_KIND_SENSOR, SR_KIND_ACTUATOR})
-    for (auto& component : components_)
-      if (component->plan.kind == kind && component->instance && component->def().refresh)
-        component->def().refresh(component->instance);
+void Runtime::schedule_poll(Component& sensor) {
+  if (sensor.plan.kind != SR_KIND_SENSOR || sensor.plan.poll_seconds <= 0) return;
+  auto interval = static_cast<uint64_t>(std::llround(sensor.plan.poll_seconds * 1e9));
+  // Through the context, not `this`: an adopted sensor keeps its timer (and
+  // its phase) when a reload hands it to the next runtime.
+  sr_host_ctx* ctx = sensor.ctx.get();
+  sensor.poll_timer = services_.loop.add_timer(0, interval, [ctx] { ctx->runtime->poll(*ctx->component); });
 }
 
 void Runtime::poll(Component& sensor) {
+  // Backing off: the timer keeps its phase, the sensor sits out ticks.
+  if (sensor.ticks_to_skip > 0) {
+    --sensor.ticks_to_skip;
+    return;
+  }
   if (sensor.poll_running) {
     // One warning per stuck poll, not one per tick.
     if (sensor.polls_skipped++ == 0)
@@ -351,15 +210,79 @@ void Runtime::poll(Component& sensor) {
                                "the previous poll is still running; skipping polls until it ends");
     return;
   }
-  if (sensor.def().poll(sensor.instance) == SR_POLL_PENDING) sensor.poll_running = true;
+  int rc = sensor.def().poll(sensor.instance);
+  if (!sensor.instance) return;
+  if (rc != SR_POLL_PENDING) {
+    poll_ended(sensor, rc == SR_OK);
+    return;
+  }
+  sensor.poll_running = true;
+  if (sensor.plan.poll_seconds <= 0) return;  // polled only by hand: no deadline to keep
+  double limit = std::max(kPendingTimeoutMinSeconds, kPendingTimeoutFactor * sensor.plan.poll_seconds);
+  sr_host_ctx* ctx = sensor.ctx.get();
+  sensor.poll_timeout_timer =
+      services_.loop.add_timer(static_cast<uint64_t>(std::llround(limit * 1e9)), 0, [ctx] {
+        ctx->component->poll_timeout_timer = 0;
+        ctx->runtime->poll_timed_out(*ctx->component);
+      });
 }
 
 void Runtime::poll_done(Component& sensor) {
+  if (!sensor.poll_running) {
+    // It had timed out and was counted as a failure already.
+    services_.logger.debug(sensor.section(), "a poll that timed out has ended after all");
+    return;
+  }
   sensor.poll_running = false;
+  if (sensor.poll_timeout_timer) services_.loop.cancel_timer(sensor.poll_timeout_timer);
+  sensor.poll_timeout_timer = 0;
   if (sensor.polls_skipped > 0)
     services_.logger.info(sensor.section(), "the slow poll ended; {} poll(s) were skipped",
                           sensor.polls_skipped);
   sensor.polls_skipped = 0;
+  // poll_done carries no verdict: an asynchronous poll that ends has worked.
+  poll_ended(sensor, true);
+}
+
+void Runtime::poll_timed_out(Component& sensor) {
+  if (!sensor.poll_running) return;
+  double limit = std::max(kPendingTimeoutMinSeconds, kPendingTimeoutFactor * sensor.plan.poll_seconds);
+  // The first of a run says so; the back-off line covers the rest.
+  if (sensor.failures_in_row == 0)
+    services_.logger.warning(sensor.section(), "poll did not end within {:g} s; counted as a failed poll", limit);
+  else
+    services_.logger.debug(sensor.section(), "poll did not end within {:g} s", limit);
+  sensor.poll_running = false;
+  sensor.polls_skipped = 0;
+  poll_ended(sensor, false);
+}
+
+void Runtime::poll_ended(Component& sensor, bool ok) {
+  if (ok) {
+    if (sensor.backing_off)
+      services_.logger.info(sensor.section(), "recovered after {} failures; polling every {:g} s again",
+                            sensor.failures_in_row, sensor.plan.poll_seconds);
+    sensor.failures_in_row = 0;
+    sensor.ticks_to_skip = 0;
+    sensor.backing_off = false;
+    return;
+  }
+  ++sensor.failures_in_row;
+  unsigned factor = backoff_factor(sensor.failures_in_row, sensor.plan.poll_seconds);
+  if (factor <= 1 || sensor.plan.poll_seconds <= 0) return;
+  sensor.ticks_to_skip = factor - 1;
+  if (!sensor.backing_off) {
+    sensor.backing_off = true;
+    unsigned most = backoff_factor(64, sensor.plan.poll_seconds);
+    services_.logger.warning(sensor.section(),
+                             "failing, backing off: {} failed polls in a row; polling every {:g} s, "
+                             "doubling up to {:g} s while it keeps failing",
+                             sensor.failures_in_row, factor * sensor.plan.poll_seconds,
+                             most * sensor.plan.poll_seconds);
+  } else {
+    services_.logger.debug(sensor.section(), "{} failed polls in a row; next poll in {:g} s", sensor.failures_in_row,
+                           factor * sensor.plan.poll_seconds);
+  }
 }
 
 }  // namespace sr

@@ -1,6 +1,8 @@
 // One running configuration: the instances created from a Plan, the routing
 // between them (plugin -> router -> connection -> wire and back) and the host
-// services handed to each instance.
+// services handed to each instance. Lifecycle and polling (with the failure
+// policy) live in runtime.cpp, routing in router.cpp, the sr_host_api table in
+// host_api.cpp and the connection catalogue in catalogue.cpp.
 //
 // Everything here runs on the event-loop thread. An instance's context
 // (sr_host_ctx) outlives the instance while work it started is still queued:
@@ -12,9 +14,11 @@
 #include "loop/event_loop.h"
 #include "loop/worker_pool.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace sr {
@@ -39,19 +43,55 @@ struct Services {
   log::Logger& logger;
 };
 
+// A command source as an actuator subscribed to it: the same text with
+// SR_SUBSCRIBE_ABSOLUTE is another topic.
+using Subscription = std::pair<std::string, uint32_t>;  // source, SR_SUBSCRIBE_* flags
+
+// The failure policy's numbers (docs/architecture.md, "Failure policy").
+inline constexpr unsigned kBackoffMaxFactor = 32;        // at most 32 x Poll between polls...
+inline constexpr double kBackoffMaxSeconds = 600;        // ...and never more than 10 minutes
+inline constexpr unsigned kPendingTimeoutFactor = 10;    // an async poll may take 10 x Poll...
+inline constexpr double kPendingTimeoutMinSeconds = 1;   // ...but at least 1 s
+
+// How many polls a sensor skips after `failures` failed polls in a row: none
+// after the first, then the interval doubles (2, 4, ... x Poll) up to
+// kBackoffMaxFactor x Poll and kBackoffMaxSeconds. Returns the factor (1: no
+// back-off).
+unsigned backoff_factor(unsigned failures, double poll_seconds);
+
 struct Component {
   config::ComponentPlan plan;
   std::shared_ptr<sr_host_ctx> ctx;
   void* instance = nullptr;
-  std::vector<Component*> connections;    // sensors and actuators
-  std::vector<std::string> subscriptions; // actuators: command sources
-  std::string status;                     // connections: set through set_status
+  std::vector<Component*> connections;      // sensors and actuators
+  std::vector<Subscription> subscriptions;  // actuators: command sources
+  std::string status;                       // connections: set through set_status
+  // Connections: how many actuators want each source; the connection hears
+  // conn_unsubscribe when the last one goes.
+  std::map<Subscription, unsigned> subscribers;
+  bool absolute_refused = false;  // connections: the one warning was given
+  bool tearing_down = false;      // being destroyed with its runtime: no unsubscribes
   uint64_t poll_timer = 0;
   bool poll_running = false;
   uint64_t polls_skipped = 0;
+  // Failure policy (sensors).
+  uint64_t poll_timeout_timer = 0;  // the pending poll's deadline
+  unsigned failures_in_row = 0;
+  unsigned ticks_to_skip = 0;       // backing off: ticks left before the next poll
+  bool backing_off = false;
 
   const sr_class_def& def() const { return *plan.plugin.def; }
   const std::string& section() const { return plan.section; }
+  // The ABI minor the section's module declared (the current one if unknown).
+  uint32_t abi_minor() const;
+};
+
+// Errors of plugin callbacks the host counts rather than logs loudly (a DEBUG
+// line each); systemd's STATUS= shows them.
+struct ErrorCounts {
+  uint64_t command = 0;
+  uint64_t refresh = 0;
+  uint64_t publish = 0;
 };
 
 class Runtime {
@@ -68,7 +108,10 @@ class Runtime {
   size_t adopt_unchanged(Runtime& previous);
   // Creates every component in plan order (except adopted ones), then starts
   // the new ones and their polls. A section that fails is reported and left
-  // out; the rest runs. Returns the failures as "[Section] reason" lines.
+  // out; the rest runs. Returns the creation failures as "[Section] reason"
+  // lines; a section whose start() fails is destroyed and logged, not
+  // returned (with the sections using it, if it is a connection). Ends by
+  // telling every connection its catalogue changed.
   std::vector<std::string> start();
   // Destroys every component in reverse creation order.
   void stop();
@@ -78,27 +121,45 @@ class Runtime {
   std::string status_line() const;
   const config::Plan& plan() const { return plan_; }
 
-  // Routing (also used by the host API trampolines).
+  // Routing (router.cpp; also used by the host API trampolines).
   void publish(Component& from, const char* destination, std::string_view payload, uint32_t flags);
-  bool subscribe(Component& actuator, const std::string& source);
-  void deliver(Component& connection, std::string source, std::string payload);
+  // Counted per (connection, source, flags): a connection hears of a source
+  // when the first actuator wants it and, through conn_unsubscribe, when the
+  // last one goes (unsubscribe, or destroyed by a reload or a failure).
+  bool subscribe(Component& actuator, const std::string& source, uint32_t flags = 0);
+  bool unsubscribe(Component& actuator, const std::string& source, uint32_t flags = 0);
+  void deliver(Component& connection, std::string source, std::string payload, uint32_t flags = 0);
   // Runs a delivered command on the actuators subscribed to `source` here.
-  void route(Component& connection, const std::string& source, std::string_view payload);
+  void route(Component& connection, const std::string& source, std::string_view payload, uint32_t flags = 0);
   void refresh_all();
   void poll(Component& sensor);
   void poll_done(Component& sensor);
+  // The sections using `connection`, in file order (catalogue.cpp).
+  size_t catalogue(const Component& connection, sr_catalogue_fn fn, void* user) const;
 
   Services& services() { return services_; }
+  const ErrorCounts& error_counts() const { return errors_; }
 
  private:
   bool create(Component& component, std::string& failure);
   void destroy(Component& component);
   void schedule_poll(Component& sensor);
+  // Destroys and removes the components in `failed` (their start() failed)
+  // and the sections that use a failed connection, logging each.
+  void remove_failed(std::vector<Component*> failed);
+  void poll_ended(Component& sensor, bool ok);
+  void poll_timed_out(Component& sensor);
+  void drop_subscriptions(Component& actuator);
+  // False (with the one warning per connection) when `connection` is a
+  // module older than ABI 1.2, which would take an absolute topic for one
+  // under its root.
+  bool absolute_allowed(Component& connection, const Component& from, std::string_view topic);
 
   Services services_;
   config::Plan plan_;
   std::vector<std::unique_ptr<Component>> components_;  // creation order
   std::vector<std::unique_ptr<Component>> adopted_;     // from the previous runtime, until start()
+  ErrorCounts errors_;
   bool stopped_ = false;
 };
 

@@ -83,6 +83,11 @@ class PluginRegistry {
 
   const std::vector<std::string>& search_path() const { return search_path_; }
 
+  // Forgets the modules that could not be found or loaded, so the next
+  // resolve looks again (SIGHUP after the missing package was installed).
+  // Loaded modules stay: they are never unloaded.
+  void forget_failures() { failed_.clear(); }
+
   // Default search path: --plugin-dir entries, then SENSOR_REPORTER_PLUGIN_PATH
   // (colon separated), then the compiled-in plugin directory.
   static std::vector<std::string> default_search_path(const std::vector<std::string>& plugin_dirs);

@@ -1,0 +1,161 @@
+#include "host/catalogue.h"
+
+#include "host/runtime.h"
+#include "util/text.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace sr {
+namespace {
+
+bool same_text(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+const std::string* find_value(const config::ParamList& params, std::string_view key) {
+  for (const auto& [k, v] : params)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+const sr_param_def* find_def(std::span<const sr_param_def> table, std::string_view name) {
+  for (const sr_param_def& def : table)
+    if (def.name && name == def.name) return &def;
+  return nullptr;
+}
+
+// "Destination12" -> "Destination" when that is a numbered family.
+const sr_param_def* numbered_family(std::span<const sr_param_def> table, std::string_view key) {
+  size_t end = key.size();
+  while (end > 0 && std::isdigit(static_cast<unsigned char>(key[end - 1]))) --end;
+  if (end == key.size() || end == 0) return nullptr;
+  const sr_param_def* def = find_def(table, key.substr(0, end));
+  return def && (def->flags & SR_PARAM_NUMBERED) ? def : nullptr;
+}
+
+const sr_param_def* def_of(const config::ComponentPlan& plan, std::string_view key) {
+  for (std::span<const sr_param_def> table : {plan.plugin.params, config::common_params(plan.kind)}) {
+    if (const sr_param_def* def = find_def(table, key)) return def;
+    if (const sr_param_def* def = numbered_family(table, key)) return def;
+  }
+  return nullptr;
+}
+
+// The keys an io stands for: itself, or every numbered key of its family
+// the section sets, in number order.
+std::vector<std::pair<std::string, std::string>> keys_of(const config::ComponentPlan& plan, const sr_io_def& io) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  const sr_param_def* def = find_def(plan.plugin.params, io.key);
+  if (!def || !(def->flags & SR_PARAM_NUMBERED)) {
+    if (const std::string* value = find_value(plan.params, io.key)) keys.emplace_back(io.key, *value);
+    return keys;
+  }
+  std::vector<std::pair<unsigned long, size_t>> numbered;  // number, index in params
+  const std::string_view family = io.key;
+  for (size_t i = 0; i < plan.params.size(); ++i) {
+    std::string_view key = plan.params[i].first;
+    if (key.size() <= family.size() || key.substr(0, family.size()) != family) continue;
+    std::string_view digits = key.substr(family.size());
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+      continue;
+    numbered.emplace_back(std::stoul(std::string(digits)), i);
+  }
+  std::sort(numbered.begin(), numbered.end());
+  for (const auto& [number, index] : numbered) keys.push_back(plan.params[index]);
+  return keys;
+}
+
+}  // namespace
+
+std::string choose_unit(std::string_view choices, std::string_view value, std::string_view fallback) {
+  for (const std::string& choice : split_trimmed(choices, '|')) {
+    size_t equals = choice.find('=');
+    if (equals == std::string::npos) continue;
+    if (same_text(trim(std::string_view(choice).substr(0, equals)), trim(value)))
+      return std::string(trim(std::string_view(choice).substr(equals + 1)));
+  }
+  return std::string(fallback);
+}
+
+CatalogueSection catalogue_section(const config::ComponentPlan& plan) {
+  CatalogueSection section;
+  const sr_class_def& def = *plan.plugin.def;
+  section.kind = plan.kind;
+  section.section = plan.section;
+  section.class_name = def.name ? def.name : "";
+  section.class_path = def.path ? def.path : section.class_name;
+  section.summary = def.summary ? def.summary : "";
+  for (const sr_io_def& io : plan.plugin.ios) {
+    if (!io.key) continue;
+    std::string unit = io.unit ? io.unit : "";
+    if (io.unit_param && io.unit_choices)
+      if (const std::string* chosen = find_value(plan.params, io.unit_param))
+        unit = choose_unit(io.unit_choices, *chosen, unit);
+    std::string values = io.values ? io.values : "";
+    if (io.values_param)
+      if (const std::string* listed = find_value(plan.params, io.values_param)) values = *listed;
+    for (auto& [key, topic] : keys_of(plan, io))
+      section.ios.push_back(CatalogueIo{static_cast<sr_io_direction>(io.direction),
+                                        static_cast<sr_value_type>(io.value_type), key, topic, values, unit,
+                                        io.measures ? io.measures : ""});
+  }
+  for (const auto& [key, value] : plan.params) {
+    const sr_param_def* param = def_of(plan, key);
+    section.params.emplace_back(key, param && (param->flags & SR_PARAM_SECRET) ? kMaskedSecret : value);
+  }
+  return section;
+}
+
+std::vector<CatalogueSection> build_catalogue(const std::vector<const config::ComponentPlan*>& plans,
+                                              const std::string& connection_name) {
+  std::vector<const config::ComponentPlan*> users;
+  for (const config::ComponentPlan* plan : plans) {
+    if (plan->kind == SR_KIND_CONNECTION) continue;
+    if (std::find(plan->connections.begin(), plan->connections.end(), connection_name) != plan->connections.end())
+      users.push_back(plan);
+  }
+  std::stable_sort(users.begin(), users.end(), [](auto* a, auto* b) { return a->line < b->line; });
+  std::vector<CatalogueSection> sections;
+  for (const config::ComponentPlan* plan : users) sections.push_back(catalogue_section(*plan));
+  return sections;
+}
+
+size_t emit_catalogue(const std::vector<CatalogueSection>& sections, sr_catalogue_fn fn, void* user) {
+  auto text = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+  for (const CatalogueSection& section : sections) {
+    std::vector<sr_catalogue_io> ios;
+    for (const CatalogueIo& io : section.ios)
+      ios.push_back(sr_catalogue_io{sizeof(sr_catalogue_io), static_cast<uint32_t>(io.direction),
+                                    static_cast<uint32_t>(io.value_type), io.key.c_str(), io.topic.c_str(),
+                                    text(io.values), text(io.unit), text(io.measures)});
+    std::vector<sr_param_value> params;
+    for (const auto& [key, value] : section.params) params.push_back({key.c_str(), value.c_str()});
+    const sr_catalogue_entry entry{sizeof(sr_catalogue_entry),
+                                   static_cast<uint32_t>(section.kind),
+                                   section.section.c_str(),
+                                   section.class_name.c_str(),
+                                   section.class_path.c_str(),
+                                   section.summary.c_str(),
+                                   ios.data(),
+                                   ios.size(),
+                                   params.data(),
+                                   params.size()};
+    fn(user, &entry);
+  }
+  return sections.size();
+}
+
+size_t Runtime::catalogue(const Component& connection, sr_catalogue_fn fn, void* user) const {
+  std::vector<const config::ComponentPlan*> running;
+  for (const auto& component : components_)
+    if (component->instance &&
+        std::find(component->connections.begin(), component->connections.end(), &connection) !=
+            component->connections.end())
+      running.push_back(&component->plan);
+  return emit_catalogue(build_catalogue(running, connection.plan.name), fn, user);
+}
+
+}  // namespace sr

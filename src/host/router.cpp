@@ -1,0 +1,158 @@
+// Routing: plugin -> router -> connection -> wire, and wire -> connection ->
+// router -> actuator. Subscriptions are counted per (connection, source,
+// flags) so that a connection drops a subscription on the wire when its last
+// actuator goes; absolute topics never reach a connection module older than
+// ABI 1.2, which would file them under its root.
+#include "host/runtime.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace sr {
+
+bool Runtime::absolute_allowed(Component& connection, const Component& from, std::string_view topic) {
+  const uint32_t minor = connection.abi_minor();
+  if (minor >= 2) return true;
+  if (!connection.absolute_refused) {
+    connection.absolute_refused = true;
+    services_.logger.warning(connection.section(),
+                             "[{}] wants the absolute topic '{}', but module '{}' follows plugin ABI {}.{}, which "
+                             "has no absolute topics: refused (and every later one through this connection, "
+                             "without another warning); install a module built for ABI 1.2",
+                             from.section(), topic,
+                             connection.plan.plugin.module ? connection.plan.plugin.module->name : "?",
+                             SR_ABI_MAJOR, minor);
+  } else {
+    services_.logger.debug(connection.section(), "[{}] absolute topic '{}' refused", from.section(), topic);
+  }
+  return false;
+}
+
+void Runtime::publish(Component& from, const char* destination, std::string_view payload, uint32_t flags) {
+  if (from.plan.retain && !(flags & (SR_PUBLISH_RETAIN | SR_PUBLISH_NO_RETAIN)))
+    flags |= *from.plan.retain ? SR_PUBLISH_RETAIN : SR_PUBLISH_NO_RETAIN;
+  services_.logger.debug(from.section(), "publish {}{} = {}", flags & SR_PUBLISH_ABSOLUTE ? "(absolute) " : "",
+                         destination, payload);
+  const sr_publish_opts opts{sizeof(sr_publish_opts), flags};
+  for (Component* connection : from.connections) {
+    if (!connection->instance || !connection->def().conn_publish) continue;
+    if ((flags & SR_PUBLISH_ABSOLUTE) && !absolute_allowed(*connection, from, destination)) continue;
+    if (connection->def().conn_publish(connection->instance, destination, payload.data(), payload.size(), &opts) !=
+        SR_OK) {
+      ++errors_.publish;
+      services_.logger.debug(connection->section(), "publish of {} from [{}] failed", destination, from.section());
+    }
+  }
+}
+
+bool Runtime::subscribe(Component& actuator, const std::string& source, uint32_t flags) {
+  const Subscription wanted{source, flags};
+  if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), wanted) != actuator.subscriptions.end())
+    return true;
+  actuator.subscriptions.push_back(wanted);
+  bool ok = true;
+  for (Component* connection : actuator.connections) {
+    // Counted even when refused, so that unsubscribing stays symmetric; a
+    // module older than 1.2 has no conn_unsubscribe to call anyway.
+    if (++connection->subscribers[wanted] > 1) continue;  // the connection has it already
+    if (!connection->instance) continue;
+    const sr_class_def& def = connection->def();
+    if ((flags & SR_SUBSCRIBE_ABSOLUTE) && !absolute_allowed(*connection, actuator, source)) {
+      ok = false;
+      continue;
+    }
+    int rc = SR_ERROR;
+    if (def.conn_subscribe_ex)
+      rc = def.conn_subscribe_ex(connection->instance, source.c_str(), flags);
+    else if (def.conn_subscribe && flags == 0)
+      rc = def.conn_subscribe(connection->instance, source.c_str());
+    else if (!def.conn_subscribe && flags == 0)
+      rc = SR_OK;  // a connection that takes no commands
+    ok = rc == SR_OK && ok;
+  }
+  return ok;
+}
+
+bool Runtime::unsubscribe(Component& actuator, const std::string& source, uint32_t flags) {
+  const Subscription unwanted{source, flags};
+  auto it = std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), unwanted);
+  if (it == actuator.subscriptions.end()) return false;
+  actuator.subscriptions.erase(it);
+  for (Component* connection : actuator.connections) {
+    auto count = connection->subscribers.find(unwanted);
+    if (count == connection->subscribers.end() || --count->second > 0) continue;
+    connection->subscribers.erase(count);
+    if (!connection->instance || connection->tearing_down || !connection->def().conn_unsubscribe) continue;
+    services_.logger.debug(connection->section(), "no section wants commands from {} any more", source);
+    connection->def().conn_unsubscribe(connection->instance, source.c_str(), flags);
+  }
+  return true;
+}
+
+void Runtime::drop_subscriptions(Component& actuator) {
+  while (!actuator.subscriptions.empty()) {
+    Subscription last = actuator.subscriptions.back();
+    unsubscribe(actuator, last.first, last.second);
+  }
+}
+
+void Runtime::deliver(Component& connection, std::string source, std::string payload, uint32_t flags) {
+  // Deferred to the loop: an actuator never runs inside the stack of the
+  // sensor (or connection) that caused the command, so rules that feed each
+  // other cannot recurse.
+  services_.loop.defer(
+      [weak = connection.ctx->self, source = std::move(source), payload = std::move(payload), flags] {
+        auto ctx = weak.lock();
+        if (!ctx || !ctx->alive) return;
+        // The runtime of the moment: a reload may have handed the connection on.
+        ctx->runtime->route(*ctx->component, source, payload, flags);
+      });
+}
+
+void Runtime::route(Component& connection, const std::string& source, std::string_view payload, uint32_t flags) {
+  bool delivered = false;
+  const Subscription wanted{source, flags};
+  for (auto& component : components_) {
+    Component& actuator = *component;
+    if (actuator.plan.kind != SR_KIND_ACTUATOR || !actuator.instance) continue;
+    if (std::find(actuator.connections.begin(), actuator.connections.end(), &connection) ==
+        actuator.connections.end())
+      continue;
+    if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), wanted) ==
+        actuator.subscriptions.end())
+      continue;
+    delivered = true;
+    if (actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size()) != SR_OK) {
+      ++errors_.command;
+      services_.logger.debug(actuator.section(), "command from {} failed", source);
+    }
+  }
+  if (!delivered) services_.logger.debug(connection.section(), "no actuator takes commands from {}", source);
+}
+
+std::string Runtime::status_line() const {
+  size_t n = components_.size();
+  std::string line = fmt::format("running {} section{}", n, n == 1 ? "" : "s");
+  size_t backing_off = static_cast<size_t>(
+      std::count_if(components_.begin(), components_.end(), [](const auto& c) { return c->backing_off; }));
+  if (backing_off) line += fmt::format(", {} backing off", backing_off);
+  for (const auto& component : components_)
+    if (!component->status.empty()) line += fmt::format("; [{}] {}", component->section(), component->status);
+  if (errors_.command || errors_.refresh || errors_.publish)
+    line += fmt::format("; failed: {} command(s), {} refresh(es), {} publish(es)", errors_.command, errors_.refresh,
+                        errors_.publish);
+  return line;
+}
+
+void Runtime::refresh_all() {
+  for (auto kind : {SR_KIND_SENSOR, SR_KIND_ACTUATOR})
+    for (auto& component : components_)
+      if (component->plan.kind == kind && component->instance && component->def().refresh &&
+          component->def().refresh(component->instance) != SR_OK) {
+        ++errors_.refresh;
+        services_.logger.debug(component->section(), "refresh failed");
+      }
+}
+
+}  // namespace sr
