@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -349,14 +350,23 @@ void MqttConnection::handle_connack(int rc) {
 
   mosquitto* m = mosq_.get();
   mosquitto_subscribe(m, nullptr, refresh_topic_.c_str(), settings_.qos);
-  for (const auto& source : sources_) {
-    std::string topic = settings_.root_topic + "/" + source;
-    mosquitto_subscribe(m, nullptr, topic.c_str(), settings_.qos);
-  }
+  for (const auto& [source, flags] : sources_)
+    mosquitto_subscribe(m, nullptr, topic_of(source, flags).c_str(), settings_.qos);
   send(status_topic_, "ONLINE", settings_.qos, true);
-  flush_queue();
+  const std::uint64_t dropped = flush_queue();
   report_status();
-  host_.request_refresh();
+  // After an outage the broker may have lost retained state and consumers
+  // missed changes: everything republishes. The first connection needs that
+  // only when the queue lost readings taken before it; otherwise every
+  // reading has just been sent once, and a refresh would send it twice.
+  if (reconnected_ || dropped > 0)
+    host_.request_refresh();
+  else
+    host_.debug("first connection: the queue held every reading taken before it; no refresh");
+}
+
+std::string MqttConnection::topic_of(const std::string& source, uint32_t flags) const {
+  return flags & SR_SUBSCRIBE_ABSOLUTE ? source : settings_.root_topic + "/" + source;
 }
 
 void MqttConnection::handle_disconnect(int reason) {
@@ -373,13 +383,29 @@ void MqttConnection::handle_message(const mosquitto_message* message) {
     host_.request_refresh();
     return;
   }
-  const std::string prefix = settings_.root_topic + "/";
-  if (topic.compare(0, prefix.size(), prefix) != 0) return;
   if (is_echo(topic, payload)) {
     host_.debug("ignored own state echo on {}", topic);
     return;
   }
-  host_.deliver(topic.substr(prefix.size()), payload);
+  const std::string prefix = settings_.root_topic + "/";
+  bool under_root = topic.compare(0, prefix.size(), prefix) == 0;
+  bool relative_wanted = false;
+  for (const auto& [source, flags] : sources_) {
+    if (!(flags & SR_SUBSCRIBE_ABSOLUTE)) {
+      relative_wanted = relative_wanted || (under_root && topic.substr(prefix.size()) == source);
+      continue;
+    }
+    // An absolute source may be a filter (+, #): the actuator subscribed
+    // to the filter, so that is what the host routes by.
+    bool matches = false;
+    if (mosquitto_topic_matches_sub(source.c_str(), topic.c_str(), &matches) == MOSQ_ERR_SUCCESS && matches)
+      host_.deliver(source, payload, SR_SUBSCRIBE_ABSOLUTE);
+  }
+  // Relative sources as before: whatever arrives under the root (the host
+  // says when no actuator takes it).
+  bool any_absolute = std::any_of(sources_.begin(), sources_.end(),
+                                  [](const auto& s) { return (s.second & SR_SUBSCRIBE_ABSOLUTE) != 0; });
+  if (under_root && (relative_wanted || !any_absolute)) host_.deliver(topic.substr(prefix.size()), payload);
 }
 
 void MqttConnection::handle_log(int level, const char* text) {
@@ -394,7 +420,10 @@ void MqttConnection::handle_log(int level, const char* text) {
 }
 
 void MqttConnection::publish(std::string_view destination, std::string_view payload, uint32_t flags) {
-  std::string topic = settings_.root_topic + "/" + std::string(destination);
+  std::string topic =
+      flags & SR_PUBLISH_ABSOLUTE ? std::string(destination) : settings_.root_topic + "/" + std::string(destination);
+  if ((flags & SR_PUBLISH_ABSOLUTE) && mosquitto_pub_topic_check(topic.c_str()) != MOSQ_ERR_SUCCESS)
+    throw std::runtime_error(fmt::format("'{}' is not a topic to publish to (empty, or with + or #)", topic));
   bool retain = flags & SR_PUBLISH_RETAIN ? true : flags & SR_PUBLISH_NO_RETAIN ? false : settings_.retain;
   if (flags & SR_PUBLISH_ECHO) echoes_.push_back(Echo{topic, std::string(payload), host_.now() + kEchoWindow});
   if (state_ == State::Online && queue_.empty()) {
@@ -425,8 +454,9 @@ void MqttConnection::send(const std::string& topic, std::string_view payload, in
   host_.error("cannot publish to {}: {}", topic, mosquitto_strerror(rc));
 }
 
-void MqttConnection::flush_queue() {
-  if (std::uint64_t dropped = queue_.take_dropped())
+std::uint64_t MqttConnection::flush_queue() {
+  const std::uint64_t dropped = queue_.take_dropped();
+  if (dropped)
     host_.warning("{} message(s) were dropped while the broker was unreachable (OfflineQueue = {})", dropped,
                   queue_.capacity());
   if (!queue_.empty()) {
@@ -440,18 +470,43 @@ void MqttConnection::flush_queue() {
     QueuedMessage message = queue_.pop();
     send(message.topic, message.payload, message.qos, message.retain);
   }
+  return dropped;
 }
 
-void MqttConnection::subscribe(std::string_view source) {
-  std::string name(source);
-  for (const auto& known : sources_)
-    if (known == name) return;
-  sources_.push_back(name);
+void MqttConnection::subscribe(std::string_view source, uint32_t flags) {
+  std::pair<std::string, uint32_t> wanted(std::string(source), flags & SR_SUBSCRIBE_ABSOLUTE);
+  std::string topic = topic_of(wanted.first, wanted.second);
+  if (mosquitto_sub_topic_check(topic.c_str()) != MOSQ_ERR_SUCCESS)
+    throw std::runtime_error(fmt::format("'{}' is not a topic filter to subscribe to", topic));
+  if (std::find(sources_.begin(), sources_.end(), wanted) != sources_.end()) return;
+  sources_.push_back(std::move(wanted));
   if (state_ != State::Online) return;  // subscribed on connect
-  std::string topic = settings_.root_topic + "/" + name;
   int rc = mosquitto_subscribe(mosq_.get(), nullptr, topic.c_str(), settings_.qos);
   if (rc != MOSQ_ERR_SUCCESS) host_.error("cannot subscribe to {}: {}", topic, mosquitto_strerror(rc));
   update_write_interest();
+}
+
+void MqttConnection::unsubscribe(std::string_view source, uint32_t flags) {
+  std::pair<std::string, uint32_t> unwanted(std::string(source), flags & SR_SUBSCRIBE_ABSOLUTE);
+  auto it = std::find(sources_.begin(), sources_.end(), unwanted);
+  if (it == sources_.end()) return;
+  sources_.erase(it);
+  std::string topic = topic_of(unwanted.first, unwanted.second);
+  host_.debug("unsubscribing from {}", topic);
+  if (state_ != State::Online) return;  // not renewed on the next connect
+  int rc = mosquitto_unsubscribe(mosq_.get(), nullptr, topic.c_str());
+  if (rc != MOSQ_ERR_SUCCESS) host_.error("cannot unsubscribe from {}: {}", topic, mosquitto_strerror(rc));
+  update_write_interest();
+}
+
+void MqttConnection::catalogue_changed() {
+  // Discovery messages (Home Assistant, openHAB) will be generated from the
+  // catalogue; for now it is logged for whoever debugs a setup.
+  if (!host_.log_enabled(SR_LOG_DEBUG)) return;
+  for (const auto& entry : host_.catalogue())
+    for (const auto& io : entry.ios)
+      host_.debug("catalogue: [{}] {} {} {}{}", entry.section, io.direction == SR_IO_PUBLISHES ? "publishes" : "accepts",
+                  io.key, io.topic, io.unit.empty() ? "" : " in " + io.unit);
 }
 
 bool MqttConnection::is_echo(const std::string& topic, std::string_view payload) {

@@ -3,7 +3,12 @@
 // Publishes readings to <RootTopic>/<Destination>, takes actuator commands
 // from <RootTopic>/<CommandSrc>, keeps <RootTopic>/status retained ONLINE
 // while connected (Last Will OFFLINE, and OFFLINE published on a clean stop),
-// and republishes everything on <RootTopic>/refresh and after every connect.
+// and republishes everything on <RootTopic>/refresh and after every
+// reconnect (the first connect only when the offline queue lost readings
+// taken before it: otherwise the queue has sent each one already). Under a
+// 1.2 host, SR_PUBLISH_ABSOLUTE and SR_SUBSCRIBE_ABSOLUTE topics are whole
+// topics outside RootTopic, and a source no actuator wants any more is
+// UNSUBSCRIBEd.
 //
 // libmosquitto is driven from the host's event loop: its socket is an fd
 // watch, keep-alives a 1 s timer calling mosquitto_loop_misc. Nothing here
@@ -99,7 +104,10 @@ class MqttConnection {
 
   void start();
   void publish(std::string_view destination, std::string_view payload, uint32_t flags);
-  void subscribe(std::string_view source);
+  // flags: SR_SUBSCRIBE_ABSOLUTE (source is a whole topic filter) or 0.
+  void subscribe(std::string_view source, uint32_t flags = 0);
+  void unsubscribe(std::string_view source, uint32_t flags);
+  void catalogue_changed();
 
  private:
   enum class State { Idle, Connecting, Handshake, Online };
@@ -114,7 +122,9 @@ class MqttConnection {
   void lost(const std::string& why);
   void schedule_reconnect();
   void send(const std::string& topic, std::string_view payload, int qos, bool retain);
-  void flush_queue();
+  // Returns how many messages the queue had dropped.
+  std::uint64_t flush_queue();
+  std::string topic_of(const std::string& source, uint32_t flags) const;
   bool is_echo(const std::string& topic, std::string_view payload);
   void flush_before_exit();
   void report_status();
@@ -149,7 +159,7 @@ class MqttConnection {
   unsigned quick_drops_ = 0;
   bool clash_reported_ = false;
   OfflineQueue queue_;
-  std::vector<std::string> sources_;
+  std::vector<std::pair<std::string, uint32_t>> sources_;  // source, SR_SUBSCRIBE_* flags
   struct Echo {
     std::string topic;
     std::string payload;
