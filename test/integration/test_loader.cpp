@@ -149,7 +149,8 @@ TEST_CASE("a class the module does not have: 78, listing the classes it does hav
   CHECK(r.out == "");
   CHECK(r.err == class_error(ini, "module 'sr_test' (" + module("sr_test") +
                                       ") has no class 'Nope'; it provides: sr_test.test.TestSensor, "
-                                      "sr_test.test.TestActuator"));
+                                      "sr_test.test.TestActuator, sr_test.policy.PolicySensor, "
+                                      "sr_test.policy.PolicyActuator"));
 }
 
 TEST_CASE("a module whose parameter table has an invalid default is refused: 69") {

@@ -127,4 +127,106 @@ class TestActuator {
 
 }  // namespace
 
-SR_PLUGIN_MODULE("sr_test", "1.0.0", TestSensor, TestActuator)
+// The host's failure policy and ABI 1.2 routing (test_host_policy.cpp):
+//  - PolicySensor publishes "<n>" (the poll count) to Destination on each
+//    poll; the first FailPolls polls fail, after them FailAgain more fail
+//    whenever the file FailFile exists; Hang makes every poll pending
+//    forever; Absolute publishes with SR_PUBLISH_ABSOLUTE.
+//  - PolicyActuator is TestActuator with Absolute (SR_SUBSCRIBE_ABSOLUTE)
+//    and, when the file UnsubscribeFile exists at a command, unsubscribes.
+namespace {
+
+class PolicySensor {
+ public:
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "PolicySensor";
+  static constexpr const char* path = "sr_test.policy.PolicySensor";
+  static constexpr const char* summary = "Fails, hangs or publishes absolutely on demand (tests only)";
+  static constexpr sr_param_def params[] = {
+      sr::sdk::string_param("Destination").required().help("where the poll count goes"),
+      sr::sdk::int_param("FailPolls").fallback("0").min(0).help("the first this many polls fail"),
+      sr::sdk::string_param("FailFile").help("while this file exists, polls fail"),
+      sr::sdk::bool_param("Hang").fallback("no").help("every poll stays pending forever"),
+      sr::sdk::bool_param("Absolute").fallback("no").help("Destination is a whole topic"),
+      sr::sdk::end_params};
+
+  PolicySensor(sr::sdk::Host host, const sr::sdk::Params& params)
+      : host_(host),
+        destination_(params.required("Destination")),
+        fail_polls_(params.integer("FailPolls")),
+        fail_file_(params.str("FailFile")),
+        hang_(params.boolean("Hang")),
+        flags_(params.boolean("Absolute") ? SR_PUBLISH_ABSOLUTE : 0u) {}
+
+  sr::sdk::PollResult poll() {
+    ++polls_;
+    host_.info("poll {}", polls_);
+    if (hang_) return sr::sdk::PollResult::Pending;  // never calls poll_done
+    if (polls_ <= fail_polls_) throw std::runtime_error(fmt::format("poll {} fails on purpose", polls_));
+    if (!fail_file_.empty()) {
+      if (std::FILE* f = std::fopen(fail_file_.c_str(), "re")) {
+        std::fclose(f);
+        throw std::runtime_error("FailFile exists");
+      }
+    }
+    host_.publish(destination_, std::to_string(polls_), flags_);
+    return sr::sdk::PollResult::Done;
+  }
+
+ private:
+  sr::sdk::Host host_;
+  std::string destination_;
+  long long fail_polls_;
+  std::string fail_file_;
+  bool hang_;
+  uint32_t flags_;
+  long long polls_ = 0;
+};
+
+class PolicyActuator {
+ public:
+  static constexpr sr_kind kind = SR_KIND_ACTUATOR;
+  static constexpr const char* name = "PolicyActuator";
+  static constexpr const char* path = "sr_test.policy.PolicyActuator";
+  static constexpr const char* summary = "Records commands; absolute sources, unsubscribe (tests only)";
+  static constexpr sr_param_def params[] = {
+      sr::sdk::string_param("CommandSrc").required().help("where commands come from"),
+      sr::sdk::string_param("Output").required().help("file that receives one line per command"),
+      sr::sdk::bool_param("Absolute").fallback("no").help("CommandSrc is a whole topic"),
+      sr::sdk::string_param("UnsubscribeFile").help("when this file exists at a command, unsubscribe"),
+      sr::sdk::end_params};
+
+  PolicyActuator(sr::sdk::Host host, const sr::sdk::Params& params)
+      : host_(host),
+        command_src_(params.required("CommandSrc")),
+        output_(params.required("Output")),
+        flags_(params.boolean("Absolute") ? SR_SUBSCRIBE_ABSOLUTE : 0u),
+        unsubscribe_file_(params.str("UnsubscribeFile")) {
+    if (!host_.subscribe(command_src_, flags_)) host_.warning("subscribing to {} was refused", command_src_);
+  }
+  void on_command(std::string_view source, std::string_view payload) {
+    std::FILE* file = std::fopen(output_.c_str(), "ae");
+    if (!file) throw std::runtime_error("cannot open " + output_);
+    std::fprintf(file, "%.*s %.*s\n", static_cast<int>(source.size()), source.data(),
+                 static_cast<int>(payload.size()), payload.data());
+    std::fclose(file);
+    if (!unsubscribe_file_.empty()) {
+      if (std::FILE* f = std::fopen(unsubscribe_file_.c_str(), "re")) {
+        std::fclose(f);
+        host_.unsubscribe(command_src_, flags_);
+        host_.info("unsubscribed from {}", command_src_);
+      }
+    }
+  }
+
+ private:
+  sr::sdk::Host host_;
+  std::string command_src_;
+  std::string output_;
+  uint32_t flags_;
+  std::string unsubscribe_file_;
+};
+
+}  // namespace
+
+SR_PLUGIN_MODULE("sr_test", "1.0.0", TestSensor, TestActuator, PolicySensor, PolicyActuator)

@@ -440,7 +440,7 @@ TEST_CASE("an unknown class of an existing module lists the classes the module p
                   "/heartbeat.so) has no class 'Nope'; it provides: heartbeat.heartbeat.Heartbeat",
               "conf.ini:4: [Actuator1] Class: module 'sr_test' (" + sr::test::test_plugin_dir() +
                   "/sr_test.so) has no class 'Nope'; it provides: sr_test.test.TestSensor, "
-                  "sr_test.test.TestActuator"});
+                  "sr_test.test.TestActuator, sr_test.policy.PolicySensor, sr_test.policy.PolicyActuator"});
   // The module is fine, the configuration is wrong.
   CHECK_FALSE(plan.plugin_unavailable);
   CHECK(plan.exit_code() == 78);
