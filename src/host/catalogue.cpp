@@ -46,7 +46,8 @@ const sr_param_def* def_of(const config::ComponentPlan& plan, std::string_view k
 
 // The keys an io stands for: itself, or every numbered key of its family
 // the section sets, in number order.
-std::vector<std::pair<std::string, std::string>> keys_of(const config::ComponentPlan& plan, const sr_io_def& io) {
+std::vector<std::pair<std::string, std::string>> keys_of(const config::ComponentPlan& plan,
+                                                         const sr_io_def& io) {
   std::vector<std::pair<std::string, std::string>> keys;
   const sr_param_def* def = find_def(plan.plugin.params, io.key);
   if (!def || !(def->flags & SR_PARAM_NUMBERED)) {
@@ -59,7 +60,8 @@ std::vector<std::pair<std::string, std::string>> keys_of(const config::Component
     std::string_view key = plan.params[i].first;
     if (key.size() <= family.size() || key.substr(0, family.size()) != family) continue;
     std::string_view digits = key.substr(family.size());
-    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    if (!std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
       continue;
     numbered.emplace_back(std::stoul(std::string(digits)), i);
   }
@@ -114,7 +116,8 @@ std::vector<CatalogueSection> build_catalogue(const std::vector<const config::Co
   std::vector<const config::ComponentPlan*> users;
   for (const config::ComponentPlan* plan : plans) {
     if (plan->kind == SR_KIND_CONNECTION) continue;
-    if (std::find(plan->connections.begin(), plan->connections.end(), connection_name) != plan->connections.end())
+    if (std::find(plan->connections.begin(), plan->connections.end(), connection_name) !=
+        plan->connections.end())
       users.push_back(plan);
   }
   std::stable_sort(users.begin(), users.end(), [](auto* a, auto* b) { return a->line < b->line; });
@@ -151,9 +154,8 @@ size_t emit_catalogue(const std::vector<CatalogueSection>& sections, sr_catalogu
 size_t Runtime::catalogue(const Component& connection, sr_catalogue_fn fn, void* user) const {
   std::vector<const config::ComponentPlan*> running;
   for (const auto& component : components_)
-    if (component->instance &&
-        std::find(component->connections.begin(), component->connections.end(), &connection) !=
-            component->connections.end())
+    if (component->instance && std::find(component->connections.begin(), component->connections.end(),
+                                         &connection) != component->connections.end())
       running.push_back(&component->plan);
   return emit_catalogue(build_catalogue(running, connection.plan.name), fn, user);
 }

@@ -141,6 +141,8 @@ void api_set_status(sr_host_ctx* ctx, const char* status) {
   if (live(ctx) && status) ctx->component->status = status;
 }
 
+// One member a line, in the header's order.
+// clang-format off
 constexpr sr_host_api kHostApi = {
     sizeof(sr_host_api),
     api_log_enabled,
@@ -160,11 +162,13 @@ constexpr sr_host_api kHostApi = {
     api_monotonic_ns,
     api_section_name,
     api_set_status,
+    // since ABI 1.2
     api_subscribe_ex,
     api_unsubscribe,
     api_deliver_ex,
     api_catalogue,
 };
+// clang-format on
 
 }  // namespace
 

@@ -16,13 +16,13 @@ bool Runtime::absolute_allowed(Component& connection, const Component& from, std
   if (minor >= 2) return true;
   if (!connection.absolute_refused) {
     connection.absolute_refused = true;
-    services_.logger.warning(connection.section(),
-                             "[{}] wants the absolute topic '{}', but module '{}' follows plugin ABI {}.{}, which "
-                             "has no absolute topics: refused (and every later one through this connection, "
-                             "without another warning); install a module built for ABI 1.2",
-                             from.section(), topic,
-                             connection.plan.plugin.module ? connection.plan.plugin.module->name : "?",
-                             SR_ABI_MAJOR, minor);
+    services_.logger.warning(
+        connection.section(),
+        "[{}] wants the absolute topic '{}', but module '{}' follows plugin ABI {}.{}, which "
+        "has no absolute topics: refused (and every later one through this connection, "
+        "without another warning); install a module built for ABI 1.2",
+        from.section(), topic, connection.plan.plugin.module ? connection.plan.plugin.module->name : "?",
+        SR_ABI_MAJOR, minor);
   } else {
     services_.logger.debug(connection.section(), "[{}] absolute topic '{}' refused", from.section(), topic);
   }
@@ -32,23 +32,25 @@ bool Runtime::absolute_allowed(Component& connection, const Component& from, std
 void Runtime::publish(Component& from, const char* destination, std::string_view payload, uint32_t flags) {
   if (from.plan.retain && !(flags & (SR_PUBLISH_RETAIN | SR_PUBLISH_NO_RETAIN)))
     flags |= *from.plan.retain ? SR_PUBLISH_RETAIN : SR_PUBLISH_NO_RETAIN;
-  services_.logger.debug(from.section(), "publish {}{} = {}", flags & SR_PUBLISH_ABSOLUTE ? "(absolute) " : "",
-                         destination, payload);
+  services_.logger.debug(from.section(), "publish {}{} = {}",
+                         flags & SR_PUBLISH_ABSOLUTE ? "(absolute) " : "", destination, payload);
   const sr_publish_opts opts{sizeof(sr_publish_opts), flags};
   for (Component* connection : from.connections) {
     if (!connection->instance || !connection->def().conn_publish) continue;
     if ((flags & SR_PUBLISH_ABSOLUTE) && !absolute_allowed(*connection, from, destination)) continue;
-    if (connection->def().conn_publish(connection->instance, destination, payload.data(), payload.size(), &opts) !=
-        SR_OK) {
+    if (connection->def().conn_publish(connection->instance, destination, payload.data(), payload.size(),
+                                       &opts) != SR_OK) {
       ++errors_.publish;
-      services_.logger.debug(connection->section(), "publish of {} from [{}] failed", destination, from.section());
+      services_.logger.debug(connection->section(), "publish of {} from [{}] failed", destination,
+                             from.section());
     }
   }
 }
 
 bool Runtime::subscribe(Component& actuator, const std::string& source, uint32_t flags) {
   const Subscription wanted{source, flags};
-  if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), wanted) != actuator.subscriptions.end())
+  if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), wanted) !=
+      actuator.subscriptions.end())
     return true;
   actuator.subscriptions.push_back(wanted);
   bool ok = true;
@@ -110,7 +112,8 @@ void Runtime::deliver(Component& connection, std::string source, std::string pay
       });
 }
 
-void Runtime::route(Component& connection, const std::string& source, std::string_view payload, uint32_t flags) {
+void Runtime::route(Component& connection, const std::string& source, std::string_view payload,
+                    uint32_t flags) {
   bool delivered = false;
   const Subscription wanted{source, flags};
   for (auto& component : components_) {
@@ -123,7 +126,8 @@ void Runtime::route(Component& connection, const std::string& source, std::strin
         actuator.subscriptions.end())
       continue;
     delivered = true;
-    if (actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size()) != SR_OK) {
+    if (actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size()) !=
+        SR_OK) {
       ++errors_.command;
       services_.logger.debug(actuator.section(), "command from {} failed", source);
     }
@@ -140,8 +144,8 @@ std::string Runtime::status_line() const {
   for (const auto& component : components_)
     if (!component->status.empty()) line += fmt::format("; [{}] {}", component->section(), component->status);
   if (errors_.command || errors_.refresh || errors_.publish)
-    line += fmt::format("; failed: {} command(s), {} refresh(es), {} publish(es)", errors_.command, errors_.refresh,
-                        errors_.publish);
+    line += fmt::format("; failed: {} command(s), {} refresh(es), {} publish(es)", errors_.command,
+                        errors_.refresh, errors_.publish);
   return line;
 }
 

@@ -25,7 +25,6 @@ uint32_t Component::abi_minor() const {
   return plan.plugin.module ? plan.plugin.module->descriptor.abi_minor : SR_ABI_MINOR;
 }
 
-
 Runtime::Runtime(Services services, config::Plan plan) : services_(services), plan_(std::move(plan)) {}
 
 Runtime::~Runtime() { stop(); }
@@ -86,7 +85,8 @@ std::vector<std::string> Runtime::start() {
                  component->connections.end();
         }))
       continue;
-    if (component->def().start && component->def().start(component->instance) != SR_OK) failed.push_back(component);
+    if (component->def().start && component->def().start(component->instance) != SR_OK)
+      failed.push_back(component);
   }
   // Unlike a section that cannot be created (a configuration problem, which
   // stops a start without --keep-going), a failed start() is the section's
@@ -98,7 +98,8 @@ std::vector<std::string> Runtime::start() {
   // Every connection (kept ones too: a reload changes what uses them) hears
   // that its catalogue may have changed.
   for (auto& component : components_)
-    if (component->plan.kind == SR_KIND_CONNECTION && component->instance && component->def().conn_catalogue_changed)
+    if (component->plan.kind == SR_KIND_CONNECTION && component->instance &&
+        component->def().conn_catalogue_changed)
       component->def().conn_catalogue_changed(component->instance);
   return failures;
 }
@@ -123,7 +124,9 @@ void Runtime::remove_failed(std::vector<Component*> failed) {
   // connection.
   for (auto it = components_.rbegin(); it != components_.rend(); ++it)
     if (std::find(failed.begin(), failed.end(), it->get()) != failed.end()) destroy(**it);
-  std::erase_if(components_, [&](const auto& c) { return std::find(failed.begin(), failed.end(), c.get()) != failed.end(); });
+  std::erase_if(components_, [&](const auto& c) {
+    return std::find(failed.begin(), failed.end(), c.get()) != failed.end();
+  });
 }
 
 bool Runtime::create(Component& component, std::string& failure) {
@@ -249,7 +252,8 @@ void Runtime::poll_timed_out(Component& sensor) {
   double limit = std::max(kPendingTimeoutMinSeconds, kPendingTimeoutFactor * sensor.plan.poll_seconds);
   // The first of a run says so; the back-off line covers the rest.
   if (sensor.failures_in_row == 0)
-    services_.logger.warning(sensor.section(), "poll did not end within {:g} s; counted as a failed poll", limit);
+    services_.logger.warning(sensor.section(), "poll did not end within {:g} s; counted as a failed poll",
+                             limit);
   else
     services_.logger.debug(sensor.section(), "poll did not end within {:g} s", limit);
   sensor.poll_running = false;
@@ -280,8 +284,8 @@ void Runtime::poll_ended(Component& sensor, bool ok) {
                              sensor.failures_in_row, factor * sensor.plan.poll_seconds,
                              most * sensor.plan.poll_seconds);
   } else {
-    services_.logger.debug(sensor.section(), "{} failed polls in a row; next poll in {:g} s", sensor.failures_in_row,
-                           factor * sensor.plan.poll_seconds);
+    services_.logger.debug(sensor.section(), "{} failed polls in a row; next poll in {:g} s",
+                           sensor.failures_in_row, factor * sensor.plan.poll_seconds);
   }
 }
 

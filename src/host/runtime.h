@@ -31,7 +31,7 @@ struct sr_host_ctx {
   sr::Component* component = nullptr;
   bool alive = true;
   std::weak_ptr<sr_host_ctx> self;
-  std::unordered_set<uint64_t> timers;   // created through the host API
+  std::unordered_set<uint64_t> timers;  // created through the host API
   std::unordered_set<uint64_t> watches;
 };
 
@@ -48,10 +48,10 @@ struct Services {
 using Subscription = std::pair<std::string, uint32_t>;  // source, SR_SUBSCRIBE_* flags
 
 // The failure policy's numbers (docs/architecture.md, "Failure policy").
-inline constexpr unsigned kBackoffMaxFactor = 32;        // at most 32 x Poll between polls...
-inline constexpr double kBackoffMaxSeconds = 600;        // ...and never more than 10 minutes
-inline constexpr unsigned kPendingTimeoutFactor = 10;    // an async poll may take 10 x Poll...
-inline constexpr double kPendingTimeoutMinSeconds = 1;   // ...but at least 1 s
+inline constexpr unsigned kBackoffMaxFactor = 32;       // at most 32 x Poll between polls...
+inline constexpr double kBackoffMaxSeconds = 600;       // ...and never more than 10 minutes
+inline constexpr unsigned kPendingTimeoutFactor = 10;   // an async poll may take 10 x Poll...
+inline constexpr double kPendingTimeoutMinSeconds = 1;  // ...but at least 1 s
 
 // How many polls a sensor skips after `failures` failed polls in a row: none
 // after the first, then the interval doubles (2, 4, ... x Poll) up to
@@ -77,7 +77,7 @@ struct Component {
   // Failure policy (sensors).
   uint64_t poll_timeout_timer = 0;  // the pending poll's deadline
   unsigned failures_in_row = 0;
-  unsigned ticks_to_skip = 0;       // backing off: ticks left before the next poll
+  unsigned ticks_to_skip = 0;  // backing off: ticks left before the next poll
   bool backing_off = false;
 
   const sr_class_def& def() const { return *plan.plugin.def; }

@@ -96,11 +96,13 @@ TEST_CASE("a reload that removes the last actuator of a source unsubscribes it o
   REQUIRE(commander.wait_connected(5s));
   TempDir dir;
   auto actuator = [&](const std::string& section, const std::string& output) {
-    return fmt::format("\n[{}]\nClass = sr_test.policy.PolicyActuator\nConnection = mqtt\nCommandSrc = cmd/a\n"
-                       "Output = {}\n",
-                       section, dir.file(output));
+    return fmt::format(
+        "\n[{}]\nClass = sr_test.policy.PolicyActuator\nConnection = mqtt\nCommandSrc = cmd/a\n"
+        "Output = {}\n",
+        section, dir.file(output));
   };
-  const std::string both = mqtt_section(broker.port()) + actuator("Actuator_A", "a.txt") + actuator("Actuator_B", "b.txt");
+  const std::string both =
+      mqtt_section(broker.port()) + actuator("Actuator_A", "a.txt") + actuator("Actuator_B", "b.txt");
   auto reporter = start_reporter(dir, both);
   REQUIRE(wait_until([&] { return broker.log().find("reporter 0 sr/cmd/a") != std::string::npos; }, 10s));
   REQUIRE(commander.publish("sr/cmd/a", "ONE"));
@@ -118,8 +120,9 @@ TEST_CASE("a reload that removes the last actuator of a source unsubscribes it o
   CHECK(broker.log().find("reporter sr/cmd/a") == std::string::npos);
 
   // B goes too: nobody wants cmd/a, and the broker hears so.
-  dir.write("sr.ini", mqtt_section(broker.port()) + "\n[Sensor_Keep]\nClass = heartbeat.heartbeat.Heartbeat\n"
-                                                    "Connection = mqtt\nPoll = 60\nNum-Dest = n\nStr-Dest = s\n");
+  dir.write("sr.ini", mqtt_section(broker.port()) +
+                          "\n[Sensor_Keep]\nClass = heartbeat.heartbeat.Heartbeat\n"
+                          "Connection = mqtt\nPoll = 60\nNum-Dest = n\nStr-Dest = s\n");
   mark = reporter->output().size();
   reporter->signal(SIGHUP);
   REQUIRE(reporter->wait_for_output("reloaded:", 10s, mark));
@@ -140,7 +143,8 @@ Connection = mqtt
 CommandSrc = cmd/once
 Output = {}
 UnsubscribeFile = {}
-)", dir.file("once.txt"), flag));
+)",
+                                                                                dir.file("once.txt"), flag));
   REQUIRE(wait_until([&] { return broker.log().find("reporter 0 sr/cmd/once") != std::string::npos; }, 10s));
   REQUIRE(commander.publish("sr/cmd/once", "FIRST"));
   REQUIRE(reporter->wait_for_output("unsubscribed from cmd/once", 10s));
@@ -174,7 +178,8 @@ Connection = mqtt
 CommandSrc = elsewhere/cmd
 Absolute = yes
 Output = {}
-)", dir.file("abs.txt")));
+)",
+                                                                                dir.file("abs.txt")));
   REQUIRE(observer.wait_for_message("elsewhere/reading", "1", 10s));
   REQUIRE(observer.wait_for_message("sr/relative/reading", "1", 10s));
   CHECK(count_topic(observer.messages(), "sr/elsewhere/reading") == 0);
@@ -184,10 +189,12 @@ Output = {}
   REQUIRE(observer.publish("elsewhere/cmd", "ON"));
   REQUIRE(wait_until([&] { return !read_file(dir.file("abs.txt")).empty(); }, 10s));
   REQUIRE(observer.publish("elsewhere/cmd", "OFF"));
-  REQUIRE(wait_until([&] { return read_file(dir.file("abs.txt")) == "elsewhere/cmd ON\nelsewhere/cmd OFF\n"; }, 10s));
+  REQUIRE(wait_until(
+      [&] { return read_file(dir.file("abs.txt")) == "elsewhere/cmd ON\nelsewhere/cmd OFF\n"; }, 10s));
 }
 
-TEST_CASE("a connection module declaring ABI 1.1 gets no absolute topic and none of its 1.2 members is called") {
+TEST_CASE(
+    "a connection module declaring ABI 1.1 gets no absolute topic and none of its 1.2 members is called") {
   TempDir dir;
   std::string ini = dir.write("sr.ini", fmt::format(R"(
 [Connection_Old]
@@ -219,7 +226,8 @@ Class = sr_test.policy.PolicyActuator
 Connection = old
 CommandSrc = rel/cmd
 Output = {}
-)", dir.file("a.txt"), dir.file("r.txt")));
+)",
+                                                    dir.file("a.txt"), dir.file("r.txt")));
   Process reporter({binary(), "--plugin-dir", test_plugin_dir(), "--plugin-dir", old_plugin_dir(), ini});
   REQUIRE(reporter.wait_for_output("old: publish under/root = 1 flags 0", 10s));
   REQUIRE(reporter.wait_for_output("[Sensor_Absolute] poll 3", 10s));

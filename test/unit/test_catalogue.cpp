@@ -18,21 +18,17 @@ namespace {
 
 // A made-up temperature sensor: TempUnit chooses the unit, a numbered
 // Destination family, a secret Token.
-constexpr sr_param_def kThermoParams[] = {
-    sr::sdk::string_param("Destination").numbered().required(),
-    sr::sdk::choice_param("TempUnit", "C|F").fallback("C"),
-    sr::sdk::string_param("Token").secret(),
-    sr::sdk::end_params};
-constexpr sr_io_def kThermoIos[] = {
-    sr::sdk::publishes("Destination", SR_VALUE_NUMBER, "temperature", "°C").unit_from("TempUnit", "C=°C|F=°F"),
-    sr::sdk::end_ios};
+constexpr sr_param_def kThermoParams[] = {sr::sdk::string_param("Destination").numbered().required(),
+                                          sr::sdk::choice_param("TempUnit", "C|F").fallback("C"),
+                                          sr::sdk::string_param("Token").secret(), sr::sdk::end_params};
+constexpr sr_io_def kThermoIos[] = {sr::sdk::publishes("Destination", SR_VALUE_NUMBER, "temperature", "°C")
+                                        .unit_from("TempUnit", "C=°C|F=°F"),
+                                    sr::sdk::end_ios};
 
 // A made-up switch: Values lists the two values it accepts.
-constexpr sr_param_def kSwitchParams[] = {
-    sr::sdk::string_param("CommandSrc").required(),
-    sr::sdk::string_param("Values"),
-    sr::sdk::string_param("StateDest"),
-    sr::sdk::end_params};
+constexpr sr_param_def kSwitchParams[] = {sr::sdk::string_param("CommandSrc").required(),
+                                          sr::sdk::string_param("Values"), sr::sdk::string_param("StateDest"),
+                                          sr::sdk::end_params};
 constexpr sr_io_def kSwitchIos[] = {
     sr::sdk::accepts("CommandSrc", SR_VALUE_BINARY, "switch", "OFF,ON").values_from("Values"),
     sr::sdk::publishes("StateDest", SR_VALUE_BINARY, "switch", nullptr, "OFF,ON").values_from("Values"),
@@ -55,7 +51,8 @@ const sr_class_def kSwitch = class_def(SR_KIND_ACTUATOR, "Switch", kSwitchParams
 
 sr::config::ComponentPlan plan(const sr_class_def& def, std::span<const sr_param_def> params,
                                std::span<const sr_io_def> ios, std::string section, int line,
-                               sr::config::ParamList values, std::vector<std::string> connections = {"mqtt"}) {
+                               sr::config::ParamList values,
+                               std::vector<std::string> connections = {"mqtt"}) {
   sr::config::ComponentPlan p;
   p.section = std::move(section);
   p.line = line;
@@ -83,8 +80,9 @@ TEST_CASE("choose_unit picks the unit a parameter names, case-insensitively, els
 }
 
 TEST_CASE("the catalogue lists the sections using a connection, in file order, resolved and masked") {
-  auto thermo = plan(kThermo, without_end(kThermoParams), without_end(kThermoIos), "Sensor_Temp", 20,
-                     {{"Destination2", "temp/2"}, {"Destination1", "temp/1"}, {"TempUnit", "F"}, {"Token", "hunter2"}});
+  auto thermo =
+      plan(kThermo, without_end(kThermoParams), without_end(kThermoIos), "Sensor_Temp", 20,
+           {{"Destination2", "temp/2"}, {"Destination1", "temp/1"}, {"TempUnit", "F"}, {"Token", "hunter2"}});
   auto light = plan(kSwitch, without_end(kSwitchParams), without_end(kSwitchIos), "Actuator_Light", 10,
                     {{"CommandSrc", "light/cmd"}, {"Values", "CLOSED,OPEN"}});
   auto elsewhere = plan(kSwitch, without_end(kSwitchParams), without_end(kSwitchIos), "Actuator_Other", 5,
@@ -157,12 +155,13 @@ TEST_CASE("emit_catalogue hands a connection C views that the SDK reads back unc
         s->lines.push_back(std::string(e->section) + " " + e->class_name);
         for (size_t i = 0; i < e->io_count; ++i)
           s->lines.push_back(std::string(e->ios[i].key) + "=" + e->ios[i].topic + " " +
-                             (e->ios[i].unit ? e->ios[i].unit : "-") + " " + (e->ios[i].values ? e->ios[i].values : "-"));
+                             (e->ios[i].unit ? e->ios[i].unit : "-") + " " +
+                             (e->ios[i].values ? e->ios[i].values : "-"));
         for (size_t i = 0; i < e->param_count; ++i)
           s->lines.push_back(std::string(e->params[i].key) + ":" + e->params[i].value);
       },
       &seen);
   CHECK(n == 1);
   CHECK(seen.lines == std::vector<std::string>{"Sensor_Temp Thermo", "Destination1=t °C -", "Destination1:t",
-                                                "Token:********"});
+                                               "Token:********"});
 }

@@ -26,16 +26,19 @@ struct Old {
   void say(const std::string& text) const { host->log(ctx, SR_LOG_INFO, text.data(), text.size()); }
 };
 
-void* create(const sr_host_api* host, sr_host_ctx* ctx, const sr_param_value*, size_t, char* err, size_t err_size) {
+void* create(const sr_host_api* host, sr_host_ctx* ctx, const sr_param_value*, size_t, char* err,
+             size_t err_size) {
   auto* old = new (std::nothrow) Old{host, ctx};
   if (!old) std::snprintf(err, err_size, "out of memory");
   return old;
 }
 void destroy(void* instance) { delete static_cast<Old*>(instance); }
 int start(void*) { return SR_OK; }
-int publish(void* instance, const char* destination, const char* payload, size_t len, const sr_publish_opts* opts) {
-  static_cast<Old*>(instance)->say("old: publish " + std::string(destination) + " = " + std::string(payload, len) +
-                                   " flags " + std::to_string(opts ? opts->flags : 0));
+int publish(void* instance, const char* destination, const char* payload, size_t len,
+            const sr_publish_opts* opts) {
+  static_cast<Old*>(instance)->say("old: publish " + std::string(destination) + " = " +
+                                   std::string(payload, len) + " flags " +
+                                   std::to_string(opts ? opts->flags : 0));
   return SR_OK;
 }
 int subscribe(void* instance, const char* source) {
@@ -78,11 +81,12 @@ sr_class_def make_class() {
 
 const sr_class_def old_class = make_class();
 const sr_class_def* const classes[] = {&old_class};
-const sr_module_descriptor descriptor = {SR_ABI_MAJOR, 1, sizeof(sr_module_descriptor), 1, "old_connection", "1.0.0",
-                                         classes};
+const sr_module_descriptor descriptor = {
+    SR_ABI_MAJOR, 1, sizeof(sr_module_descriptor), 1, "old_connection", "1.0.0", classes};
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const sr_module_descriptor* SR_PLUGIN_ENTRY(uint32_t, uint32_t) {
+extern "C" __attribute__((visibility("default"))) const sr_module_descriptor* SR_PLUGIN_ENTRY(uint32_t,
+                                                                                              uint32_t) {
   return &descriptor;
 }
