@@ -298,3 +298,32 @@ Values = here
   REQUIRE(reporter.wait_for_output("reloaded:", 10s));
   REQUIRE(observer.wait_for_message("sr/late", "here", 10s));
 }
+
+TEST_CASE("a section whose start() fails is destroyed and named; the rest keeps running") {
+  Broker broker;
+  MqttClient observer(broker.port());
+  REQUIRE(observer.wait_connected(5s));
+  REQUIRE(observer.subscribe("sr/#"));
+  TempDir dir;
+  auto reporter = start_reporter(dir, mqtt_section(broker.port()) + R"(
+[Sensor_Broken]
+Class = sr_test.policy.PolicySensor
+Connection = mqtt
+Poll = 0.1
+Destination = broken
+FailStart = yes
+
+[Sensor_Fine]
+Class = sr_test.policy.PolicySensor
+Connection = mqtt
+Poll = 0.1
+Destination = fine
+)");
+  REQUIRE(reporter->wait_for_output("[Sensor_Broken] start failed; section destroyed", 10s));
+  REQUIRE(reporter->wait_for_output("running 2 sections", 10s));
+  REQUIRE(observer.wait_for_message("sr/fine", "3", 10s));
+  std::string out = reporter->output();
+  CHECK(out.find("[Sensor_Broken] poll") == std::string::npos);
+  CHECK(count_topic(observer.messages(), "sr/broken") == 0);
+  CHECK(out.find("start failed: start fails on purpose") != std::string::npos);
+}

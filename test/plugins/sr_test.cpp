@@ -131,7 +131,8 @@ class TestActuator {
 //  - PolicySensor publishes "<n>" (the poll count) to Destination on each
 //    poll; the first FailPolls polls fail, after them FailAgain more fail
 //    whenever the file FailFile exists; Hang makes every poll pending
-//    forever; Absolute publishes with SR_PUBLISH_ABSOLUTE.
+//    forever; Absolute publishes with SR_PUBLISH_ABSOLUTE; FailStart makes
+//    start() fail.
 //  - PolicyActuator is TestActuator with Absolute (SR_SUBSCRIBE_ABSOLUTE)
 //    and, when the file UnsubscribeFile exists at a command, unsubscribes.
 namespace {
@@ -148,6 +149,7 @@ class PolicySensor {
       sr::sdk::string_param("FailFile").help("while this file exists, polls fail"),
       sr::sdk::bool_param("Hang").fallback("no").help("every poll stays pending forever"),
       sr::sdk::bool_param("Absolute").fallback("no").help("Destination is a whole topic"),
+      sr::sdk::bool_param("FailStart").fallback("no").help("start() fails"),
       sr::sdk::end_params};
 
   PolicySensor(sr::sdk::Host host, const sr::sdk::Params& params)
@@ -156,7 +158,12 @@ class PolicySensor {
         fail_polls_(params.integer("FailPolls")),
         fail_file_(params.str("FailFile")),
         hang_(params.boolean("Hang")),
-        flags_(params.boolean("Absolute") ? SR_PUBLISH_ABSOLUTE : 0u) {}
+        flags_(params.boolean("Absolute") ? SR_PUBLISH_ABSOLUTE : 0u),
+        fail_start_(params.boolean("FailStart")) {}
+
+  void start() {
+    if (fail_start_) throw std::runtime_error("start fails on purpose");
+  }
 
   sr::sdk::PollResult poll() {
     ++polls_;
@@ -180,6 +187,7 @@ class PolicySensor {
   std::string fail_file_;
   bool hang_;
   uint32_t flags_;
+  bool fail_start_;
   long long polls_ = 0;
 };
 
