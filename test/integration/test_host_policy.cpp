@@ -13,7 +13,12 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <chrono>
 #include <csignal>
@@ -326,4 +331,52 @@ Destination = fine
   CHECK(out.find("[Sensor_Broken] poll") == std::string::npos);
   CHECK(count_topic(observer.messages(), "sr/broken") == 0);
   CHECK(out.find("start failed: start fails on purpose") != std::string::npos);
+}
+
+TEST_CASE("STATUS= counts failed commands and the sensors backing off") {
+  Broker broker;
+  MqttClient commander(broker.port());
+  REQUIRE(commander.wait_connected(5s));
+  TempDir dir;
+  // systemd's notification socket, played by the test.
+  std::string socket_path = dir.file("notify");
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  std::string ini = dir.write("sr.ini", mqtt_section(broker.port()) + fmt::format(R"(
+[Sensor_Failing]
+Class = sr_test.policy.PolicySensor
+Connection = mqtt
+Poll = 0.1
+Destination = failing
+FailPolls = 1000
+
+[Actuator_Cmd]
+Class = sr_test.policy.PolicyActuator
+Connection = mqtt
+CommandSrc = cmd
+Output = {}
+)",
+                                                                                  dir.file("out.txt")));
+  Process reporter({binary(), "--plugin-dir", test_plugin_dir(), ini}, {"NOTIFY_SOCKET=" + socket_path});
+  REQUIRE(reporter.wait_for_output("connected to", 10s));
+  REQUIRE(commander.publish("sr/cmd", "FAIL"));
+  REQUIRE(reporter.wait_for_output("the command FAIL fails", 10s));
+  std::string matched;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (matched.empty() && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 500) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    std::string message(buffer, n > 0 ? static_cast<size_t>(n) : 0);
+    if (message.find("failed: 1 command(s), 0 refresh(es), 0 publish(es)") != std::string::npos &&
+        message.find("1 backing off") != std::string::npos)
+      matched = message;
+  }
+  close(fd);
+  CHECK_MESSAGE(!matched.empty(), reporter.output());
 }

@@ -134,7 +134,8 @@ class TestActuator {
 //    forever; Absolute publishes with SR_PUBLISH_ABSOLUTE; FailStart makes
 //    start() fail.
 //  - PolicyActuator is TestActuator with Absolute (SR_SUBSCRIBE_ABSOLUTE)
-//    and, when the file UnsubscribeFile exists at a command, unsubscribes.
+//    and, when the file UnsubscribeFile exists at a command, unsubscribes;
+//    the command FAIL fails.
 namespace {
 
 class PolicySensor {
@@ -213,6 +214,7 @@ class PolicyActuator {
     if (!host_.subscribe(command_src_, flags_)) host_.warning("subscribing to {} was refused", command_src_);
   }
   void on_command(std::string_view source, std::string_view payload) {
+    if (payload == "FAIL") throw std::runtime_error("the command FAIL fails");
     std::FILE* file = std::fopen(output_.c_str(), "ae");
     if (!file) throw std::runtime_error("cannot open " + output_);
     std::fprintf(file, "%.*s %.*s\n", static_cast<int>(source.size()), source.data(),
