@@ -290,7 +290,7 @@ TEST_CASE("--check warns when a file holding a Password can be read by every use
   auto open_file = run({"--check", ini});
   CHECK(open_file.exit_code == 0);
   CHECK(open_file.err == "warning: " + ini +
-                             ":7: [Connection1] Password: this file holds a password and every user can read it "
+                             ":7: [Connection1] Password: this file holds a secret and every user can read it "
                              "(mode 0644); chmod o-r it, or use PasswordFile\n");
   REQUIRE(chmod(ini.c_str(), 0640) == 0);
   auto closed_file = run({"--check", ini});

@@ -463,7 +463,8 @@ TEST_CASE(
   std::vector<std::string> names;
   for (const sr_param_def* p = def.params; p->name; ++p) names.emplace_back(p->name);
   CHECK(names == std::vector<std::string>{"Script", "Destination", "Poll", "Timeout"});
-  CHECK(def.params[0].flags == SR_PARAM_REQUIRED);
+  CHECK(def.params[0].flags == (SR_PARAM_REQUIRED | SR_PARAM_NOT_EMPTY));
+  CHECK((def.check != nullptr));
   CHECK(def.params[2].type == SR_PARAM_FLOAT);
   CHECK((def.params[2].flags & SR_PARAM_REQUIRED) != 0);
   CHECK(def.params[2].min > 0);
