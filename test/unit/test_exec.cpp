@@ -799,3 +799,12 @@ TEST_CASE("ExecActuator destroyed with a command running and others queued kills
   CHECK(sr::test::wait_until([&] { return group_gone(pgid); }, 5s));
   CHECK(host.logged(SR_LOG_INFO, "stopping: 1 queued command(s) will not run"));
 }
+
+TEST_CASE("check_command_line warns of quotes, which no shell removes") {
+  using sr::exec::check_command_line;
+  CHECK(check_command_line("/usr/bin/uptime -p") == std::nullopt);
+  CHECK(check_command_line("") == std::nullopt);
+  REQUIRE(check_command_line("echo \"hello world\"").has_value());
+  CHECK(*check_command_line("echo 'x'") ==
+        "contains quote characters, but no shell runs the command: they are passed to it as part of the words");
+}

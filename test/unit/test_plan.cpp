@@ -857,3 +857,17 @@ TEST_CASE("masked_value, find_param_def and scrub_secrets") {
   CHECK(scrub_secrets("pw hunter2 and hunter2!", std::vector<std::string>{"hunter2", ""}) ==
         "pw ******** and ********!");
 }
+
+TEST_CASE("an exec Command with quotes draws a check() warning at its line; the plan stays valid") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Actuator1]\n"
+      "Class = exec.exec_actuator.ExecActuator\n"
+      "Command = echo \"two words\"\n"
+      "CommandSrc = run\n");
+  CHECK(strings(plan.errors) == Lines{});
+  CHECK(strings(plan.warnings) ==
+        Lines{"conf.ini:3: [Actuator1] Command: contains quote characters, but no shell runs the command: they "
+              "are passed to it as part of the words"});
+  CHECK(plan.ok());
+}
