@@ -5,11 +5,11 @@
 
 #include <fmt/format.h>
 
+#include <regex.h>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <regex.h>
 
 namespace sr::config {
 namespace {
@@ -40,7 +40,9 @@ class Regex {
     regerror(status_, &regex_, text, sizeof text);
     return std::string(text);
   }
-  bool matches(const std::string& text) const { return status_ == 0 && regexec(&regex_, text.c_str(), 0, nullptr, 0) == 0; }
+  bool matches(const std::string& text) const {
+    return status_ == 0 && regexec(&regex_, text.c_str(), 0, nullptr, 0) == 0;
+  }
 
  private:
   regex_t regex_{};
@@ -120,7 +122,8 @@ std::optional<std::string> check_value(const sr_param_def& def, std::string_view
   if ((def.flags & SR_PARAM_NOT_EMPTY) && text.empty()) return std::string("must not be empty");
   if (auto problem = check_type(def, value)) {
     // The type checks quote the value; a secret's must not show.
-    if (def.flags & SR_PARAM_SECRET) return scrub_secrets(*problem, std::vector<std::string>{std::string(value)});
+    if (def.flags & SR_PARAM_SECRET)
+      return scrub_secrets(*problem, std::vector<std::string>{std::string(value)});
     return problem;
   }
   if (def.pattern) {
@@ -138,8 +141,7 @@ namespace {
 std::optional<std::string> check_type(const sr_param_def& def, std::string_view value) {
   std::string_view text = trim(value);
   switch (def.type) {
-    case SR_PARAM_STRING:
-      return std::nullopt;
+    case SR_PARAM_STRING: return std::nullopt;
     case SR_PARAM_INT: {
       long long number = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);

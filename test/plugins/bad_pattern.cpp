@@ -10,8 +10,8 @@ class BadPattern {
   static constexpr const char* name = "BadPattern";
   static constexpr const char* path = "bad_pattern.bad.BadPattern";
   static constexpr const char* summary = "Invalid parameter pattern (tests only)";
-  static constexpr sr_param_def params[] = {
-      sr::sdk::string_param("Address").pattern("[0-9", "a number"), sr::sdk::end_params};
+  static constexpr sr_param_def params[] = {sr::sdk::string_param("Address").pattern("[0-9", "a number"),
+                                            sr::sdk::end_params};
   BadPattern(sr::sdk::Host, const sr::sdk::Params&) {}
 };
 }  // namespace
