@@ -294,4 +294,10 @@ void ChildProcess::release() {
   exited_ = timed_out_ = killed_ = false;
 }
 
+std::optional<std::string> check_command_line(std::string_view command) {
+  if (command.find_first_of("\"'") == std::string_view::npos) return std::nullopt;
+  return std::string(
+      "contains quote characters, but no shell runs the command: they are passed to it as part of the words");
+}
+
 }  // namespace sr::exec

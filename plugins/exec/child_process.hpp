@@ -43,6 +43,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,6 +59,11 @@ inline constexpr std::chrono::milliseconds kKillGrace{500};
 // quoting: `;`, `|`, `$(...)`, `>` are ordinary characters of a word.
 std::vector<std::string> split_words(std::string_view text);
 std::string_view strip_trailing_whitespace(std::string_view text);
+
+// Why a command line probably does not do what its author meant, or nullopt:
+// quote characters, which would reach the program as part of a word since no
+// shell splits the line.
+std::optional<std::string> check_command_line(std::string_view command);
 // Words joined by single spaces, for log lines.
 std::string join_words(const std::vector<std::string>& words);
 

@@ -105,3 +105,13 @@ void ExecActuator::publish_result(std::string_view value) {
 }
 
 }  // namespace sr::exec
+
+namespace sr::exec {
+
+// Quotes reach the program as they are: no shell.
+void ExecActuator::check(const sdk::Params& params, sdk::CheckReport& report) {
+  if (!params.has("Command")) return;
+  if (auto warning = check_command_line(params.str("Command"))) report.warning("Command", *warning);
+}
+
+}  // namespace sr::exec

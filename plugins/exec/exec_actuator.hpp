@@ -55,7 +55,7 @@ class ExecActuator {
   static constexpr const char* summary =
       "Runs a command (no shell) for every message, the message's words as arguments";
   static constexpr sr_param_def params[] = {
-      sdk::string_param("Command").required().help(
+      sdk::string_param("Command").required().not_empty().help(
           "command line, split on whitespace and run without a shell; the program is looked up in PATH"),
       sdk::string_param("CommandSrc").required().help(
           "where commands come from; their words are appended as arguments (none for empty or NA)"),
@@ -64,6 +64,8 @@ class ExecActuator {
       sdk::string_param("ResultsDest").help(
           "destination of the command's stdout, or ERROR; unset: nothing is published"),
       sdk::end_params};
+  // --check warns of quotes, which no shell will interpret.
+  static void check(const sdk::Params& params, sdk::CheckReport& report);
   static constexpr sr_io_def ios[] = {
       sdk::accepts("CommandSrc", SR_VALUE_STRING, "command arguments"),
       sdk::publishes("ResultsDest", SR_VALUE_STRING, "command output"),

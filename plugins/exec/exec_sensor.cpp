@@ -80,3 +80,13 @@ void ExecSensor::publish(std::string value) {
 }
 
 }  // namespace sr::exec
+
+namespace sr::exec {
+
+// Quotes reach the program as they are (no shell).
+void ExecSensor::check(const sdk::Params& params, sdk::CheckReport& report) {
+  if (!params.has("Script")) return;
+  if (auto warning = check_command_line(params.str("Script"))) report.warning("Script", *warning);
+}
+
+}  // namespace sr::exec

@@ -53,7 +53,7 @@ class ExecSensor {
   static constexpr const char* path = "exec.exec_sensor.ExecSensor";
   static constexpr const char* summary = "Runs a command (no shell) every poll and publishes its output";
   static constexpr sr_param_def params[] = {
-      sdk::string_param("Script").required().help(
+      sdk::string_param("Script").required().not_empty().help(
           "command line, split on whitespace and run without a shell; the program is looked up in PATH"),
       sdk::string_param("Destination").required().help(
           "destination of the command's stdout, trailing whitespace removed"),
@@ -61,6 +61,8 @@ class ExecSensor {
       sdk::float_param("Timeout").min(0.01).help(
           "seconds a run may take before its process group is killed and ERROR published; default: Poll"),
       sdk::end_params};
+  // --check warns of quotes, which no shell will interpret.
+  static void check(const sdk::Params& params, sdk::CheckReport& report);
   static constexpr sr_io_def ios[] = {
       sdk::publishes("Destination", SR_VALUE_STRING, "command output"),
       sdk::end_ios};

@@ -101,7 +101,7 @@ class RpiGpioSensor {
           .help("BCM: Pin is the GPIO number; BOARD: Pin is the physical pin of the 40-pin header"),
       sdk::end_params};
   static constexpr sr_io_def ios[] = {
-      sdk::publishes("Destination", SR_VALUE_BINARY, "contact", nullptr, "CLOSED,OPEN"),
+      sdk::publishes("Destination", SR_VALUE_BINARY, "contact", nullptr, "CLOSED,OPEN").values_from("Values"),
       sdk::publishes("Short_Press-Dest", SR_VALUE_TIMESTAMP, "button"),
       sdk::publishes("Long_Press-Dest", SR_VALUE_TIMESTAMP, "button"), sdk::end_ios};
 

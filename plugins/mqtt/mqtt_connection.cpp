@@ -544,3 +544,24 @@ void MqttConnection::flush_before_exit() {
 }
 
 }  // namespace sr::mqtt
+
+namespace sr::mqtt {
+
+// Reads values only with has() and str(key): what the table guarantees
+// (defaults applied, numbers valid) is all it relies on.
+void MqttConnection::check(const sdk::Params& params, sdk::CheckReport& report) {
+  if (params.has("ReconnectMin") && params.has("ReconnectMax") &&
+      std::stod(params.str("ReconnectMax")) < std::stod(params.str("ReconnectMin")))
+    report.error("ReconnectMax", "ReconnectMax " + params.str("ReconnectMax") + " is below ReconnectMin " +
+                                     params.str("ReconnectMin"));
+  if (params.has("Certfile") != params.has("Keyfile"))
+    report.error(params.has("Certfile") ? "Certfile" : "Keyfile",
+                 params.has("Certfile") ? "Certfile without Keyfile: they go together"
+                                        : "Keyfile without Certfile: they go together");
+  if (params.has("Password") && params.has("PasswordFile"))
+    report.error("PasswordFile", "Password and PasswordFile both set: use one");
+  if ((params.has("Password") || params.has("PasswordFile")) && !params.has("User"))
+    report.error(params.has("Password") ? "Password" : "PasswordFile", "a password without User is never sent");
+}
+
+}  // namespace sr::mqtt

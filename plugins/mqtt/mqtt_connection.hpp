@@ -79,10 +79,14 @@ class MqttConnection {
       sdk::int_param("Port").min(1).max(65535).help("broker port; default 1883, or 8883 with TLS"),
       sdk::string_param("Client").help("MQTT client id; default sensor_reporter-<hostname>"),
       sdk::string_param("User").help("user name; default anonymous"),
-      sdk::string_param("Password").help("password (write % as %%); see PasswordFile"),
+      sdk::string_param("Password").secret().help("password (write % as %%); see PasswordFile"),
       sdk::string_param("PasswordFile").help("file whose first line is the password"),
       sdk::int_param("Keepalive").fallback("60").min(5).max(65535).help("seconds between keep-alives"),
-      sdk::string_param("RootTopic").required().help("prefix of every topic; no wildcards"),
+      sdk::string_param("RootTopic")
+          .required()
+          .not_empty()
+          .pattern("[^/+#]([^+#]*[^/+#])?", "a topic without + or # and without a leading or trailing /")
+          .help("prefix of every topic; no wildcards"),
       sdk::bool_param("TLS").fallback("no").help("encrypt and verify the broker's certificate"),
       sdk::string_param("CAcert").help("CA file; default ./certs/ca.crt if it exists, else the system store"),
       sdk::bool_param("TLSinsecure").fallback("no").help("skip host-name verification (logged)"),
@@ -96,6 +100,8 @@ class MqttConnection {
       sdk::int_param("OfflineQueue").fallback("1000").min(0).max(1000000)
           .help("messages kept in order while disconnected; 0 disables"),
       sdk::end_params};
+  // Rules one value against another; --check reports them.
+  static void check(const sdk::Params& params, sdk::CheckReport& report);
 
   MqttConnection(sdk::Host host, const sdk::Params& params);
   ~MqttConnection();

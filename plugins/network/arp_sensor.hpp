@@ -67,7 +67,10 @@ class ArpSensor {
   static constexpr const char* summary =
       "Publishes ON/OFF when a MAC address appears in or leaves the ARP table";
   static constexpr sr_param_def params[] = {
-      sdk::string_param("MAC").required().help("hardware address to look for, aa:bb:cc:dd:ee:ff (any case)"),
+      sdk::string_param("MAC")
+          .required()
+          .pattern("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", "a MAC address such as aa:bb:cc:dd:ee:ff")
+          .help("hardware address to look for, aa:bb:cc:dd:ee:ff (any case)"),
       sdk::string_param("Destination").required().help("destination of ON (present) / OFF (absent)"),
       sdk::float_param("Poll").required().min(0.01).help("seconds between checks of the ARP table (> 0)"),
       sdk::string_param("ArpTable").fallback("/proc/net/arp").help("the ARP table to read"), sdk::end_params};

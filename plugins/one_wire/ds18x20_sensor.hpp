@@ -143,7 +143,10 @@ class Ds18x20Sensor {
   static constexpr const char* summary =
       "Publishes the temperature of a DS18x20 1-Wire thermometer (kernel w1_therm)";
   static constexpr sr_param_def params[] = {
-      sdk::string_param("Mac").required().help("1-Wire id as in /sys/bus/w1/devices, e.g. 28-0123456789ab"),
+      sdk::string_param("Mac")
+          .required()
+          .pattern("[0-9A-Fa-f]{2}-[0-9A-Fa-f]{12}", "a 1-Wire id such as 28-0123456789ab")
+          .help("1-Wire id as in /sys/bus/w1/devices, e.g. 28-0123456789ab"),
       sdk::string_param("Destination").required().help("destination of the temperature readings"),
       sdk::float_param("Poll").required().min(0.01).help(
           "seconds between readings (> 0; a conversion takes ~0.75 s)"),
@@ -154,8 +157,9 @@ class Ds18x20Sensor {
       sdk::string_param("Root").fallback("/").help(
           "sysfs root; the file read is <Root>/sys/bus/w1/devices/<Mac>/w1_slave"),
       sdk::end_params};
-  // The unit is the one TempUnit selects.
-  static constexpr sr_io_def ios[] = {sdk::publishes("Destination", SR_VALUE_NUMBER, "temperature", "°C|°F"),
+  // The unit is the one TempUnit selects (°C when it says nothing else).
+  static constexpr sr_io_def ios[] = {sdk::publishes("Destination", SR_VALUE_NUMBER, "temperature", "°C")
+                                          .unit_from("TempUnit", "C=°C|F=°F"),
                                       sdk::end_ios};
 
   Ds18x20Sensor(sdk::Host host, const sdk::Params& params);

@@ -76,6 +76,7 @@ class OpenhabREST {
           .max(99)
           .help("2.0, 3.0, 4.1, ...; detected from GET <URL>/rest when absent (recommended)"),
       sdk::string_param("API-Token")
+          .secret()
           .help("openHAB API token (sent as Bearer); needed when openHAB requires authentication"),
       sdk::string_param("CAcert").help("CA file to verify an https URL; default the system store"),
       sdk::bool_param("TLSinsecure").fallback("no").help("https without any certificate check (logged)"),
@@ -96,6 +97,8 @@ class OpenhabREST {
           .max(1000000)
           .help("items whose latest state is kept while openHAB is unreachable"),
       sdk::end_params};
+  // Rules one value against another; --check reports them.
+  static void check(const sdk::Params& params, sdk::CheckReport& report);
 
   OpenhabREST(sdk::Host host, const sdk::Params& params);
   ~OpenhabREST();

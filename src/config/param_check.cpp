@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <regex.h>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -21,7 +22,89 @@ std::optional<std::string> check_range(const sr_param_def& def, double number, s
   return std::nullopt;
 }
 
+// A compiled regex, freed on scope exit.
+class Regex {
+ public:
+  explicit Regex(const std::string& pattern) {
+    status_ = regcomp(&regex_, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
+  }
+  ~Regex() {
+    if (status_ == 0) regfree(&regex_);
+  }
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+
+  std::optional<std::string> error() const {
+    if (status_ == 0) return std::nullopt;
+    char text[256];
+    regerror(status_, &regex_, text, sizeof text);
+    return std::string(text);
+  }
+  bool matches(const std::string& text) const {
+    return status_ == 0 && regexec(&regex_, text.c_str(), 0, nullptr, 0) == 0;
+  }
+
+ private:
+  regex_t regex_{};
+  int status_ = 0;
+};
+
+// The pattern as a whole-value match: ERE alternatives inside must not
+// escape the anchors.
+std::string anchored(const char* pattern) { return fmt::format("^({})$", pattern); }
+
+std::optional<std::string> check_type(const sr_param_def& def, std::string_view value);
+
 }  // namespace
+
+std::optional<std::string> check_pattern(const char* pattern) {
+  if (!pattern) return std::nullopt;
+  return Regex(anchored(pattern)).error();
+}
+
+std::string masked_value(const sr_param_def& def, std::string_view value) {
+  return (def.flags & SR_PARAM_SECRET) ? std::string(kMaskedValue) : std::string(value);
+}
+
+std::optional<unsigned> family_number(const sr_param_def& def, std::string_view key) {
+  if (!(def.flags & SR_PARAM_NUMBERED) || !def.name) return std::nullopt;
+  std::string_view name(def.name);
+  if (key.size() < name.size() || !iequals(key.substr(0, name.size()), name)) return std::nullopt;
+  std::string_view digits = key.substr(name.size());
+  if (digits.empty()) return 1u;
+  if (digits.front() == '0') return std::nullopt;
+  unsigned number = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return number;
+}
+
+const sr_param_def* find_param_def(std::span<const sr_param_def> table, std::string_view key) {
+  for (const sr_param_def& def : table)
+    if (def.name && iequals(def.name, key)) return &def;
+  for (const sr_param_def& def : table)
+    if (family_number(def, key)) return &def;
+  return nullptr;
+}
+
+const sr_param_def* find_param_def(const std::vector<const sr_param_def*>& table, std::string_view key) {
+  for (const auto* def : table)
+    if (def->name && iequals(def->name, key)) return def;
+  for (const auto* def : table)
+    if (family_number(*def, key)) return def;
+  return nullptr;
+}
+
+std::string scrub_secrets(std::string_view text, std::span<const std::string> secrets) {
+  std::string out(text);
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t pos = out.find(secret); pos != std::string::npos;
+         pos = out.find(secret, pos + kMaskedValue.size()))
+      out.replace(pos, secret.size(), kMaskedValue);
+  }
+  return out;
+}
 
 std::string_view type_name(uint32_t param_type) {
   switch (param_type) {
@@ -36,9 +119,29 @@ std::string_view type_name(uint32_t param_type) {
 
 std::optional<std::string> check_value(const sr_param_def& def, std::string_view value) {
   std::string_view text = trim(value);
+  if ((def.flags & SR_PARAM_NOT_EMPTY) && text.empty()) return std::string("must not be empty");
+  if (auto problem = check_type(def, value)) {
+    // The type checks quote the value; a secret's must not show.
+    if (def.flags & SR_PARAM_SECRET)
+      return scrub_secrets(*problem, std::vector<std::string>{std::string(value)});
+    return problem;
+  }
+  if (def.pattern) {
+    Regex regex(anchored(def.pattern));
+    if (auto error = regex.error()) return fmt::format("the table's pattern is invalid: {}", *error);
+    if (!regex.matches(std::string(text)))
+      return fmt::format("'{}' is not {}", masked_value(def, text),
+                         def.pattern_text ? def.pattern_text : fmt::format("matched by {}", def.pattern));
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<std::string> check_type(const sr_param_def& def, std::string_view value) {
+  std::string_view text = trim(value);
   switch (def.type) {
-    case SR_PARAM_STRING:
-      return std::nullopt;
+    case SR_PARAM_STRING: return std::nullopt;
     case SR_PARAM_INT: {
       long long number = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
@@ -75,5 +178,7 @@ std::optional<std::string> check_value(const sr_param_def& def, std::string_view
   }
   return fmt::format("parameter type {} is unknown", def.type);
 }
+
+}  // namespace
 
 }  // namespace sr::config

@@ -44,10 +44,17 @@ constexpr sr_param_def kLogging[] = {
     int_param("NumFiles").fallback("10").min(0).max(1000).help("rotated log files kept")};
 
 const sr_param_def* find_def(const std::vector<const sr_param_def*>& table, std::string_view key) {
-  for (const auto* def : table)
-    if (iequals(def->name, key)) return def;
-  return nullptr;
+  return find_param_def(table, key);
 }
+
+// "Address12" -> {"Address", "12"}; the digits are empty when there are none.
+std::pair<std::string_view, std::string_view> split_number(std::string_view key) {
+  size_t end = key.size();
+  while (end > 0 && key[end - 1] >= '0' && key[end - 1] <= '9') --end;
+  return {key.substr(0, end), key.substr(end)};
+}
+
+std::string numbered_key(const sr_param_def& def, unsigned number) { return fmt::format("{}{}", def.name, number); }
 
 // The class's table first, then the common keys it does not declare itself
 // (a class may narrow Poll, for instance).
@@ -64,6 +71,9 @@ struct SectionCheck {
   const Section& section;
   std::vector<Diagnostic>& errors;
   std::vector<Diagnostic>& warnings;
+  std::vector<SecretSetting>* secrets = nullptr;
+  // Line of each resolved key (table spelling, numbered), for check().
+  std::map<std::string, int, std::less<>> key_lines{};
 
   Diagnostic at(int line, std::string key, std::string message, Severity severity = Severity::Error) const {
     Diagnostic d;
@@ -76,20 +86,84 @@ struct SectionCheck {
     return d;
   }
 
-  // Validates every key against the table and resolves the values.
-  ParamList resolve(const std::vector<const sr_param_def*>& table) const {
-    std::vector<std::string> known;
-    for (const auto* def : table) known.emplace_back(def->name);
-    for (const Entry& entry : section.entries) {
-      if (find_def(table, entry.key)) continue;
-      std::string hint = closest_match(entry.key, known);
-      warnings.push_back(at(entry.line, entry.key,
-                            hint.empty() ? "unknown key, ignored"
-                                         : fmt::format("unknown key, ignored (did you mean '{}'?)", hint),
-                            Severity::Warning));
-    }
-    ParamList params;
+  void warn_unknown(const std::vector<const sr_param_def*>& table, const Entry& entry) const {
+    std::vector<std::string> known, families;
     for (const auto* def : table) {
+      known.emplace_back(def->name);
+      if (def->flags & SR_PARAM_NUMBERED) families.emplace_back(def->name);
+    }
+    // "Adress2" is a typo of the family Address, not of any one key.
+    std::string hint;
+    auto [base, digits] = split_number(entry.key);
+    if (!digits.empty() && !base.empty()) {
+      std::string family = closest_match(base, families);
+      if (!family.empty()) hint = family + std::string(digits);
+    }
+    if (hint.empty()) hint = closest_match(entry.key, known);
+    warnings.push_back(at(entry.line, entry.key,
+                          hint.empty() ? "unknown key, ignored"
+                                       : fmt::format("unknown key, ignored (did you mean '{}'?)", hint),
+                          Severity::Warning));
+  }
+
+  // Checks one set value and adds it to `params` under `key`.
+  void accept(const sr_param_def& def, const Entry& entry, std::string key, ParamList& params) {
+    if ((def.flags & SR_PARAM_SECRET) && secrets)
+      secrets->push_back(SecretSetting{section.name, entry.key, entry.line, std::string(trim(entry.value))});
+    if (auto problem = check_value(def, entry.value)) {
+      errors.push_back(at(entry.line, entry.key, *problem));
+      return;
+    }
+    key_lines.emplace(key, entry.line);
+    params.emplace_back(std::move(key), std::string(trim(entry.value)));
+  }
+
+  // A numbered family: Address (as Address1), Address1, Address2, ... from
+  // the section and [DEFAULT], numbered from 1 without a gap.
+  std::map<unsigned, const Entry*> resolve_family(const sr_param_def& def, ParamList& params) {
+    std::map<unsigned, const Entry*> members;
+    for (const auto* entries : {&section.entries, &ini.defaults.entries}) {
+      for (const Entry& candidate : *entries) {
+        auto number = family_number(def, candidate.key);
+        if (!number) continue;
+        const Entry* entry = ini.lookup(section, candidate.key);  // own key first, then DEFAULT
+        auto [it, inserted] = members.emplace(*number, entry);
+        if (!inserted && it->second != entry && entries == &section.entries)
+          errors.push_back(at(entry->line, entry->key,
+                              fmt::format("same key as {} (line {}): the bare {} is {}", it->second->key,
+                                          it->second->line, def.name, numbered_key(def, 1))));
+      }
+    }
+    if (members.empty()) {
+      if (def.flags & SR_PARAM_REQUIRED)
+        errors.push_back(at(section.line, numbered_key(def, 1), "required key is missing"));
+      return members;
+    }
+    unsigned expected = 1;
+    for (const auto& [number, entry] : members) {
+      if (number != expected) {
+        errors.push_back(at(entry->line, entry->key,
+                            fmt::format("{} is missing: a numbered key follows the one before it without a gap",
+                                        numbered_key(def, expected))));
+        break;
+      }
+      ++expected;
+    }
+    for (const auto& [number, entry] : members) accept(def, *entry, numbered_key(def, number), params);
+    return members;
+  }
+
+  // Validates every key against the table and resolves the values.
+  ParamList resolve(const std::vector<const sr_param_def*>& table) {
+    for (const Entry& entry : section.entries)
+      if (!find_def(table, entry.key)) warn_unknown(table, entry);
+    ParamList params;
+    std::map<std::string, std::map<unsigned, const Entry*>, std::less<>> families;
+    for (const auto* def : table) {
+      if (def->flags & SR_PARAM_NUMBERED) {
+        families.emplace(def->name, resolve_family(*def, params));
+        continue;
+      }
       // DEFAULT keys apply only where the table knows them: a DEFAULT
       // PinNumbering must not draw warnings from every connection.
       const Entry* entry = ini.lookup(section, def->name);
@@ -100,13 +174,40 @@ struct SectionCheck {
           params.emplace_back(def->name, def->default_value);
         continue;
       }
-      if (auto problem = check_value(*def, entry->value)) {
-        errors.push_back(at(entry->line, entry->key, *problem));
-        continue;
-      }
-      params.emplace_back(def->name, std::string(trim(entry->value)));
+      accept(*def, *entry, def->name, params);
     }
+    check_pairs(table, families);
     return params;
+  }
+
+  // Address<n> and Destination<n> (paired_with) come in pairs.
+  void check_pairs(const std::vector<const sr_param_def*>& table,
+                   const std::map<std::string, std::map<unsigned, const Entry*>, std::less<>>& families) {
+    for (const auto* def : table) {
+      if (!(def->flags & SR_PARAM_NUMBERED) || !def->paired_with) continue;
+      const sr_param_def* partner = find_def(table, def->paired_with);
+      if (!partner) continue;  // the loader refuses such a table
+      const auto& mine = families.at(def->name);
+      const auto& theirs = families.at(partner->name);
+      auto missing = [&](const sr_param_def& a, const sr_param_def& b, const auto& have, const auto& other) {
+        for (const auto& [number, entry] : have)
+          if (!other.contains(number))
+            errors.push_back(at(entry->line, entry->key,
+                                fmt::format("{} is missing: {}<n> and {}<n> come in pairs", numbered_key(b, number),
+                                            a.name, b.name)));
+      };
+      missing(*def, *partner, mine, theirs);
+      // The partner reports its own unpaired keys when it names this family too.
+      if (!partner->paired_with || !iequals(partner->paired_with, def->name)) missing(*partner, *def, theirs, mine);
+    }
+  }
+
+  int line_of(const char* key) const {
+    if (!key) return section.line;
+    for (const auto& [k, line] : key_lines)
+      if (iequals(k, key)) return line;
+    if (const Entry* entry = ini.lookup(section, key)) return entry->line;
+    return section.line;
   }
 };
 
@@ -132,6 +233,41 @@ int creation_rank(sr_kind kind) {
   return kind == SR_KIND_CONNECTION ? 0 : kind == SR_KIND_ACTUATOR ? 1 : 2;
 }
 
+// The class's own check() (ABI 1.2) on the resolved values: each problem
+// with the file:line of its key, or of the section header.
+void run_class_check(const SectionCheck& check, const ComponentPlan& component,
+                     const std::vector<SecretSetting>& secrets, std::vector<Diagnostic>& errors,
+                     std::vector<Diagnostic>& warnings) {
+  const sr_class_def& def = *component.plugin.def;
+  if (!def.check) return;
+  std::vector<sr_param_value> values;
+  for (const auto& [key, value] : component.params) values.push_back(sr_param_value{key.c_str(), value.c_str()});
+  std::vector<std::string> masked;
+  for (const auto& secret : secrets)
+    if (secret.section == component.section) masked.push_back(secret.value);
+  struct Context {
+    const SectionCheck& check;
+    const std::vector<std::string>& masked;
+    std::vector<Diagnostic>& errors;
+    std::vector<Diagnostic>& warnings;
+    bool reported_error = false;
+  } context{check, masked, errors, warnings};
+  auto report = [](void* user, int level, const char* key, const char* message) {
+    auto& ctx = *static_cast<Context*>(user);
+    const bool error = level >= SR_LOG_ERROR;
+    // A warning is only advice: it must not fail --check.
+    Diagnostic d = ctx.check.at(ctx.check.line_of(key), key ? key : "",
+                                scrub_secrets(message ? message : "", ctx.masked),
+                                error ? Severity::Error : Severity::Warning);
+    if (error) ctx.reported_error = true;
+    (error ? ctx.errors : ctx.warnings).push_back(std::move(d));
+  };
+  int status = def.check(values.data(), values.size(), report, &context);
+  if (status != SR_OK && !context.reported_error)
+    errors.push_back(check.at(check.section.line, "",
+                              fmt::format("{} refused the section without saying why", def.name)));
+}
+
 void apply_logging(const IniFile& ini, Plan& plan) {
   const Section* section = ini.find_section("Logging");
   if (!section) return;
@@ -147,6 +283,12 @@ void apply_logging(const IniFile& ini, Plan& plan) {
 }
 
 }  // namespace
+
+std::vector<std::string> Plan::secret_values() const {
+  std::vector<std::string> values;
+  for (const auto& secret : secrets) values.push_back(secret.value);
+  return values;
+}
 
 bool same_definition(const ComponentPlan& a, const ComponentPlan& b) {
   return a.section == b.section && a.kind == b.kind && a.plugin.def == b.plugin.def && a.params == b.params &&
@@ -191,7 +333,7 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
     c.component.section = section.name;
     c.component.line = section.line;
     c.component.kind = *kind;
-    SectionCheck check{ini, section, c.errors, plan.warnings};
+    SectionCheck check{ini, section, c.errors, plan.warnings, &plan.secrets};
     const Entry* class_entry = ini.lookup(section, "Class");
     if (!class_entry) {
       c.errors.push_back(check.at(section.line, "Class", "required key is missing"));
@@ -210,6 +352,7 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
                                                   section.name, with_article(kind_name(*kind)))));
         else
           c.component.params = check.resolve(effective_table(c.component.plugin.params, *kind));
+        if (c.errors.empty()) run_class_check(check, c.component, plan.secrets, c.errors, plan.warnings);
       }
     }
     const ParamList& params = c.component.params;

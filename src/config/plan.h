@@ -35,6 +35,14 @@ struct ComponentPlan {
 // keep such a component running.
 bool same_definition(const ComponentPlan& a, const ComponentPlan& b);
 
+// A value of an SR_PARAM_SECRET parameter as the file sets it.
+struct SecretSetting {
+  std::string section;
+  std::string key;  // as written in the file
+  int line = 0;
+  std::string value;
+};
+
 struct Plan {
   std::string path;
   log::Options logging;
@@ -44,6 +52,11 @@ struct Plan {
   std::vector<Diagnostic> errors;
   std::vector<Diagnostic> warnings;
   bool plugin_unavailable = false;  // some error was a module that could not be loaded
+  // Every secret the file sets, in file order (also those of skipped
+  // sections): what to warn about and to mask in any text shown.
+  std::vector<SecretSetting> secrets;
+
+  std::vector<std::string> secret_values() const;
 
   bool ok() const { return errors.empty(); }
   int exit_code() const { return ok() ? 0 : plugin_unavailable ? 69 : 78; }

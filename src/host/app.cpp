@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include "config/param_check.h"
 #include "host/runtime.h"
 #include "host/systemd_notify.h"
 #include "log/logger.h"
@@ -62,20 +63,17 @@ class ShutdownGuard {
 
 namespace {
 
-// A Password in a file every user can read is a leak waiting to happen.
-void warn_if_password_readable(const config::ParseResult& parsed, config::Plan& plan) {
+// A secret (SR_PARAM_SECRET: Password, API-Token) in a file every user can
+// read is a leak waiting to happen.
+void warn_if_secret_readable(const config::ParseResult& parsed, config::Plan& plan) {
   struct stat st {};
-  if (stat(parsed.ini.path.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) return;
-  for (const auto& section : parsed.ini.sections) {
-    if (const config::Entry* password = parsed.ini.lookup(section, "Password")) {
-      plan.warnings.push_back(config::Diagnostic{
-          config::Severity::Warning, parsed.ini.path, password->line, section.name, password->key,
-          fmt::format("this file holds a password and every user can read it (mode {:04o}); "
-                      "chmod o-r it, or use PasswordFile",
-                      st.st_mode & 07777)});
-      return;
-    }
-  }
+  if (plan.secrets.empty() || stat(parsed.ini.path.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) return;
+  const config::SecretSetting& secret = plan.secrets.front();
+  plan.warnings.push_back(config::Diagnostic{
+      config::Severity::Warning, parsed.ini.path, secret.line, secret.section, secret.key,
+      fmt::format("this file holds a secret and every user can read it (mode {:04o}); "
+                  "chmod o-r it{}",
+                  st.st_mode & 07777, config::iequals(secret.key, "Password") ? ", or use PasswordFile" : "")});
 }
 
 }  // namespace
@@ -83,11 +81,12 @@ void warn_if_password_readable(const config::ParseResult& parsed, config::Plan& 
 config::Plan load_plan(const std::string& path, PluginRegistry& registry, bool keep_going) {
   config::ParseResult parsed = config::parse_file(path);
   config::Plan plan = config::build_plan(parsed, registry, keep_going);
-  warn_if_password_readable(parsed, plan);
+  warn_if_secret_readable(parsed, plan);
   return plan;
 }
 
 void print_diagnostics(const config::Plan& plan, std::FILE* out) {
+  // Secret values are masked where each diagnostic is made (param_check.h).
   for (const auto& d : plan.warnings) fmt::print(out, "warning: {}\n", d.to_string());
   for (const auto& d : plan.errors) fmt::print(out, "{}\n", d.to_string());
   if (!plan.errors.empty())

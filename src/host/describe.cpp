@@ -6,7 +6,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <span>
+#include <string>
+#include <vector>
 
 namespace sr {
 namespace {
@@ -23,6 +26,31 @@ std::string describe_type(const sr_param_def& p) {
   return type;
 }
 
+// The parameter's name as a section writes it: "Address<n>" for a family.
+std::string describe_name(const sr_param_def& p) {
+  return p.flags & SR_PARAM_NUMBERED ? fmt::format("{}<n>", p.name) : std::string(p.name);
+}
+
+// The ABI 1.2 constraints in words, "" when there are none.
+std::string describe_constraints(const sr_param_def& p) {
+  std::vector<std::string> notes;
+  if (p.flags & SR_PARAM_NUMBERED)
+    notes.push_back(fmt::format("numbered {0}1, {0}2, ... without a gap, bare {0} = {0}1{1}", p.name,
+                                p.paired_with ? fmt::format(", each with its {}<n>", p.paired_with) : ""));
+  if (p.pattern) notes.push_back(fmt::format("must be {}", p.pattern_text ? p.pattern_text : p.pattern));
+  if (p.flags & SR_PARAM_NOT_EMPTY) notes.push_back("not empty");
+  if (p.flags & SR_PARAM_SECRET) notes.push_back("secret: shown as ********");
+  std::string out;
+  for (const auto& note : notes) out += (out.empty() ? "" : "; ") + note;
+  return out;
+}
+
+std::string default_shown(const sr_param_def& p) {
+  if (!p.default_value) return "-";
+  if (!*p.default_value) return "\"\"";
+  return config::masked_value(p, p.default_value);
+}
+
 // True when `known` has a parameter named like `p`: a common key the class
 // declares itself.
 bool shadowed(const sr_param_def& p, std::span<const sr_param_def> known) {
@@ -34,10 +62,11 @@ void append_rows(std::string& out, std::span<const sr_param_def> params,
                  std::span<const sr_param_def> skip_known, size_t type_width) {
   for (const sr_param_def& p : params) {
     if (shadowed(p, skip_known)) continue;
-    out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", p.name, describe_type(p), type_width,
-                       p.flags & SR_PARAM_REQUIRED ? "required" : "optional",
-                       p.default_value ? (*p.default_value ? p.default_value : "\"\"") : "-",
-                       p.help ? p.help : "");
+    std::string constraints = describe_constraints(p);
+    std::string help = p.help ? p.help : "";
+    if (!constraints.empty()) help += (help.empty() ? "(" : " (") + constraints + ")";
+    out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", describe_name(p), describe_type(p), type_width,
+                       p.flags & SR_PARAM_REQUIRED ? "required" : "optional", default_shown(p), help);
   }
 }
 
@@ -58,12 +87,13 @@ std::string roff(std::string_view text) {
 
 void append_man_params(std::string& out, std::span<const sr_param_def> params) {
   for (const sr_param_def& p : params) {
-    out += fmt::format(".TP\n.B {}\n{}, {}{}.", roff(p.name), roff(describe_type(p)),
+    out += fmt::format(".TP\n.B {}\n{}, {}{}.", roff(describe_name(p)), roff(describe_type(p)),
                        p.flags & SR_PARAM_REQUIRED ? "required" : "optional",
-                       p.default_value
-                           ? fmt::format(", default {}", roff(*p.default_value ? p.default_value : "\"\""))
-                           : "");
+                       p.default_value ? fmt::format(", default {}", roff(default_shown(p))) : "");
     if (p.help) out += fmt::format(" {}{}", roff(p.help), std::string_view(p.help).ends_with('.') ? "" : ".");
+    if (std::string constraints = describe_constraints(p); !constraints.empty())
+      out += fmt::format(" {}{}.", char(std::toupper(static_cast<unsigned char>(constraints[0]))),
+                         roff(constraints.substr(1)));
     out += "\n";
   }
 }
@@ -77,12 +107,20 @@ std::string format_man_classes(const std::vector<PluginClass>& classes) {
     out += fmt::format(".SS {} ({})\n{}.\n", roff(def.path ? def.path : def.name), kind_name(def.kind),
                        roff(def.summary ? def.summary : ""));
     append_man_params(out, c.params);
-    for (const sr_io_def& io : c.ios)
+    for (const sr_io_def& io : c.ios) {
       out += fmt::format(".TP\n{} \\fB{}\\fP\n{}{}{}\n",
                          io.direction == SR_IO_PUBLISHES ? "Publishes to" : "Accepts from", roff(io.key),
                          roff(io.measures ? io.measures : ""),
                          io.unit ? fmt::format(" [{}]", roff(io.unit)) : "",
                          io.values ? fmt::format(", values {}", roff(io.values)) : "");
+      // Appended after the line above so that older pages keep their text.
+      if (io.unit_param || io.values_param) {
+        if (io.unit_param)
+          out += fmt::format("Unit chosen by \\fB{}\\fP: {}.\n", roff(io.unit_param),
+                             roff(io.unit_choices ? io.unit_choices : ""));
+        if (io.values_param) out += fmt::format("Values from \\fB{}\\fP when set.\n", roff(io.values_param));
+      }
+    }
   }
   for (auto kind : {SR_KIND_CONNECTION, SR_KIND_SENSOR, SR_KIND_ACTUATOR}) {
     out += fmt::format(".SS Keys of every {} section\n", kind_name(kind));
@@ -109,16 +147,23 @@ std::string format_class_description(const PluginClass& plugin) {
   size_t type_width = 20;
   for (auto table : {plugin.params, common})
     for (const sr_param_def& p : table) type_width = std::max(type_width, describe_type(p).size());
-  out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", "PARAMETER", "TYPE", type_width, "", "DEFAULT", "HELP");
+  out += fmt::format("  {:<22} {:<{}} {:<9} {:<12} {}\n", "PARAMETER", "TYPE", type_width, "", "DEFAULT",
+                     "HELP");
   append_rows(out, plugin.params, {}, type_width);
   out += "common to every section of this kind:\n";
   append_rows(out, common, plugin.params, type_width);
   if (!plugin.ios.empty()) {
     out += "\nmessages:\n";
-    for (const sr_io_def& io : plugin.ios)
+    for (const sr_io_def& io : plugin.ios) {
       out += fmt::format("  {:<9} {:<22} {}{}{}\n", io.direction == SR_IO_PUBLISHES ? "publishes" : "accepts",
                          io.key, io.measures ? io.measures : "", io.unit ? fmt::format(" [{}]", io.unit) : "",
                          io.values ? fmt::format(" values {}", io.values) : "");
+      if (io.unit_param)
+        out += fmt::format("  {:<9} {:<22} unit chosen by {}: {}\n", "", "", io.unit_param,
+                           io.unit_choices ? io.unit_choices : "");
+      if (io.values_param)
+        out += fmt::format("  {:<9} {:<22} values from {} when set\n", "", "", io.values_param);
+    }
   }
   return out;
 }

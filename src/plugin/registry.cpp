@@ -63,6 +63,15 @@ std::string check_class(const sr_class_def& def, std::span<const sr_param_def> p
       return fmt::format("class {}: parameter {}: unknown type {}", def.name, p.name, p.type);
     if (p.type == SR_PARAM_CHOICE && (!p.choices || !*p.choices))
       return fmt::format("class {}: parameter {}: a choice without choices", def.name, p.name);
+    if (auto problem = config::check_pattern(p.pattern))
+      return fmt::format("class {}: parameter {}: invalid pattern '{}': {}", def.name, p.name, p.pattern, *problem);
+    if (p.paired_with) {
+      const sr_param_def* partner = config::find_param_def(params, p.paired_with);
+      if (!(p.flags & SR_PARAM_NUMBERED) || !partner || !(partner->flags & SR_PARAM_NUMBERED) ||
+          partner == &p)
+        return fmt::format("class {}: parameter {}: paired_with '{}' is not another numbered family of the table",
+                           def.name, p.name, p.paired_with);
+    }
     if (p.default_value) {
       if (auto problem = config::check_value(p, p.default_value))
         return fmt::format("class {}: parameter {}: invalid default: {}", def.name, p.name, *problem);

@@ -161,6 +161,22 @@ TEST_CASE("--describe Heartbeat prints its parameter table, the common keys and 
   CHECK(r.out == heartbeat_description());
 }
 
+TEST_CASE("--describe shows numbered families, patterns, not-empty and secrets, and where a unit comes from") {
+  auto r = run({"--plugin-dir", sr::test::test_plugin_dir(), "--describe", "TestFamilies"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err == "");
+  auto has = [&](const std::string& text) { return r.out.find(text) != std::string::npos; };
+  CHECK(has("  Address<n>             string                            required  -            an address (numbered "
+            "Address1, Address2, ... without a gap, bare Address = Address1, each with its Destination<n>)\n"));
+  CHECK(has("  Token                  string                            optional  -            a secret (must be 8 "
+            "hex digits; secret: shown as ********)\n"));
+  CHECK(has("  Label                  string                            optional  -            must not be blank "
+            "(not empty)\n"));
+  auto ds = run({"--describe", "Ds18x20Sensor"});
+  CHECK(ds.out.ends_with("  publishes Destination            temperature [°C]\n"
+                         "                                   unit chosen by TempUnit: C=°C|F=°F\n"));
+}
+
 TEST_CASE("--describe accepts the dotted INI path as well as the bare name") {
   auto r = run({"--describe", "heartbeat.heartbeat.Heartbeat"});
   CHECK(r.exit_code == 0);
@@ -290,7 +306,7 @@ TEST_CASE("--check warns when a file holding a Password can be read by every use
   auto open_file = run({"--check", ini});
   CHECK(open_file.exit_code == 0);
   CHECK(open_file.err == "warning: " + ini +
-                             ":7: [Connection1] Password: this file holds a password and every user can read it "
+                             ":7: [Connection1] Password: this file holds a secret and every user can read it "
                              "(mode 0644); chmod o-r it, or use PasswordFile\n");
   REQUIRE(chmod(ini.c_str(), 0640) == 0);
   auto closed_file = run({"--check", ini});

@@ -149,7 +149,7 @@ TEST_CASE("a class the module does not have: 78, listing the classes it does hav
   CHECK(r.out == "");
   CHECK(r.err == class_error(ini, "module 'sr_test' (" + module("sr_test") +
                                       ") has no class 'Nope'; it provides: sr_test.test.TestSensor, "
-                                      "sr_test.test.TestActuator, sr_test.policy.PolicySensor, "
+                                      "sr_test.test.TestActuator, sr_test.test.TestFamilies, sr_test.policy.PolicySensor, "
                                       "sr_test.policy.PolicyActuator"));
 }
 
@@ -162,6 +162,17 @@ TEST_CASE("a module whose parameter table has an invalid default is refused: 69"
   CHECK(r.err == class_error(ini, "plugin module " + module("bad_default") +
                                       " is refused: class BadDefault: parameter Threshold: invalid default: "
                                       "'abc' is not a number"));
+}
+
+TEST_CASE("a module whose parameter table has an invalid pattern is refused, naming class and key: 69") {
+  TempDir dir;
+  std::string ini = sensor_ini(dir, "bad_pattern.bad.BadPattern");
+  auto r = check(ini);
+  CHECK(r.exit_code == 69);
+  CHECK(r.out == "");
+  // The rest of the line is the C library's regerror() text.
+  CHECK(r.err.starts_with(ini + ":2: [Sensor_A] Class: plugin module " + module("bad_pattern") +
+                          " is refused: class BadPattern: parameter Address: invalid pattern '[0-9': "));
 }
 
 TEST_CASE("a broken module next to a good one does not stop the good one from loading") {
@@ -224,6 +235,10 @@ TEST_CASE("--list-plugins with the test directory lists the good classes and war
   CHECK(r.err ==
         "warning: plugin module " + module("bad_default") +
             " is refused: class BadDefault: parameter Threshold: invalid default: 'abc' is not a number\n"
+            "warning: plugin module " +
+            module("bad_pattern") +
+            " is refused: class BadPattern: parameter Address: invalid pattern '[0-9': Unmatched [, [^, [:, [., "
+            "or [=\n"
             "warning: plugin module " +
             module("no_entry") +
             " has no entry point 'sensor_reporter_plugin' (not a sensor_reporter plugin, or built without "

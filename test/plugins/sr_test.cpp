@@ -125,6 +125,37 @@ class TestActuator {
   std::string last_;
 };
 
+// ABI 1.2 constraints for the config tests: a numbered family Address<n>
+// paired with Destination<n>, a secret with a pattern, a not-empty key and a
+// check() that compares two values. Publishes nothing.
+class TestFamilies {
+ public:
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "TestFamilies";
+  static constexpr const char* path = "sr_test.test.TestFamilies";
+  static constexpr const char* summary = "Numbered families and constraints (tests only)";
+  static constexpr sr_param_def params[] = {
+      sr::sdk::string_param("Address").required().numbered("Destination").help("an address"),
+      sr::sdk::string_param("Destination").numbered("Address").help("where Address<n> is published"),
+      sr::sdk::string_param("Token").secret().pattern("[0-9a-f]{8}", "8 hex digits").help("a secret"),
+      sr::sdk::string_param("Label").not_empty().help("must not be blank"),
+      sr::sdk::int_param("Low").fallback("0"),
+      sr::sdk::int_param("High").fallback("10"),
+      sr::sdk::end_params};
+  static constexpr sr_io_def ios[] = {
+      sr::sdk::publishes("Destination", SR_VALUE_STRING, "address"), sr::sdk::end_ios};
+
+  static void check(const sr::sdk::Params& params, sr::sdk::CheckReport& report) {
+    if (params.has("Low") && params.has("High") && std::stoll(params.str("High")) < std::stoll(params.str("Low")))
+      report.error("High", "High is below Low");
+    if (params.has("Label") && params.str("Label") == "warn") report.warning("Label", "Label says warn");
+    if (params.has("Label") && params.str("Label") == "whole") report.error("", "the whole section is wrong");
+    if (params.has("Token") && params.str("Token") == "deadbeef")
+      report.warning("Token", "token " + params.str("Token") + " is well known");
+  }
+  TestFamilies(sr::sdk::Host, const sr::sdk::Params&) {}
+};
+
 }  // namespace
 
 // The host's failure policy and ABI 1.2 routing (test_host_policy.cpp):
@@ -239,4 +270,4 @@ class PolicyActuator {
 
 }  // namespace
 
-SR_PLUGIN_MODULE("sr_test", "1.0.0", TestSensor, TestActuator, PolicySensor, PolicyActuator)
+SR_PLUGIN_MODULE("sr_test", "1.0.0", TestSensor, TestActuator, TestFamilies, PolicySensor, PolicyActuator)

@@ -42,7 +42,7 @@ inline std::vector<std::string> known_classes(bool with_test_modules = false) {
   std::vector<std::string> names;
   for (const auto& [module, classes] : product)
     if (module_built(module)) names.insert(names.end(), classes.begin(), classes.end());
-  if (with_test_modules) names.insert(names.end(), {"TestActuator", "TestSensor", "Throwing"});
+  if (with_test_modules) names.insert(names.end(), {"TestActuator", "TestFamilies", "TestSensor", "Throwing"});
   if (with_test_modules) names.insert(names.end(), {"PolicyActuator", "PolicySensor"});
   std::sort(names.begin(), names.end());
   return names;

@@ -463,7 +463,8 @@ TEST_CASE(
   std::vector<std::string> names;
   for (const sr_param_def* p = def.params; p->name; ++p) names.emplace_back(p->name);
   CHECK(names == std::vector<std::string>{"Script", "Destination", "Poll", "Timeout"});
-  CHECK(def.params[0].flags == SR_PARAM_REQUIRED);
+  CHECK(def.params[0].flags == (SR_PARAM_REQUIRED | SR_PARAM_NOT_EMPTY));
+  CHECK((def.check != nullptr));
   CHECK(def.params[2].type == SR_PARAM_FLOAT);
   CHECK((def.params[2].flags & SR_PARAM_REQUIRED) != 0);
   CHECK(def.params[2].min > 0);
@@ -797,4 +798,13 @@ TEST_CASE("ExecActuator destroyed with a command running and others queued kills
   CHECK(host.loop.timer_count() == 0);
   CHECK(sr::test::wait_until([&] { return group_gone(pgid); }, 5s));
   CHECK(host.logged(SR_LOG_INFO, "stopping: 1 queued command(s) will not run"));
+}
+
+TEST_CASE("check_command_line warns of quotes, which no shell removes") {
+  using sr::exec::check_command_line;
+  CHECK(check_command_line("/usr/bin/uptime -p") == std::nullopt);
+  CHECK(check_command_line("") == std::nullopt);
+  REQUIRE(check_command_line("echo \"hello world\"").has_value());
+  CHECK(*check_command_line("echo 'x'") ==
+        "contains quote characters, but no shell runs the command: they are passed to it as part of the words");
 }

@@ -381,7 +381,9 @@ TEST_CASE("Ds18x20Sensor is a polling sensor with the documented table and a tem
   CHECK(std::string(kDef.ios[0].key) == "Destination");
   CHECK(kDef.ios[0].value_type == SR_VALUE_NUMBER);
   CHECK(std::string(kDef.ios[0].measures) == "temperature");
-  CHECK(std::string(kDef.ios[0].unit) == "°C|°F");
+  CHECK(std::string(kDef.ios[0].unit) == "°C");
+  CHECK(std::string(kDef.ios[0].unit_param) == "TempUnit");
+  CHECK(std::string(kDef.ios[0].unit_choices) == "C=°C|F=°F");
   CHECK((kDef.ios[1].key == nullptr));
 }
 

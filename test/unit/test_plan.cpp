@@ -3,6 +3,8 @@
 // tree. One test case per rule; diagnostics are compared as whole strings.
 #include "config/plan.h"
 
+#include "config/param_check.h"
+
 #include "config/ini_file.h"
 #include "plugin/registry.h"
 #include "support/process.h"
@@ -12,6 +14,9 @@
 #include "support/doctest_lines.h"
 #include "support/known_classes.h"
 
+#include <sensor_reporter/sdk.hpp>
+
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -440,7 +445,7 @@ TEST_CASE("an unknown class of an existing module lists the classes the module p
                   "/heartbeat.so) has no class 'Nope'; it provides: heartbeat.heartbeat.Heartbeat",
               "conf.ini:4: [Actuator1] Class: module 'sr_test' (" + sr::test::test_plugin_dir() +
                   "/sr_test.so) has no class 'Nope'; it provides: sr_test.test.TestSensor, "
-                  "sr_test.test.TestActuator, sr_test.policy.PolicySensor, sr_test.policy.PolicyActuator"});
+                  "sr_test.test.TestActuator, sr_test.test.TestFamilies, sr_test.policy.PolicySensor, sr_test.policy.PolicyActuator"});
   // The module is fine, the configuration is wrong.
   CHECK_FALSE(plan.plugin_unavailable);
   CHECK(plan.exit_code() == 78);
@@ -457,7 +462,7 @@ TEST_CASE("an unknown bare class name lists every class on the plugin path and t
   std::string available = sr::join(sr::test::known_classes(/*with_test_modules=*/true), ", ");
   CHECK(strings(plan.errors) ==
         Lines{"conf.ini:2: [Sensor1] Class: unknown class 'Nope'; available classes: " + available +
-              "; not loadable: bad_default.so, no_entry.so, undefined_symbol.so, wrong_abi.so (see sensor_reporter "
+              "; not loadable: bad_default.so, bad_pattern.so, no_entry.so, undefined_symbol.so, wrong_abi.so (see sensor_reporter "
               "--list-plugins)"});
   CHECK(plan.exit_code() == 69);
 }
@@ -720,4 +725,149 @@ TEST_CASE("a number that underflows is refused at validation, not thrown later b
   CHECK(strings(plan.errors) ==
         Lines{"conf.ini:4: [Connection1] OnGT: '1e-400' is too close to 0 (write 0 or a larger number)"});
   CHECK(plan.exit_code() == 78);
+}
+
+// ABI 1.2 constraints, on sr_test.test.TestFamilies (test/plugins/sr_test.cpp).
+
+TEST_CASE("a numbered family arrives numbered; the bare key counts as 1") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Sensor1]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address = a\n"
+      "Address2 = b\n"
+      "destination1 = d/a\n"
+      "Destination2 = d/b\n");
+  CHECK(strings(plan.errors) == Lines{});
+  CHECK(strings(plan.warnings) == Lines{});
+  const auto& params = component(plan, "Sensor1").params;
+  auto has = [&](const std::string& key, const std::string& value) {
+    return std::find(params.begin(), params.end(), std::pair{key, value}) != params.end();
+  };
+  CHECK(has("Address1", "a"));
+  CHECK(has("Address2", "b"));
+  CHECK(has("Destination1", "d/a"));
+  CHECK(has("Destination2", "d/b"));
+}
+
+TEST_CASE("numbered families: a gap, a missing partner and a missing required first key are errors") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Sensor1]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address1 = a\n"
+      "Address3 = c\n"
+      "Destination1 = d/a\n"
+      "Destination3 = d/c\n"
+      "[Sensor2]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address1 = a\n"
+      "Address2 = b\n"
+      "Destination1 = d/a\n"
+      "[Sensor3]\n"
+      "Class = sr_test.test.TestFamilies\n");
+  CHECK(strings(plan.errors) ==
+        Lines{"conf.ini:4: [Sensor1] Address3: Address2 is missing: a numbered key follows the one before it "
+              "without a gap",
+              "conf.ini:6: [Sensor1] Destination3: Destination2 is missing: a numbered key follows the one before "
+              "it without a gap",
+              "conf.ini:10: [Sensor2] Address2: Destination2 is missing: Address<n> and Destination<n> come in pairs",
+              "conf.ini:12: [Sensor3] Address1: required key is missing"});
+}
+
+TEST_CASE("a misspelt numbered key suggests the family with its number") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Sensor1]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address1 = a\n"
+      "Destination1 = d\n"
+      "Adress2 = b\n");
+  CHECK(strings(plan.warnings) == Lines{"conf.ini:5: [Sensor1] Adress2: unknown key, ignored (did you mean 'Address2'?)"});
+}
+
+TEST_CASE("pattern: a value must match as a whole, and a secret's value is masked in the error") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Sensor1]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address = a\n"
+      "Destination = d\n"
+      "Token = hunter2-hunter2\n"
+      "[Sensor2]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address = a\n"
+      "Destination = d\n"
+      "Token = 0123abcd\n");
+  CHECK(strings(plan.errors) == Lines{"conf.ini:5: [Sensor1] Token: '********' is not 8 hex digits"});
+  REQUIRE(plan.secrets.size() == 2);
+  CHECK(plan.secrets[0].line == 5);
+  CHECK(plan.secrets[0].key == "Token");
+  CHECK(plan.secrets[1].value == "0123abcd");
+}
+
+TEST_CASE("not-empty refuses a blank value") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Sensor1]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address = a\n"
+      "Destination = d\n"
+      "Label =   \n");
+  CHECK(strings(plan.errors) == Lines{"conf.ini:5: [Sensor1] Label: must not be empty"});
+}
+
+TEST_CASE("check(): errors fail the plan at the key's line, warnings do not, secrets in messages are masked") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Sensor1]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address = a\n"
+      "Destination = d\n"
+      "Label = warn\n"
+      "Token = deadbeef\n"
+      "[Sensor2]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address = a\n"
+      "Destination = d\n"
+      "High = -1\n"
+      "[Sensor3]\n"
+      "Class = sr_test.test.TestFamilies\n"
+      "Address = a\n"
+      "Destination = d\n"
+      "Label = whole\n");
+  CHECK(strings(plan.warnings) == Lines{"conf.ini:5: [Sensor1] Label: Label says warn",
+                                        "conf.ini:6: [Sensor1] Token: token ******** is well known"});
+  CHECK(strings(plan.errors) == Lines{"conf.ini:11: [Sensor2] High: High is below Low",
+                                      "conf.ini:12: [Sensor3] the whole section is wrong"});
+}
+
+TEST_CASE("masked_value, find_param_def and scrub_secrets") {
+  constexpr sr_param_def table[] = {
+      sr::sdk::string_param("Password").secret(), sr::sdk::string_param("Address").numbered(),
+      sr::sdk::string_param("Plain")};
+  CHECK(masked_value(table[0], "hunter2") == "********");
+  CHECK(masked_value(table[2], "hunter2") == "hunter2");
+  CHECK(find_param_def(table, "password") == &table[0]);
+  CHECK(find_param_def(table, "Address") == &table[1]);
+  CHECK(find_param_def(table, "address12") == &table[1]);
+  CHECK(find_param_def(table, "Address0") == nullptr);
+  CHECK(find_param_def(table, "Address01") == nullptr);
+  CHECK(find_param_def(table, "Plain2") == nullptr);
+  CHECK(scrub_secrets("pw hunter2 and hunter2!", std::vector<std::string>{"hunter2", ""}) ==
+        "pw ******** and ********!");
+}
+
+TEST_CASE("an exec Command with quotes draws a check() warning at its line; the plan stays valid") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Actuator1]\n"
+      "Class = exec.exec_actuator.ExecActuator\n"
+      "Command = echo \"two words\"\n"
+      "CommandSrc = run\n");
+  CHECK(strings(plan.errors) == Lines{});
+  CHECK(strings(plan.warnings) ==
+        Lines{"conf.ini:3: [Actuator1] Command: contains quote characters, but no shell runs the command: they "
+              "are passed to it as part of the words"});
+  CHECK(plan.ok());
 }
