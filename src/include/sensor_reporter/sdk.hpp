@@ -58,6 +58,7 @@
 
 #include <array>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstring>
 #include <exception>
@@ -826,8 +827,49 @@ constexpr const sr_io_def* ios_of() {
     return nullptr;
 }
 
+// A hook the class declares under a known name but with a signature the
+// trampoline cannot call would otherwise be ignored silently (the detection
+// is by call expression): refuse it at compile time instead. An overloaded
+// name has no single address and is left to the call-expression detection.
+// A concept, so that the return type is looked at only when the call is valid.
+template <typename T>
+concept callable_poll = requires(T& t) {
+  { t.poll() } -> std::same_as<void>;
+} || requires(T& t) {
+  { t.poll() } -> std::same_as<PollResult>;
+};
+
+template <typename T>
+constexpr void check_hook_signatures() {
+  if constexpr (requires { &T::poll; })
+    static_assert(callable_poll<T>, "a plugin's poll must be: void poll() or sr::sdk::PollResult poll()");
+  if constexpr (requires { &T::refresh; })
+    static_assert(requires(T& t) { t.refresh(); }, "a plugin's refresh must be: void refresh()");
+  if constexpr (requires { &T::start; })
+    static_assert(requires(T& t) { t.start(); }, "a plugin's start must be: void start()");
+  if constexpr (requires { &T::on_command; })
+    static_assert(requires(T& t) { t.on_command(std::string_view{}, std::string_view{}); },
+                  "a plugin's on_command must be: void on_command(std::string_view source, "
+                  "std::string_view payload)");
+  if constexpr (requires { &T::publish; })
+    static_assert(requires(T& t) { t.publish(std::string_view{}, std::string_view{}, uint32_t{}); },
+                  "a connection's publish must be: void publish(std::string_view destination, "
+                  "std::string_view payload, uint32_t flags)");
+  if constexpr (requires { &T::subscribe; })
+    static_assert(requires(T& t) { t.subscribe(std::string_view{}); } ||
+                      requires(T& t) { t.subscribe(std::string_view{}, uint32_t{}); },
+                  "a connection's subscribe must be: void subscribe(std::string_view source[, uint32_t flags])");
+  if constexpr (requires { &T::unsubscribe; })
+    static_assert(requires(T& t) { t.unsubscribe(std::string_view{}, uint32_t{}); },
+                  "a connection's unsubscribe must be: void unsubscribe(std::string_view source, uint32_t flags)");
+  if constexpr (requires { &T::catalogue_changed; })
+    static_assert(requires(T& t) { t.catalogue_changed(); },
+                  "a connection's catalogue_changed must be: void catalogue_changed()");
+}
+
 template <typename T>
 constexpr sr_class_def make_class_def() {
+  check_hook_signatures<T>();
   sr_class_def def{};
   def.struct_size = sizeof(sr_class_def);
   def.kind = static_cast<uint32_t>(T::kind);
