@@ -79,20 +79,30 @@ std::optional<unsigned> family_number(const sr_param_def& def, std::string_view 
   return number;
 }
 
-const sr_param_def* find_param_def(std::span<const sr_param_def> table, std::string_view key) {
-  for (const sr_param_def& def : table)
-    if (def.name && iequals(def.name, key)) return &def;
-  for (const sr_param_def& def : table)
-    if (family_number(def, key)) return &def;
+namespace {
+
+const sr_param_def& entry_def(const sr_param_def& def) { return def; }
+const sr_param_def& entry_def(const sr_param_def* def) { return *def; }
+
+// The host walks class tables as spans and effective tables (class plus
+// common keys) as pointer vectors: one search for both.
+template <typename Table>
+const sr_param_def* find_in(const Table& table, std::string_view key) {
+  for (const auto& entry : table)
+    if (const sr_param_def& def = entry_def(entry); def.name && iequals(def.name, key)) return &def;
+  for (const auto& entry : table)
+    if (const sr_param_def& def = entry_def(entry); family_number(def, key)) return &def;
   return nullptr;
 }
 
+}  // namespace
+
+const sr_param_def* find_param_def(std::span<const sr_param_def> table, std::string_view key) {
+  return find_in(table, key);
+}
+
 const sr_param_def* find_param_def(const std::vector<const sr_param_def*>& table, std::string_view key) {
-  for (const auto* def : table)
-    if (def->name && iequals(def->name, key)) return def;
-  for (const auto* def : table)
-    if (family_number(*def, key)) return def;
-  return nullptr;
+  return find_in(table, key);
 }
 
 std::string scrub_secrets(std::string_view text, std::span<const std::string> secrets) {

@@ -43,10 +43,6 @@ constexpr sr_param_def kLogging[] = {
     int_param("MaxSize").fallback("67108864").min(1024).help("bytes before the log file rotates"),
     int_param("NumFiles").fallback("10").min(0).max(1000).help("rotated log files kept")};
 
-const sr_param_def* find_def(const std::vector<const sr_param_def*>& table, std::string_view key) {
-  return find_param_def(table, key);
-}
-
 // "Address12" -> {"Address", "12"}; the digits are empty when there are none.
 std::pair<std::string_view, std::string_view> split_number(std::string_view key) {
   size_t end = key.size();
@@ -62,7 +58,7 @@ std::vector<const sr_param_def*> effective_table(std::span<const sr_param_def> c
   std::vector<const sr_param_def*> table;
   for (const sr_param_def& p : class_params) table.push_back(&p);
   for (const sr_param_def& p : common_params(kind))
-    if (!find_def(table, p.name)) table.push_back(&p);
+    if (!find_param_def(table, p.name)) table.push_back(&p);
   return table;
 }
 
@@ -156,7 +152,7 @@ struct SectionCheck {
   // Validates every key against the table and resolves the values.
   ParamList resolve(const std::vector<const sr_param_def*>& table) {
     for (const Entry& entry : section.entries)
-      if (!find_def(table, entry.key)) warn_unknown(table, entry);
+      if (!find_param_def(table, entry.key)) warn_unknown(table, entry);
     ParamList params;
     std::map<std::string, std::map<unsigned, const Entry*>, std::less<>> families;
     for (const auto* def : table) {
@@ -185,7 +181,7 @@ struct SectionCheck {
                    const std::map<std::string, std::map<unsigned, const Entry*>, std::less<>>& families) {
     for (const auto* def : table) {
       if (!(def->flags & SR_PARAM_NUMBERED) || !def->paired_with) continue;
-      const sr_param_def* partner = find_def(table, def->paired_with);
+      const sr_param_def* partner = find_param_def(table, def->paired_with);
       if (!partner) continue;  // the loader refuses such a table
       const auto& mine = families.at(def->name);
       const auto& theirs = families.at(partner->name);
@@ -210,12 +206,6 @@ struct SectionCheck {
     return section.line;
   }
 };
-
-const std::string* find_param(const ParamList& params, std::string_view key) {
-  for (const auto& [k, v] : params)
-    if (k == key) return &v;
-  return nullptr;
-}
 
 std::optional<sr_kind> kind_of_section(std::string_view name) {
   if (name.starts_with("Connection")) return SR_KIND_CONNECTION;
@@ -283,6 +273,12 @@ void apply_logging(const IniFile& ini, Plan& plan) {
 }
 
 }  // namespace
+
+const std::string* find_param(const ParamList& params, std::string_view key) {
+  for (const auto& [k, v] : params)
+    if (k == key) return &v;
+  return nullptr;
+}
 
 std::vector<std::string> Plan::secret_values() const {
   std::vector<std::string> values;

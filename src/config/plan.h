@@ -67,6 +67,9 @@ struct Plan {
 // actuators that name a dropped connection.
 Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_going);
 
+// The value of `key` (as the table spells it) in `params`, or nullptr.
+const std::string* find_param(const ParamList& params, std::string_view key);
+
 // The parameters every section of a kind has besides its class's own table,
 // and those of [Logging]: the host's own tables, without end markers.
 std::span<const sr_param_def> common_params(sr_kind kind);

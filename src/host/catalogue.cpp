@@ -1,47 +1,18 @@
 #include "host/catalogue.h"
 
+#include "config/ini_file.h"
+#include "config/param_check.h"
 #include "host/runtime.h"
 #include "util/text.h"
 
 #include <algorithm>
-#include <cctype>
 
 namespace sr {
 namespace {
 
-bool same_text(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-const std::string* find_value(const config::ParamList& params, std::string_view key) {
-  for (const auto& [k, v] : params)
-    if (k == key) return &v;
-  return nullptr;
-}
-
-const sr_param_def* find_def(std::span<const sr_param_def> table, std::string_view name) {
-  for (const sr_param_def& def : table)
-    if (def.name && name == def.name) return &def;
-  return nullptr;
-}
-
-// "Destination12" -> "Destination" when that is a numbered family.
-const sr_param_def* numbered_family(std::span<const sr_param_def> table, std::string_view key) {
-  size_t end = key.size();
-  while (end > 0 && std::isdigit(static_cast<unsigned char>(key[end - 1]))) --end;
-  if (end == key.size() || end == 0) return nullptr;
-  const sr_param_def* def = find_def(table, key.substr(0, end));
-  return def && (def->flags & SR_PARAM_NUMBERED) ? def : nullptr;
-}
-
 const sr_param_def* def_of(const config::ComponentPlan& plan, std::string_view key) {
-  for (std::span<const sr_param_def> table : {plan.plugin.params, config::common_params(plan.kind)}) {
-    if (const sr_param_def* def = find_def(table, key)) return def;
-    if (const sr_param_def* def = numbered_family(table, key)) return def;
-  }
-  return nullptr;
+  if (const sr_param_def* def = config::find_param_def(plan.plugin.params, key)) return def;
+  return config::find_param_def(config::common_params(plan.kind), key);
 }
 
 // The keys an io stands for: itself, or every numbered key of its family
@@ -49,22 +20,14 @@ const sr_param_def* def_of(const config::ComponentPlan& plan, std::string_view k
 std::vector<std::pair<std::string, std::string>> keys_of(const config::ComponentPlan& plan,
                                                          const sr_io_def& io) {
   std::vector<std::pair<std::string, std::string>> keys;
-  const sr_param_def* def = find_def(plan.plugin.params, io.key);
+  const sr_param_def* def = config::find_param_def(plan.plugin.params, io.key);
   if (!def || !(def->flags & SR_PARAM_NUMBERED)) {
-    if (const std::string* value = find_value(plan.params, io.key)) keys.emplace_back(io.key, *value);
+    if (const std::string* value = config::find_param(plan.params, io.key)) keys.emplace_back(io.key, *value);
     return keys;
   }
-  std::vector<std::pair<unsigned long, size_t>> numbered;  // number, index in params
-  const std::string_view family = io.key;
-  for (size_t i = 0; i < plan.params.size(); ++i) {
-    std::string_view key = plan.params[i].first;
-    if (key.size() <= family.size() || key.substr(0, family.size()) != family) continue;
-    std::string_view digits = key.substr(family.size());
-    if (!std::all_of(digits.begin(), digits.end(),
-                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-      continue;
-    numbered.emplace_back(std::stoul(std::string(digits)), i);
-  }
+  std::vector<std::pair<unsigned, size_t>> numbered;  // number, index in params
+  for (size_t i = 0; i < plan.params.size(); ++i)
+    if (auto number = config::family_number(*def, plan.params[i].first)) numbered.emplace_back(*number, i);
   std::sort(numbered.begin(), numbered.end());
   for (const auto& [number, index] : numbered) keys.push_back(plan.params[index]);
   return keys;
@@ -76,7 +39,7 @@ std::string choose_unit(std::string_view choices, std::string_view value, std::s
   for (const std::string& choice : split_trimmed(choices, '|')) {
     size_t equals = choice.find('=');
     if (equals == std::string::npos) continue;
-    if (same_text(trim(std::string_view(choice).substr(0, equals)), trim(value)))
+    if (config::iequals(trim(std::string_view(choice).substr(0, equals)), trim(value)))
       return std::string(trim(std::string_view(choice).substr(equals + 1)));
   }
   return std::string(fallback);
@@ -94,11 +57,11 @@ CatalogueSection catalogue_section(const config::ComponentPlan& plan) {
     if (!io.key) continue;
     std::string unit = io.unit ? io.unit : "";
     if (io.unit_param && io.unit_choices)
-      if (const std::string* chosen = find_value(plan.params, io.unit_param))
+      if (const std::string* chosen = config::find_param(plan.params, io.unit_param))
         unit = choose_unit(io.unit_choices, *chosen, unit);
     std::string values = io.values ? io.values : "";
     if (io.values_param)
-      if (const std::string* listed = find_value(plan.params, io.values_param)) values = *listed;
+      if (const std::string* listed = config::find_param(plan.params, io.values_param)) values = *listed;
     for (auto& [key, topic] : keys_of(plan, io))
       section.ios.push_back(CatalogueIo{static_cast<sr_io_direction>(io.direction),
                                         static_cast<sr_value_type>(io.value_type), key, topic, values, unit,
@@ -106,7 +69,7 @@ CatalogueSection catalogue_section(const config::ComponentPlan& plan) {
   }
   for (const auto& [key, value] : plan.params) {
     const sr_param_def* param = def_of(plan, key);
-    section.params.emplace_back(key, param && (param->flags & SR_PARAM_SECRET) ? kMaskedSecret : value);
+    section.params.emplace_back(key, param ? config::masked_value(*param, value) : value);
   }
   return section;
 }

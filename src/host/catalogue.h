@@ -20,8 +20,6 @@
 
 namespace sr {
 
-inline constexpr const char* kMaskedSecret = "********";
-
 struct CatalogueIo {
   sr_io_direction direction = SR_IO_PUBLISHES;
   sr_value_type value_type = SR_VALUE_STRING;
@@ -39,7 +37,7 @@ struct CatalogueSection {
   std::string class_path;
   std::string summary;
   std::vector<CatalogueIo> ios;
-  config::ParamList params;  // secrets read kMaskedSecret
+  config::ParamList params;  // secrets read config::kMaskedValue
 };
 
 // The unit `choices` ("C=°C|F=°F") gives `value` (compared

@@ -39,7 +39,7 @@ std::string describe_constraints(const sr_param_def& p) {
                                 p.paired_with ? fmt::format(", each with its {}<n>", p.paired_with) : ""));
   if (p.pattern) notes.push_back(fmt::format("must be {}", p.pattern_text ? p.pattern_text : p.pattern));
   if (p.flags & SR_PARAM_NOT_EMPTY) notes.push_back("not empty");
-  if (p.flags & SR_PARAM_SECRET) notes.push_back("secret: shown as ********");
+  if (p.flags & SR_PARAM_SECRET) notes.push_back(fmt::format("secret: shown as {}", config::kMaskedValue));
   std::string out;
   for (const auto& note : notes) out += (out.empty() ? "" : "; ") + note;
   return out;

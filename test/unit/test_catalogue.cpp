@@ -3,6 +3,7 @@
 // inputs resolved against their parameters (unit and values chosen by a
 // parameter, numbered families) and secrets masked; and the C view a
 // connection receives through sr_host_api.catalogue.
+#include "config/param_check.h"
 #include "host/catalogue.h"
 
 #include <sensor_reporter/sdk.hpp>
@@ -118,7 +119,7 @@ TEST_CASE("the catalogue lists the sections using a connection, in file order, r
     CHECK(value != "hunter2");
     if (key == "Token") {
       saw_token = true;
-      CHECK(value == sr::kMaskedSecret);
+      CHECK(value == sr::config::kMaskedValue);
     }
     if (key == "TempUnit") CHECK(value == "F");
   }
