@@ -104,10 +104,6 @@ void ExecActuator::publish_result(std::string_view value) {
   if (results_dest_) host_.publish(*results_dest_, value);
 }
 
-}  // namespace sr::exec
-
-namespace sr::exec {
-
 // Quotes reach the program as they are: no shell.
 void ExecActuator::check(const sdk::Params& params, sdk::CheckReport& report) {
   if (!params.has("Command")) return;

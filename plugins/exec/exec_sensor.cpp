@@ -79,10 +79,6 @@ void ExecSensor::publish(std::string value) {
   last_published_ = std::move(value);
 }
 
-}  // namespace sr::exec
-
-namespace sr::exec {
-
 // Quotes reach the program as they are (no shell).
 void ExecSensor::check(const sdk::Params& params, sdk::CheckReport& report) {
   if (!params.has("Script")) return;

@@ -388,13 +388,15 @@ void MqttConnection::handle_message(const mosquitto_message* message) {
     return;
   }
   const std::string prefix = settings_.root_topic + "/";
-  bool under_root = topic.compare(0, prefix.size(), prefix) == 0;
-  bool relative_wanted = false;
+  const bool under_root = topic.compare(0, prefix.size(), prefix) == 0;
+  const std::string_view relative = under_root ? std::string_view(topic).substr(prefix.size()) : "";
+  bool relative_wanted = false, any_absolute = false;
   for (const auto& [source, flags] : sources_) {
     if (!(flags & SR_SUBSCRIBE_ABSOLUTE)) {
-      relative_wanted = relative_wanted || (under_root && topic.substr(prefix.size()) == source);
+      relative_wanted = relative_wanted || (under_root && relative == source);
       continue;
     }
+    any_absolute = true;
     // An absolute source may be a filter (+, #): the actuator subscribed
     // to the filter, so that is what the host routes by.
     bool matches = false;
@@ -403,9 +405,7 @@ void MqttConnection::handle_message(const mosquitto_message* message) {
   }
   // Relative sources as before: whatever arrives under the root (the host
   // says when no actuator takes it).
-  bool any_absolute = std::any_of(sources_.begin(), sources_.end(),
-                                  [](const auto& s) { return (s.second & SR_SUBSCRIBE_ABSOLUTE) != 0; });
-  if (under_root && (relative_wanted || !any_absolute)) host_.deliver(topic.substr(prefix.size()), payload);
+  if (under_root && (relative_wanted || !any_absolute)) host_.deliver(std::string(relative), payload);
 }
 
 void MqttConnection::handle_log(int level, const char* text) {
@@ -543,17 +543,10 @@ void MqttConnection::flush_before_exit() {
   state_ = State::Idle;
 }
 
-}  // namespace sr::mqtt
-
-namespace sr::mqtt {
-
 // Reads values only with has() and str(key): what the table guarantees
 // (defaults applied, numbers valid) is all it relies on.
 void MqttConnection::check(const sdk::Params& params, sdk::CheckReport& report) {
-  if (params.has("ReconnectMin") && params.has("ReconnectMax") &&
-      std::stod(params.str("ReconnectMax")) < std::stod(params.str("ReconnectMin")))
-    report.error("ReconnectMax", "ReconnectMax " + params.str("ReconnectMax") + " is below ReconnectMin " +
-                                     params.str("ReconnectMin"));
+  sdk::check_reconnect_range(params, report);
   if (params.has("Certfile") != params.has("Keyfile"))
     report.error(params.has("Certfile") ? "Certfile" : "Keyfile",
                  params.has("Certfile") ? "Certfile without Keyfile: they go together"

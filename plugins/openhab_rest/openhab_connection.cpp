@@ -517,15 +517,8 @@ void OpenhabREST::report_status() {
   host_.set_status(status);
 }
 
-}  // namespace sr::openhab
-
-namespace sr::openhab {
-
 void OpenhabREST::check(const sdk::Params& params, sdk::CheckReport& report) {
-  if (params.has("ReconnectMin") && params.has("ReconnectMax") &&
-      std::stod(params.str("ReconnectMax")) < std::stod(params.str("ReconnectMin")))
-    report.error("ReconnectMax", "ReconnectMax " + params.str("ReconnectMax") + " is below ReconnectMin " +
-                                     params.str("ReconnectMin"));
+  sdk::check_reconnect_range(params, report);
 }
 
 }  // namespace sr::openhab

@@ -11,10 +11,13 @@
 // Not thread-safe; one per connection, used on the event loop.
 #pragma once
 
+#include <sensor_reporter/sdk.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <random>
+#include <string>
 
 namespace sr::sdk {
 
@@ -49,5 +52,14 @@ class ReconnectPolicy {
   unsigned attempts_after_fast_phase_ = 0;
   std::mt19937_64 random_;
 };
+
+// For a connection's check(): the range its ReconnectMin and ReconnectMax
+// keys give (the table has checked each is a number) must not be upside down.
+inline void check_reconnect_range(const Params& params, CheckReport& report) {
+  if (params.has("ReconnectMin") && params.has("ReconnectMax") &&
+      std::stod(params.str("ReconnectMax")) < std::stod(params.str("ReconnectMin")))
+    report.error("ReconnectMax", "ReconnectMax " + params.str("ReconnectMax") + " is below ReconnectMin " +
+                                     params.str("ReconnectMin"));
+}
 
 }  // namespace sr::sdk
