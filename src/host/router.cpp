@@ -139,7 +139,7 @@ std::string Runtime::status_line() const {
   size_t n = components_.size();
   std::string line = fmt::format("running {} section{}", n, n == 1 ? "" : "s");
   size_t backing_off = static_cast<size_t>(
-      std::count_if(components_.begin(), components_.end(), [](const auto& c) { return c->backing_off; }));
+      std::count_if(components_.begin(), components_.end(), [](const auto& c) { return c->backing_off(); }));
   if (backing_off) line += fmt::format(", {} backing off", backing_off);
   for (const auto& component : components_)
     if (!component->status.empty()) line += fmt::format("; [{}] {}", component->section(), component->status);

@@ -11,14 +11,19 @@
 namespace sr {
 
 unsigned backoff_factor(unsigned failures, double poll_seconds) {
-  if (failures < 2) return 1;
-  unsigned factor = 1u << std::min(failures - 1, 5u);  // 2, 4, ... 32
-  factor = std::min(factor, kBackoffMaxFactor);
-  if (poll_seconds > 0) {
-    auto cap = static_cast<unsigned>(std::max(1.0, std::floor(kBackoffMaxSeconds / poll_seconds)));
-    factor = std::min(factor, cap);
-  }
-  return std::max(factor, 1u);
+  unsigned factor = 1;
+  for (unsigned failure = 2; failure <= failures && factor < kBackoffMaxFactor; ++failure) factor *= 2;
+  if (poll_seconds > 0)
+    factor = std::min(factor, static_cast<unsigned>(std::max(1.0, std::floor(kBackoffMaxSeconds / poll_seconds))));
+  return factor;
+}
+
+double pending_timeout_seconds(double poll_seconds) {
+  return std::max(kPendingTimeoutMinSeconds, kPendingTimeoutFactor * poll_seconds);
+}
+
+bool Component::backing_off() const {
+  return plan.poll_seconds > 0 && backoff_factor(failures_in_row, plan.poll_seconds) > 1;
 }
 
 uint32_t Component::abi_minor() const {
@@ -221,7 +226,7 @@ void Runtime::poll(Component& sensor) {
   }
   sensor.poll_running = true;
   if (sensor.plan.poll_seconds <= 0) return;  // polled only by hand: no deadline to keep
-  double limit = std::max(kPendingTimeoutMinSeconds, kPendingTimeoutFactor * sensor.plan.poll_seconds);
+  const double limit = pending_timeout_seconds(sensor.plan.poll_seconds);
   sr_host_ctx* ctx = sensor.ctx.get();
   sensor.poll_timeout_timer =
       services_.loop.add_timer(static_cast<uint64_t>(std::llround(limit * 1e9)), 0, [ctx] {
@@ -249,7 +254,7 @@ void Runtime::poll_done(Component& sensor) {
 
 void Runtime::poll_timed_out(Component& sensor) {
   if (!sensor.poll_running) return;
-  double limit = std::max(kPendingTimeoutMinSeconds, kPendingTimeoutFactor * sensor.plan.poll_seconds);
+  const double limit = pending_timeout_seconds(sensor.plan.poll_seconds);
   // The first of a run says so; the back-off line covers the rest.
   if (sensor.failures_in_row == 0)
     services_.logger.warning(sensor.section(), "poll did not end within {:g} s; counted as a failed poll",
@@ -263,21 +268,20 @@ void Runtime::poll_timed_out(Component& sensor) {
 
 void Runtime::poll_ended(Component& sensor, bool ok) {
   if (ok) {
-    if (sensor.backing_off)
+    if (sensor.backing_off())
       services_.logger.info(sensor.section(), "recovered after {} failures; polling every {:g} s again",
                             sensor.failures_in_row, sensor.plan.poll_seconds);
     sensor.failures_in_row = 0;
     sensor.ticks_to_skip = 0;
-    sensor.backing_off = false;
     return;
   }
+  const bool was_backing_off = sensor.backing_off();
   ++sensor.failures_in_row;
-  unsigned factor = backoff_factor(sensor.failures_in_row, sensor.plan.poll_seconds);
-  if (factor <= 1 || sensor.plan.poll_seconds <= 0) return;
+  if (!sensor.backing_off()) return;
+  const unsigned factor = backoff_factor(sensor.failures_in_row, sensor.plan.poll_seconds);
   sensor.ticks_to_skip = factor - 1;
-  if (!sensor.backing_off) {
-    sensor.backing_off = true;
-    unsigned most = backoff_factor(64, sensor.plan.poll_seconds);
+  if (!was_backing_off) {
+    const unsigned most = backoff_factor(64, sensor.plan.poll_seconds);
     services_.logger.warning(sensor.section(),
                              "failing, backing off: {} failed polls in a row; polling every {:g} s, "
                              "doubling up to {:g} s while it keeps failing",

@@ -59,6 +59,9 @@ inline constexpr double kPendingTimeoutMinSeconds = 1;  // ...but at least 1 s
 // back-off).
 unsigned backoff_factor(unsigned failures, double poll_seconds);
 
+// How long a pending poll may take before it counts as failed.
+double pending_timeout_seconds(double poll_seconds);
+
 struct Component {
   config::ComponentPlan plan;
   std::shared_ptr<sr_host_ctx> ctx;
@@ -78,12 +81,13 @@ struct Component {
   uint64_t poll_timeout_timer = 0;  // the pending poll's deadline
   unsigned failures_in_row = 0;
   unsigned ticks_to_skip = 0;  // backing off: ticks left before the next poll
-  bool backing_off = false;
 
   const sr_class_def& def() const { return *plan.plugin.def; }
   const std::string& section() const { return plan.section; }
   // The ABI minor the section's module declared (the current one if unknown).
   uint32_t abi_minor() const;
+  // Sensors: failing often enough that polls are being skipped.
+  bool backing_off() const;
 };
 
 // Errors of plugin callbacks the host counts rather than logs loudly (a DEBUG
