@@ -280,12 +280,6 @@ const std::string* find_param(const ParamList& params, std::string_view key) {
   return nullptr;
 }
 
-std::vector<std::string> Plan::secret_values() const {
-  std::vector<std::string> values;
-  for (const auto& secret : secrets) values.push_back(secret.value);
-  return values;
-}
-
 bool same_definition(const ComponentPlan& a, const ComponentPlan& b) {
   return a.section == b.section && a.kind == b.kind && a.plugin.def == b.plugin.def && a.params == b.params &&
          a.name == b.name && a.connections == b.connections && a.level == b.level &&

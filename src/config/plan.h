@@ -56,8 +56,6 @@ struct Plan {
   // sections): what to warn about and to mask in any text shown.
   std::vector<SecretSetting> secrets;
 
-  std::vector<std::string> secret_values() const;
-
   bool ok() const { return errors.empty(); }
   int exit_code() const { return ok() ? 0 : plugin_unavailable ? 69 : 78; }
 };

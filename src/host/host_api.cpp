@@ -37,17 +37,8 @@ void api_publish(sr_host_ctx* ctx, const char* destination, const char* payload,
     rt->publish(*ctx->component, destination, std::string_view(payload, len), flags);
 }
 
-int api_subscribe(sr_host_ctx* ctx, const char* source) {
-  Runtime* rt = live(ctx);
-  return rt && source && rt->subscribe(*ctx->component, source) ? SR_OK : SR_ERROR;
-}
-
 void api_poll_done(sr_host_ctx* ctx) {
   if (Runtime* rt = live(ctx)) rt->poll_done(*ctx->component);
-}
-
-void api_deliver(sr_host_ctx* ctx, const char* source, const char* payload, size_t len) {
-  if (Runtime* rt = live(ctx)) rt->deliver(*ctx->component, source, std::string(payload, len));
 }
 
 int api_subscribe_ex(sr_host_ctx* ctx, const char* source, uint32_t flags) {
@@ -62,6 +53,13 @@ int api_unsubscribe(sr_host_ctx* ctx, const char* source, uint32_t flags) {
 
 void api_deliver_ex(sr_host_ctx* ctx, const char* source, const char* payload, size_t len, uint32_t flags) {
   if (Runtime* rt = live(ctx)) rt->deliver(*ctx->component, source, std::string(payload, len), flags);
+}
+
+// The ABI 1.0 forms: the 1.2 ones without flags.
+int api_subscribe(sr_host_ctx* ctx, const char* source) { return api_subscribe_ex(ctx, source, 0); }
+
+void api_deliver(sr_host_ctx* ctx, const char* source, const char* payload, size_t len) {
+  api_deliver_ex(ctx, source, payload, len, 0);
 }
 
 size_t api_catalogue(sr_host_ctx* ctx, sr_catalogue_fn fn, void* user) {
