@@ -11,7 +11,7 @@
 
 #include "config/plan.h"
 
-#include <sensor_reporter/plugin_abi.h>
+#include <sensor_reporter/sdk.hpp>
 
 #include <string>
 #include <string_view>
@@ -20,25 +20,10 @@
 
 namespace sr {
 
-struct CatalogueIo {
-  sr_io_direction direction = SR_IO_PUBLISHES;
-  sr_value_type value_type = SR_VALUE_STRING;
-  std::string key;       // "Destination2"
-  std::string topic;     // the key's value
-  std::string values;    // empty: none
-  std::string unit;      // empty: none
-  std::string measures;  // empty: none
-};
-
-struct CatalogueSection {
-  sr_kind kind = SR_KIND_SENSOR;
-  std::string section;
-  std::string class_name;
-  std::string class_path;
-  std::string summary;
-  std::vector<CatalogueIo> ios;
-  config::ParamList params;  // secrets read config::kMaskedValue
-};
+// The SDK's own types (sdk.hpp, what Host::catalogue() hands a plugin):
+// the host builds the same copies it later lends out as C views.
+using CatalogueIo = sdk::CatalogueIo;
+using CatalogueSection = sdk::CatalogueEntry;  // params: secrets read config::kMaskedValue
 
 // The unit `choices` ("C=°C|F=°F") gives `value` (compared
 // case-insensitively, trimmed); `fallback` when none matches.
