@@ -337,6 +337,7 @@ TEST_CASE("STATUS= counts failed commands and the sensors backing off") {
   Broker broker;
   MqttClient commander(broker.port());
   REQUIRE(commander.wait_connected(5s));
+  REQUIRE(commander.subscribe("sr/status"));
   TempDir dir;
   // systemd's notification socket, played by the test.
   std::string socket_path = dir.file("notify");
@@ -362,7 +363,9 @@ Output = {}
 )",
                                                                                   dir.file("out.txt")));
   Process reporter({binary(), "--plugin-dir", test_plugin_dir(), ini}, {"NOTIFY_SOCKET=" + socket_path});
-  REQUIRE(reporter.wait_for_output("connected to", 10s));
+  // ONLINE follows the reporter's SUBSCRIBE on the same link: once it is
+  // seen, the broker routes sr/cmd to the reporter.
+  REQUIRE(commander.wait_for_message("sr/status", "ONLINE", 10s));
   REQUIRE(commander.publish("sr/cmd", "FAIL"));
   REQUIRE(reporter.wait_for_output("the command FAIL fails", 10s));
   std::string matched;
