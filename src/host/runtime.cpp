@@ -96,10 +96,10 @@ std::vector<std::string> Runtime::start() {
   // Unlike a section that cannot be created (a configuration problem, which
   // stops a start without --keep-going), a failed start() is the section's
   // own trouble at run time: it goes, the rest keeps running.
-  remove_failed(std::move(failed));
+  remove_failed(std::move(failed), created);
   // Polls start last, so the first reading finds every route in place.
   for (Component* component : created)
-    if (component->instance) schedule_poll(*component);
+    schedule_poll(*component);
   // Every connection (kept ones too: a reload changes what uses them) hears
   // that its catalogue may have changed.
   for (auto& component : components_)
@@ -109,7 +109,7 @@ std::vector<std::string> Runtime::start() {
   return failures;
 }
 
-void Runtime::remove_failed(std::vector<Component*> failed) {
+void Runtime::remove_failed(std::vector<Component*> failed, std::vector<Component*>& created) {
   if (failed.empty()) return;
   for (Component* component : failed) {
     services_.logger.error(component->section(), "start failed; section destroyed (the rest keeps running)");
@@ -125,6 +125,8 @@ void Runtime::remove_failed(std::vector<Component*> failed) {
       break;
     }
   }
+  // Out of `created` before they are freed: start() schedules polls from it.
+  std::erase_if(created, [&](Component* c) { return std::find(failed.begin(), failed.end(), c) != failed.end(); });
   // Users first, connections last: an actuator's unsubscribe reaches a live
   // connection.
   for (auto it = components_.rbegin(); it != components_.rend(); ++it)
@@ -282,11 +284,14 @@ void Runtime::poll_ended(Component& sensor, bool ok) {
   sensor.ticks_to_skip = factor - 1;
   if (!was_backing_off) {
     const unsigned most = backoff_factor(64, sensor.plan.poll_seconds);
-    services_.logger.warning(sensor.section(),
-                             "failing, backing off: {} failed polls in a row; polling every {:g} s, "
-                             "doubling up to {:g} s while it keeps failing",
-                             sensor.failures_in_row, factor * sensor.plan.poll_seconds,
-                             most * sensor.plan.poll_seconds);
+    // INFO, not WARNING: the plugin's own error lines are the alarm, and a
+    // line at their level would end their repeat count, so the next failure
+    // would be printed again (the logger counts one run per section).
+    services_.logger.info(sensor.section(),
+                          "failing, backing off: {} failed polls in a row; polling every {:g} s, "
+                          "doubling up to {:g} s while it keeps failing",
+                          sensor.failures_in_row, factor * sensor.plan.poll_seconds,
+                          most * sensor.plan.poll_seconds);
   } else {
     services_.logger.debug(sensor.section(), "{} failed polls in a row; next poll in {:g} s",
                            sensor.failures_in_row, factor * sensor.plan.poll_seconds);

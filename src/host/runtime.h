@@ -149,8 +149,9 @@ class Runtime {
   void destroy(Component& component);
   void schedule_poll(Component& sensor);
   // Destroys and removes the components in `failed` (their start() failed)
-  // and the sections that use a failed connection, logging each.
-  void remove_failed(std::vector<Component*> failed);
+  // and the sections that use a failed connection, logging each, and drops
+  // them from `created`.
+  void remove_failed(std::vector<Component*> failed, std::vector<Component*>& created);
   void poll_ended(Component& sensor, bool ok);
   void poll_timed_out(Component& sensor);
   void drop_subscriptions(Component& actuator);
