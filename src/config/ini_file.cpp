@@ -41,12 +41,7 @@ constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 // configparser's MAX_INTERPOLATION_DEPTH.
 constexpr int max_interpolation_depth = 10;
 
-std::string_view trim(std::string_view text) {
-  auto first = text.find_first_not_of(whitespace);
-  if (first == std::string_view::npos) return {};
-  auto last = text.find_last_not_of(whitespace);
-  return text.substr(first, last - first + 1);
-}
+using sdk::trim;
 
 int indent_of(std::string_view line) {
   auto first = line.find_first_not_of(whitespace);
@@ -393,30 +388,6 @@ ParseResult parse_file(const std::string& path) {
   while (auto count = std::fread(buffer, 1, sizeof buffer, file.get())) text.append(buffer, count);
   if (std::ferror(file.get())) return fail(errno);  // e.g. EISDIR: fopen accepts a directory
   return parse_text(text, path);
-}
-
-bool parse_bool(std::string_view text, bool& out) {
-  auto word = to_lower(trim(text));
-  if (word == "yes" || word == "true" || word == "on" || word == "1") {
-    out = true;
-    return true;
-  }
-  if (word == "no" || word == "false" || word == "off" || word == "0") {
-    out = false;
-    return true;
-  }
-  return false;
-}
-
-std::string to_lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return lower;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && to_lower(a) == to_lower(b);
 }
 
 }  // namespace sr::config

@@ -8,6 +8,8 @@
 // shared between threads; parse on the thread that uses the result.
 #pragma once
 
+#include <sensor_reporter/text.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,12 +78,9 @@ ParseResult parse_file(const std::string& path);
 // diagnostics as the file.
 ParseResult parse_text(std::string_view text, const std::string& name);
 
-// yes/no, true/false, on/off, 1/0 in any case; surrounding whitespace ignored.
-// Returns false (and leaves `out` alone) if `text` is not a boolean.
-bool parse_bool(std::string_view text, bool& out);
-
-// ASCII only: configparser lower-cases keys, and key names are ASCII.
-std::string to_lower(std::string_view text);
-bool iequals(std::string_view a, std::string_view b);
+// The SDK's, so that the host and the plugins read the same words.
+using sdk::iequals;
+using sdk::parse_bool;
+using sdk::to_lower;
 
 }  // namespace sr::config

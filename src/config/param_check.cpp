@@ -174,8 +174,7 @@ std::optional<std::string> check_type(const sr_param_def& def, std::string_view 
       return check_range(def, number, text);
     }
     case SR_PARAM_BOOL: {
-      bool ignored = false;
-      if (!parse_bool(text, ignored))
+      if (!parse_bool(text))
         return fmt::format("'{}' is not a boolean (use yes/no, true/false, on/off or 1/0)", value);
       return std::nullopt;
     }

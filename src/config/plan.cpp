@@ -266,7 +266,8 @@ void apply_logging(const IniFile& ini, Plan& plan) {
   SectionCheck check{ini, *section, plan.errors, plan.warnings};
   ParamList params = check.resolve(table);
   if (const auto* level = find_param(params, "Level")) log::parse_level(*level, plan.logging.level);
-  if (const auto* syslog = find_param(params, "Syslog")) parse_bool(*syslog, plan.logging.syslog);
+  if (const auto* syslog = find_param(params, "Syslog"))
+    if (auto on = parse_bool(*syslog)) plan.logging.syslog = *on;
   if (const auto* file = find_param(params, "File")) plan.logging.file = *file;
   if (const auto* size = find_param(params, "MaxSize")) plan.logging.max_size = std::stoull(*size);
   if (const auto* files = find_param(params, "NumFiles")) plan.logging.num_files = std::stoi(*files);
@@ -358,10 +359,8 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
       if (log::parse_level(*level, l)) c.component.level = l;
     }
     if (const auto* poll = find_param(params, "Poll")) c.component.poll_seconds = std::stod(*poll);
-    if (const auto* retain = find_param(params, "Retain")) {
-      bool b = false;
-      if (parse_bool(*retain, b)) c.component.retain = b;
-    }
+    if (const auto* retain = find_param(params, "Retain"))
+      if (auto on = parse_bool(*retain)) c.component.retain = *on;
     candidates.push_back(std::move(c));
   }
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "loop/event_loop.h"
-#include "util/unique_fd.h"
+#include <sensor_reporter/handle.hpp>
 
 #include <sys/un.h>
 
@@ -35,7 +35,7 @@ class SystemdNotifier {
   void send(const std::string& message);
 
   EventLoop& loop_;
-  UniqueFd socket_;
+  sdk::UniqueFd socket_;
   sockaddr_un address_{};
   socklen_t address_length_ = 0;
   uint64_t watchdog_timer_ = 0;

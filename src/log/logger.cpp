@@ -1,5 +1,7 @@
 #include "log/logger.h"
 
+#include <sensor_reporter/text.hpp>
+
 #include <sys/stat.h>
 #include <syslog.h>
 
@@ -13,14 +15,7 @@ namespace {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using sdk::iequals;
 
 // The syslog(3) priorities; journald reads the same numbers from the "<N>" prefix.
 int priority(Level level) {

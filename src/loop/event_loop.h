@@ -6,7 +6,7 @@
 // including their own.
 #pragma once
 
-#include "util/unique_fd.h"
+#include <sensor_reporter/handle.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -90,10 +90,10 @@ class EventLoop {
   void dispatch_deferred();
   void dispatch_signals();
 
-  UniqueFd epoll_;
-  UniqueFd timer_fd_;
-  UniqueFd event_fd_;
-  UniqueFd signal_fd_;
+  sdk::UniqueFd epoll_;
+  sdk::UniqueFd timer_fd_;
+  sdk::UniqueFd event_fd_;
+  sdk::UniqueFd signal_fd_;
   SignalCallback signal_callback_;
 
   uint64_t next_id_ = 16;  // ids below are the loop's own fds

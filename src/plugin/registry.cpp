@@ -26,7 +26,7 @@ bool is_file(const std::string& path) {
 
 std::vector<std::string> list_modules(const std::string& dir) {
   std::vector<std::string> names;
-  CHandle<DIR, closedir> d(opendir(dir.c_str()));
+  sdk::CHandle<DIR, closedir> d(opendir(dir.c_str()));
   if (!d) return names;
   while (dirent* entry = readdir(d.get())) {
     std::string_view file = entry->d_name;
@@ -169,7 +169,7 @@ std::variant<const LoadedModule*, PluginError> PluginRegistry::load_file(const s
   // process lives. Unmapping them at exit gained nothing and is the likely
   // cause of one LeakSanitizer crash at exit ("Tracer caught signal 11")
   // seen once in the openHAB tests.
-  CHandle<void, dlclose> handle(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE));
+  sdk::CHandle<void, dlclose> handle(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE));
   if (!handle) {
     const char* reason = dlerror();
     return fail(fmt::format(

@@ -7,7 +7,7 @@
 
 #include <sensor_reporter/plugin_abi.h>
 
-#include "util/unique_fd.h"
+#include <sensor_reporter/handle.hpp>
 
 #include <dlfcn.h>
 
@@ -50,7 +50,7 @@ struct LoadedClass {
 struct LoadedModule {
   std::string name;  // "heartbeat"
   std::string path;  // the .so file
-  CHandle<void, dlclose> handle;
+  sdk::CHandle<void, dlclose> handle;
   // The module's descriptor, copied like a class; `classes` points at
   // class_defs. abi_minor is the minor the module answered.
   sr_module_descriptor descriptor{};

@@ -5,14 +5,6 @@
 
 namespace sr {
 
-std::string_view trim(std::string_view text) {
-  const char* space = " \t\r\n\f\v";
-  size_t begin = text.find_first_not_of(space);
-  if (begin == std::string_view::npos) return {};
-  size_t end = text.find_last_not_of(space);
-  return text.substr(begin, end - begin + 1);
-}
-
 std::vector<std::string> split_trimmed(std::string_view text, char separator) {
   std::vector<std::string> parts;
   for (;;) {

@@ -1,13 +1,15 @@
 // Small text helpers shared by the host.
 #pragma once
 
+#include <sensor_reporter/text.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace sr {
 
-std::string_view trim(std::string_view text);
+using sdk::trim;
 // Splits on `separator`, trimming each piece; empty pieces are kept.
 std::vector<std::string> split_trimmed(std::string_view text, char separator);
 // Levenshtein distance, case-insensitive.

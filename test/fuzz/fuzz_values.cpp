@@ -8,12 +8,13 @@
 // Invariants:
 //  - a string is always accepted; an unknown type never;
 //  - an accepted integer parses completely with from_chars AND with the SDK's
-//    Params::integer (std::stoll), within min/max;
+//    Params::get<long long>, within min/max;
 //  - an accepted number is finite, within min/max, and the SDK's
-//    Params::number (std::stod) reads it without throwing: what the table
-//    accepts, every plugin constructor can read;
-//  - an accepted boolean is what parse_bool and Params::boolean read;
-//  - an accepted choice equals one of the choices, ignoring case;
+//    Params::get<double> reads it without throwing: what the table accepts,
+//    every plugin constructor can read;
+//  - an accepted boolean is what parse_bool and Params::get<bool> read;
+//  - an accepted choice equals one of the choices, ignoring case, and
+//    Params::choice maps it to that choice's index;
 //  - split_trimmed gives separators + 1 trimmed parts;
 //  - closest_match returns "" or one of the candidates, and a candidate equal
 //    to the word (ignoring case) when there is one; edit_distance is a metric
@@ -45,7 +46,10 @@ void check_value(const sr_param_def& def, const std::string& value) {
   }
   // What the host hands a plugin: the trimmed value.
   std::string text(sr::trim(value));
-  sr::sdk::Params params({{"Key", text}});
+  sr_param_def key_def = def;
+  key_def.name = "Key";
+  const sr_param_def table[] = {key_def, sr::sdk::end_params};
+  sr::sdk::Params params(table, {{"Key", text}});
   switch (def.type) {
     case SR_PARAM_STRING: break;
     case SR_PARAM_INT: {
@@ -54,11 +58,11 @@ void check_value(const sr_param_def& def, const std::string& value) {
       FUZZ_CHECK(ec == std::errc() && end == text.data() + text.size());
       long long read = 0;
       try {
-        read = params.integer("Key");
+        read = params.get<long long>("Key");
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "Params::integer('%s') threw '%s' after check_value accepted it\n", text.c_str(),
+        std::fprintf(stderr, "Params::get<long long>('%s') threw '%s' after check_value accepted it\n", text.c_str(),
                      e.what());
-        FUZZ_CHECK(!"Params::integer reads every accepted integer");
+        FUZZ_CHECK(!"Params::get<long long> reads every accepted integer");
       }
       FUZZ_CHECK(read == number);
       if (def.flags & SR_PARAM_HAS_MIN) FUZZ_CHECK(static_cast<double>(number) >= def.min);
@@ -71,25 +75,28 @@ void check_value(const sr_param_def& def, const std::string& value) {
       if (def.flags & SR_PARAM_HAS_MIN) FUZZ_CHECK(number >= def.min);
       if (def.flags & SR_PARAM_HAS_MAX) FUZZ_CHECK(number <= def.max);
       try {
-        FUZZ_CHECK(params.number("Key") == number);
+        FUZZ_CHECK(params.get<double>("Key") == number);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "Params::number('%s') threw '%s' after check_value accepted it\n", text.c_str(),
+        std::fprintf(stderr, "Params::get<double>('%s') threw '%s' after check_value accepted it\n", text.c_str(),
                      e.what());
-        FUZZ_CHECK(!"Params::number reads every accepted number");
+        FUZZ_CHECK(!"Params::get<double> reads every accepted number");
       }
       break;
     }
     case SR_PARAM_BOOL: {
-      bool parsed = false;
-      FUZZ_CHECK(sr::config::parse_bool(text, parsed));
-      FUZZ_CHECK(params.boolean("Key") == parsed);
+      auto parsed = sr::config::parse_bool(text);
+      FUZZ_CHECK(parsed.has_value());
+      FUZZ_CHECK(params.get<bool>("Key") == *parsed);
       break;
     }
     case SR_PARAM_CHOICE: {
       bool matched = false;
-      for (const auto& choice : sr::split_trimmed(def.choices ? def.choices : "", '|'))
-        matched |= sr::config::iequals(choice, text);
+      auto choices = sr::split_trimmed(def.choices ? def.choices : "", '|');
+      for (const auto& choice : choices) matched |= sr::config::iequals(choice, text);
       FUZZ_CHECK(matched);
+      enum class Index : size_t {};
+      auto index = static_cast<size_t>(params.choice<Index>("Key"));
+      FUZZ_CHECK(index < choices.size() && sr::config::iequals(choices[index], text));
       break;
     }
     default: FUZZ_CHECK(!"an unknown type is never accepted");

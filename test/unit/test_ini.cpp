@@ -360,21 +360,10 @@ TEST_CASE("parse_file reads a file and reports a missing or unreadable one with 
 }
 
 TEST_CASE("parse_bool accepts yes/no, true/false, on/off, 1/0 in any case and nothing else") {
-  for (const char* text : {"yes", "TRUE", " On ", "1", "Yes\t"}) {
-    bool value = false;
-    CHECK_MESSAGE(parse_bool(text, value), text);
-    CHECK(value);
-  }
-  for (const char* text : {"no", "False", "OFF", " 0"}) {
-    bool value = true;
-    CHECK_MESSAGE(parse_bool(text, value), text);
-    CHECK_FALSE(value);
-  }
-  for (const char* text : {"", "y", "t", "2", "yes please", "enabled"}) {
-    bool value = true;
-    CHECK_FALSE_MESSAGE(parse_bool(text, value), text);
-    CHECK(value);  // untouched
-  }
+  for (const char* text : {"yes", "TRUE", " On ", "1", "Yes\t"}) CHECK_MESSAGE(parse_bool(text) == true, text);
+  for (const char* text : {"no", "False", "OFF", " 0"}) CHECK_MESSAGE(parse_bool(text) == false, text);
+  for (const char* text : {"", "y", "t", "2", "yes please", "enabled"})
+    CHECK_MESSAGE(parse_bool(text) == std::nullopt, text);
 }
 
 TEST_CASE("to_lower and iequals are ASCII case folding") {

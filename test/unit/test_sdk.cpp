@@ -628,45 +628,86 @@ TEST_CASE("make_class_def of a connection sets conn_publish and conn_subscribe o
 // ---------------------------------------------------------------------------
 // Params
 
-TEST_CASE("Params str, has and required") {
-  sr_param_value values[] = {{"Destination", "a/b"}, {"Empty", ""}};
-  sr::sdk::Params params(values, 2);
-  CHECK(params.has("Destination"));
-  CHECK(params.has("Empty"));
+namespace params_table {
+constexpr sr_param_def kTable[] = {
+    sr::sdk::string_param("Destination").required(),
+    sr::sdk::string_param("Root").fallback("/"),
+    sr::sdk::int_param("Count").fallback("3"),
+    sr::sdk::float_param("Timeout").fallback("2.5"),
+    sr::sdk::bool_param("Smoothing").fallback("no"),
+    sr::sdk::string_param("Optional"),
+    sr::sdk::choice_param("PUD", "UP|DOWN|OFF").fallback("DOWN"),
+    sr::sdk::string_param("Address").numbered("Destination"),
+    sr::sdk::end_params};
+enum class Pud { Up, Down, Off };
+static_assert(sr::sdk::choice_count(kTable, "PUD") == 3);
+static_assert(sr::sdk::choice_count(kTable, "Root") == 0);  // not a choice
+static_assert(sr::sdk::choice_count(kTable, "Missing") == 0);
+
+sr::sdk::Params make(sr::sdk::Params::Values values) { return sr::sdk::Params(kTable, std::move(values)); }
+}  // namespace params_table
+
+TEST_CASE("Params: a key the section sets answers its value, one it leaves out the table's default") {
+  using namespace params_table;
+  auto params = make({{"Destination", "a/b"}, {"Count", "-42"}});
+  CHECK(params.get("Destination") == "a/b");
+  CHECK(params.get<int>("Count") == -42);
+  CHECK(params.get("Root") == "/");
+  CHECK(params.get<double>("Timeout") == 2.5);
+  CHECK(params.get<bool>("Smoothing") == false);
+  CHECK(params.has("Root"));
+  CHECK_FALSE(params.has("Optional"));
   CHECK_FALSE(params.has("destination"));  // keys are spelled as in the table
-  CHECK(params.str("Destination") == "a/b");
-  CHECK(params.str("Empty", "fallback") == "");
-  CHECK(params.str("Missing", "fallback") == "fallback");
-  CHECK(params.str("Missing") == "");
-  CHECK(params.required("Destination") == "a/b");
-  CHECK_THROWS_WITH_AS(params.required("Missing"), "missing parameter Missing", std::runtime_error);
+  CHECK(params.find("Optional") == std::nullopt);
+  CHECK(params.find<int>("Count") == -42);
 }
 
-TEST_CASE("Params integer and number convert the text or return the fallback") {
-  sr::sdk::Params params({{"Count", "-42"}, {"Poll", "2.5"}, {"Big", "9000000000"}});
-  CHECK(params.integer("Count") == -42);
-  CHECK(params.integer("Big") == 9000000000LL);
-  CHECK(params.integer("Missing", 7) == 7);
-  CHECK(params.number("Poll") == 2.5);
-  CHECK(params.number("Count") == -42.0);
-  CHECK(params.number("Missing", 0.25) == 0.25);
+TEST_CASE("Params::get names the key when there is no value, and refuses a key outside the table") {
+  using namespace params_table;
+  auto params = make({});
+  CHECK_THROWS_WITH_AS(params.get("Destination"), "missing parameter Destination", std::runtime_error);
+  CHECK_THROWS_WITH_AS(params.get("Optional"), "missing parameter Optional", std::runtime_error);
+  CHECK_THROWS_WITH_AS(params.get("Destinaton"), "parameter Destinaton is not in the class's table",
+                       std::logic_error);
 }
 
-TEST_CASE("Params boolean accepts yes/true/on/1 in any case and falls back when absent") {
-  sr::sdk::Params params({{"A", "YES"}, {"B", "True"}, {"C", "on"}, {"D", "1"}, {"E", "no"}, {"F", "off"}});
-  CHECK(params.boolean("A"));
-  CHECK(params.boolean("B"));
-  CHECK(params.boolean("C"));
-  CHECK(params.boolean("D"));
-  CHECK_FALSE(params.boolean("E", true));
-  CHECK_FALSE(params.boolean("F", true));
-  CHECK(params.boolean("Missing", true));
-  CHECK_FALSE(params.boolean("Missing"));
+TEST_CASE("Params::get converts whole numbers, numbers and booleans strictly") {
+  using namespace params_table;
+  auto params = make({{"Count", "2.5"}, {"Timeout", "1e3"}, {"Smoothing", "ON"}, {"Root", " 9000000000 "},
+                      {"Optional", "maybe"}});
+  CHECK_THROWS_WITH_AS(params.get<int>("Count"), "Count '2.5' is not a whole number", std::runtime_error);
+  CHECK(params.get<double>("Timeout") == 1000.0);
+  CHECK(params.get<bool>("Smoothing"));
+  CHECK(params.get<long long>("Root") == 9000000000LL);
+  CHECK_THROWS_AS(params.get<int>("Root"), std::runtime_error);  // out of range
+  CHECK_THROWS_WITH_AS(params.get<bool>("Optional"), "Optional 'maybe' is not yes/no, true/false, on/off or 1/0",
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(params.get<double>("Optional"), "Optional 'maybe' is not a number", std::runtime_error);
 }
 
-TEST_CASE("Params built from an empty C array has nothing") {
-  sr::sdk::Params params(nullptr, 0);
-  CHECK_FALSE(params.has("Anything"));
+TEST_CASE("Params::choice maps the table's choices, in their order and any case, to the enum") {
+  using namespace params_table;
+  CHECK(make({}).choice<Pud>("PUD") == Pud::Down);
+  CHECK(make({{"PUD", "up"}}).choice<Pud>("PUD") == Pud::Up);
+  CHECK(make({{"PUD", "Off"}}).choice<Pud>("PUD") == Pud::Off);
+  CHECK_THROWS_WITH_AS(make({{"PUD", "SIDEWAYS"}}).choice<Pud>("PUD"), "PUD 'SIDEWAYS' is not one of UP|DOWN|OFF",
+                       std::runtime_error);
+  CHECK_THROWS_AS(make({}).choice<Pud>("Root"), std::logic_error);
+}
+
+TEST_CASE("Params::numbered lists a family's members by number and nothing else") {
+  using namespace params_table;
+  auto params = make({{"Address10", "j"}, {"Address2", "b"}, {"Address1", "a"}, {"AddressX", "no"},
+                      {"Address", "bare"}, {"Address01", "no"}, {"Addresses1", "no"}});
+  CHECK(params.numbered("Address") ==
+        std::vector<sr::sdk::NumberedValue>{{1, "a"}, {2, "b"}, {10, "j"}});
+  CHECK(params.numbered("Destination").empty());
+}
+
+TEST_CASE("Params built from an empty C array has only the table's defaults") {
+  sr::sdk::Params params(params_table::kTable, nullptr, 0);
+  CHECK_FALSE(params.has("Destination"));
+  CHECK(params.get("Root") == "/");
 }
 
 // ---------------------------------------------------------------------------
@@ -992,6 +1033,60 @@ TEST_CASE("run_blocking: a refused job throws and leaks nothing") {
   sr::sdk::Host h(&kFakeApi, host.ctx());
   CHECK_THROWS_WITH_AS(h.run_blocking([] { return 1; }, [](int) {}), "cannot start background work",
                        std::runtime_error);
+}
+
+TEST_CASE("poll_async: the poll is reported done after done ran, after done threw and after work threw") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  int result = 0;
+  CHECK(h.poll_async([] { return 7; }, [&](int value) {
+    CHECK(host.poll_done_calls == 0);  // done runs before the poll ends
+    result = value;
+  }) == sr::sdk::PollResult::Pending);
+  h.poll_async([] { return 1; }, [](int) { throw std::runtime_error("bad reading"); });
+  h.poll_async([]() -> int { throw std::runtime_error("no such file"); }, [](int) {});
+  REQUIRE(host.jobs.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    host.jobs[i].work(host.jobs[i].user);
+    host.jobs[i].done(host.jobs[i].user, 0);
+    CHECK(host.poll_done_calls == i + 1);
+  }
+  CHECK(result == 7);
+  CHECK(host.log_messages() == std::vector<std::string>{"background result failed: bad reading",
+                                                        "background work failed: no such file"});
+}
+
+TEST_CASE("poll_async: a cancelled job does not report the poll done (the instance is gone)") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  h.poll_async([] { return 1; }, [](int) {});
+  REQUIRE(host.jobs.size() == 1);
+  host.jobs[0].work(host.jobs[0].user);
+  host.jobs[0].done(host.jobs[0].user, 1);
+  CHECK(host.poll_done_calls == 0);
+}
+
+TEST_CASE("PollDone reports the poll done once when it leaves scope, also by an exception, unless dismissed") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  { sr::sdk::PollDone done(h); }
+  CHECK(host.poll_done_calls == 1);
+  try {
+    sr::sdk::PollDone done(h);
+    throw std::runtime_error("parse failed");
+  } catch (const std::runtime_error&) {
+  }
+  CHECK(host.poll_done_calls == 2);
+  {
+    sr::sdk::PollDone first(h);
+    sr::sdk::PollDone moved(std::move(first));  // only the new owner reports
+  }
+  CHECK(host.poll_done_calls == 3);
+  {
+    sr::sdk::PollDone done(h);
+    done.dismiss();
+  }
+  CHECK(host.poll_done_calls == 3);
 }
 
 TEST_CASE("post: the function runs when the host calls back, not when cancelled; throws are logged") {

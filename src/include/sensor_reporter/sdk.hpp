@@ -52,11 +52,15 @@
 // it destroys it.
 #pragma once
 
+#include <sensor_reporter/handle.hpp>
 #include <sensor_reporter/plugin_abi.h>
+#include <sensor_reporter/text.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -197,46 +201,153 @@ inline constexpr sr_io_def end_ios{};
 // ---------------------------------------------------------------------------
 // Parameters as handed to the constructor: validated, defaults applied.
 
+// The number of choices of the CHOICE parameter `key` in `table` (0 when it
+// is not one), for a static_assert beside the enum that Params::choice maps
+// it to: static_assert(sdk::choice_count(params, "PUD") == 3).
+constexpr size_t choice_count(const sr_param_def* table, std::string_view key) {
+  for (const sr_param_def* p = table; p && p->name; ++p) {
+    if (std::string_view(p->name) != key || p->type != SR_PARAM_CHOICE || !p->choices) continue;
+    size_t count = 1;
+    for (const char* c = p->choices; *c; ++c) count += *c == '|';
+    return count;
+  }
+  return 0;
+}
+
+// One member of a numbered family (SR_PARAM_NUMBERED): Address2 is {2, value}.
+struct NumberedValue {
+  unsigned number;
+  std::string value;
+  bool operator==(const NumberedValue&) const = default;
+};
+
+// The values create() receives, read by the class's own table: a key the
+// section left out answers the table's default, so no default is written
+// twice (the host applies the same defaults; a unit test's hand-made values
+// get them here). Reading a key that is neither set nor in the table, or a
+// value that is not of the asked type, throws: the constructor's exception
+// becomes the section's create error.
 class Params {
  public:
-  Params(const sr_param_value* values, size_t count) {
+  using Values = std::vector<std::pair<std::string, std::string>>;
+
+  Params(const sr_param_def* table, const sr_param_value* values, size_t count) : table_(table) {
     for (size_t i = 0; i < count; ++i) values_.emplace_back(values[i].key, values[i].value);
   }
-  explicit Params(std::vector<std::pair<std::string, std::string>> values) : values_(std::move(values)) {}
+  Params(const sr_param_def* table, Values values) : table_(table), values_(std::move(values)) {}
 
-  bool has(std::string_view key) const { return find(key) != nullptr; }
-  std::string str(std::string_view key, std::string_view fallback = {}) const {
-    const std::string* v = find(key);
-    return v ? *v : std::string(fallback);
+  // The section sets `key`, or the table gives it a default.
+  bool has(std::string_view key) const { return text(key).has_value(); }
+
+  // The value of `key` as V: std::string, bool, an integer type or a
+  // floating-point type. Throws when there is none.
+  template <typename V = std::string>
+  V get(std::string_view key) const {
+    const auto value = text(key);
+    if (!value) {
+      if (!def(key)) throw std::logic_error(fmt::format("parameter {} is not in the class's table", key));
+      throw std::runtime_error(fmt::format("missing parameter {}", key));
+    }
+    return convert<V>(key, *value);
   }
-  std::string required(std::string_view key) const {
-    const std::string* v = find(key);
-    if (!v) throw std::runtime_error(fmt::format("missing parameter {}", key));
-    return *v;
+  // Like get, but nullopt when the section does not set `key` and the table
+  // has no default for it.
+  template <typename V = std::string>
+  std::optional<V> find(std::string_view key) const {
+    const auto value = text(key);
+    if (!value) return std::nullopt;
+    return convert<V>(key, *value);
   }
-  long long integer(std::string_view key, long long fallback = 0) const {
-    const std::string* v = find(key);
-    return v ? std::stoll(*v) : fallback;
+
+  // A CHOICE parameter as the enum whose values are the table's choices in
+  // their order ("UP|DOWN|OFF": Up = 0, Down = 1, Off = 2), compared
+  // case-insensitively. Pin the enum to the table with choice_count.
+  template <typename Enum>
+    requires std::is_enum_v<Enum>
+  Enum choice(std::string_view key) const {
+    const sr_param_def* d = def(key);
+    if (!d || d->type != SR_PARAM_CHOICE || !d->choices)
+      throw std::logic_error(fmt::format("parameter {} is not a choice in the class's table", key));
+    const std::string value = get(key);
+    std::string_view choices = d->choices;
+    for (size_t index = 0;; ++index) {
+      const size_t bar = choices.find('|');
+      if (iequals(trim(choices.substr(0, bar)), trim(value))) return static_cast<Enum>(index);
+      if (bar == std::string_view::npos) break;
+      choices.remove_prefix(bar + 1);
+    }
+    throw std::runtime_error(fmt::format("{} '{}' is not one of {}", key, value, d->choices));
   }
-  double number(std::string_view key, double fallback = 0) const {
-    const std::string* v = find(key);
-    return v ? std::stod(*v) : fallback;
-  }
-  bool boolean(std::string_view key, bool fallback = false) const {
-    const std::string* v = find(key);
-    if (!v) return fallback;
-    std::string lower;
-    for (char c : *v) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    return lower == "yes" || lower == "true" || lower == "on" || lower == "1";
+
+  // The members of the numbered family `family` that the section sets
+  // (Address1, Address2, ... as {1, ...}, {2, ...}), by number.
+  std::vector<NumberedValue> numbered(std::string_view family) const {
+    std::vector<NumberedValue> members;
+    for (const auto& [key, value] : values_) {
+      std::string_view k = key;
+      if (k.size() <= family.size() || k.substr(0, family.size()) != family) continue;
+      unsigned number = 0;
+      auto digits = k.substr(family.size());
+      auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+      if (error == std::errc() && end == digits.data() + digits.size() && digits[0] != '0')
+        members.push_back({number, value});
+    }
+    std::sort(members.begin(), members.end(),
+              [](const NumberedValue& a, const NumberedValue& b) { return a.number < b.number; });
+    return members;
   }
 
  private:
-  const std::string* find(std::string_view key) const {
-    for (const auto& [k, v] : values_)
-      if (k == key) return &v;
+  const sr_param_def* def(std::string_view key) const {
+    for (const sr_param_def* p = table_; p && p->name; ++p)
+      if (key == p->name) return p;
     return nullptr;
   }
-  std::vector<std::pair<std::string, std::string>> values_;
+  // The section's value, else the table's default.
+  std::optional<std::string_view> text(std::string_view key) const {
+    for (const auto& [k, v] : values_)
+      if (k == key) return v;
+    if (const sr_param_def* d = def(key); d && d->default_value) return d->default_value;
+    return std::nullopt;
+  }
+  template <typename V>
+  static V convert(std::string_view key, std::string_view value) {
+    if constexpr (std::is_same_v<V, std::string>) {
+      return std::string(value);
+    } else if constexpr (std::is_same_v<V, bool>) {
+      if (auto b = parse_bool(value)) return *b;
+      throw std::runtime_error(fmt::format("{} '{}' is not yes/no, true/false, on/off or 1/0", key, value));
+    } else if constexpr (std::is_arithmetic_v<V>) {
+      std::string_view digits = trim(value);
+      // The host's check reads floats with strtod, which allows a sign.
+      if (std::is_floating_point_v<V> && digits.size() > 1 && digits[0] == '+') digits.remove_prefix(1);
+      V number{};
+      auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+      if (error != std::errc() || end != digits.data() + digits.size() || digits.empty())
+        throw std::runtime_error(fmt::format("{} '{}' is not a {}", key, value,
+                                             std::is_integral_v<V> ? "whole number" : "number"));
+      return number;
+    } else {
+      static_assert(std::is_same_v<V, std::string>, "Params::get<V>: V is std::string, bool or a number");
+    }
+  }
+
+  const sr_param_def* table_;
+  Values values_;
+
+ public:
+  // TRANSITIONAL, removed once every plugin reads through get/choice: the
+  // pre-1.2 string-keyed forms that restate defaults.
+  explicit Params(Values values) : table_(nullptr), values_(std::move(values)) {}
+  std::string str(std::string_view key, std::string_view fallback = {}) const {
+    return std::string(text(key).value_or(fallback));
+  }
+  std::string required(std::string_view key) const { return get(key); }
+  long long integer(std::string_view key, long long fallback = 0) const {
+    return find<long long>(key).value_or(fallback);
+  }
+  double number(std::string_view key, double fallback = 0) const { return find<double>(key).value_or(fallback); }
+  bool boolean(std::string_view key, bool fallback = false) const { return find<bool>(key).value_or(fallback); }
 };
 
 // What a class's static check(params, report) reports: problems a table
@@ -289,6 +400,9 @@ struct CatalogueEntry {
   std::vector<CatalogueIo> ios;
   std::vector<std::pair<std::string, std::string>> params;  // secrets read "********"
 };
+
+// What a sensor's poll() may return when it does its work asynchronously.
+enum class PollResult { Done, Pending };
 
 // Owns a host timer; cancels it on destruction. Movable.
 class Timer {
@@ -522,47 +636,18 @@ class Host {
   // Runs work() on a worker thread and done(result) on the loop. work must
   // not touch the instance (capture copies): the instance may be destroyed
   // meanwhile, in which case done is never called. If work throws, the error
-  // is logged and done is not called either: a poll() that returned Pending
-  // and waits for done to call poll_done() must catch inside work and
-  // return an error value instead.
+  // is logged and done is not called. A sensor's poll uses poll_async.
   template <typename Work, typename Done>
   void run_blocking(Work work, Done done) const {
-    using Result = std::invoke_result_t<Work&>;
-    static_assert(!std::is_void_v<Result>, "run_blocking work must return a value");
-    struct Job {
-      Work work;
-      Done done;
-      Host host;
-      std::optional<Result> result;
-      std::string failure;
-    };
-    auto job = std::make_unique<Job>(Job{std::move(work), std::move(done), *this, {}, {}});
-    auto run = [](void* user) {
-      auto* j = static_cast<Job*>(user);
-      try {
-        j->result.emplace(j->work());
-      } catch (const std::exception& e) {
-        j->failure = e.what();
-      } catch (...) {
-        j->failure = "unknown exception";
-      }
-    };
-    auto finish = [](void* user, int cancelled) {
-      std::unique_ptr<Job> j(static_cast<Job*>(user));
-      if (cancelled) return;
-      if (!j->result) {
-        j->host.error("background work failed: {}", j->failure);
-        return;
-      }
-      try {
-        j->done(std::move(*j->result));
-      } catch (...) {
-        detail::log_exception(j->host.api_, j->host.ctx_, "background result");
-      }
-    };
-    if (api_->run_blocking(ctx_, run, finish, job.get()) != SR_OK)
-      throw std::runtime_error("cannot start background work");
-    job.release();  // now owned by the host until finish runs
+    start_job(std::move(work), std::move(done), false);
+  }
+  // For a sensor's poll(): run_blocking, then the poll is reported done in
+  // every case (done returned or threw, work threw), unless the instance is
+  // gone. poll() returns what this returns.
+  template <typename Work, typename Done>
+  PollResult poll_async(Work work, Done done) const {
+    start_job(std::move(work), std::move(done), true);
+    return PollResult::Pending;
   }
 
   // Thread-safe: run fn on the loop soon (never if the instance is gone).
@@ -587,6 +672,47 @@ class Host {
   }
 
  private:
+  template <typename Work, typename Done>
+  void start_job(Work work, Done done, bool ends_poll) const {
+    using Result = std::invoke_result_t<Work&>;
+    static_assert(!std::is_void_v<Result>, "background work must return a value");
+    struct Job {
+      Work work;
+      Done done;
+      Host host;
+      bool ends_poll;
+      std::optional<Result> result;
+      std::string failure;
+    };
+    auto job = std::make_unique<Job>(Job{std::move(work), std::move(done), *this, ends_poll, {}, {}});
+    auto run = [](void* user) {
+      auto* j = static_cast<Job*>(user);
+      try {
+        j->result.emplace(j->work());
+      } catch (const std::exception& e) {
+        j->failure = e.what();
+      } catch (...) {
+        j->failure = "unknown exception";
+      }
+    };
+    auto finish = [](void* user, int cancelled) {
+      std::unique_ptr<Job> j(static_cast<Job*>(user));
+      if (cancelled) return;
+      if (!j->result) {
+        j->host.error("background work failed: {}", j->failure);
+      } else {
+        try {
+          j->done(std::move(*j->result));
+        } catch (...) {
+          detail::log_exception(j->host.api_, j->host.ctx_, "background result");
+        }
+      }
+      if (j->ends_poll) j->host.poll_done();
+    };
+    if (api_->run_blocking(ctx_, run, finish, job.get()) != SR_OK)
+      throw std::runtime_error("cannot start background work");
+    job.release();  // now owned by the host until finish runs
+  }
   // A service appended after 1.0 exists when the host's table reaches it.
   template <typename Fn>
   bool has(size_t offset, Fn fn) const {
@@ -625,62 +751,26 @@ class Host {
   sr_host_ctx* ctx_;
 };
 
-// True for TOGGLE and for button-press timestamps (YYYY-MM-DDTHH:MM:SS.ffffff,
-// optionally with a +HHMM or +HH:MM offset), which every actuator and the
-// local rules treat as "toggle" (INI-era behaviour).
-inline bool is_toggle_command(std::string_view payload) {
-  if (payload == "TOGGLE") return true;
-  auto digits = [&](size_t from, size_t count) {
-    if (payload.size() < from + count) return false;
-    for (size_t i = from; i < from + count; ++i)
-      if (payload[i] < '0' || payload[i] > '9') return false;
-    return true;
-  };
-  if (payload.size() != 26 && payload.size() != 31 && payload.size() != 32) return false;
-  bool stamp = digits(0, 4) && payload[4] == '-' && digits(5, 2) && payload[7] == '-' && digits(8, 2) &&
-               payload[10] == 'T' && digits(11, 2) && payload[13] == ':' && digits(14, 2) &&
-               payload[16] == ':' && digits(17, 2) && payload[19] == '.' && digits(20, 6);
-  if (!stamp || payload.size() == 26) return stamp;
-  bool sign = payload[26] == '+' || payload[26] == '-';
-  if (payload.size() == 31) return sign && digits(27, 4);               // +HHMM
-  return sign && digits(27, 2) && payload[29] == ':' && digits(30, 2);  // +HH:MM
-}
-
-// A payload made safe to quote in a log line: control bytes and invalid
-// UTF-8 become \xNN (a reading cannot forge a log line), and a long payload
-// is cut after `max` bytes with its length noted.
-// The length of the UTF-8 sequence that starts at text[at] (1 to 4), or 0
-// when the bytes there are not one (a stray continuation byte, a cut or
-// malformed sequence). Overlong forms are not checked.
-inline size_t utf8_sequence_length(std::string_view text, size_t at) {
-  auto c = static_cast<unsigned char>(text[at]);
-  size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (len == 0 || at + len > text.size()) return 0;
-  for (size_t k = 1; k < len; ++k)
-    if ((static_cast<unsigned char>(text[at + k]) >> 6) != 0x2) return 0;
-  return len;
-}
-
-inline std::string printable(std::string_view payload, size_t max = 64) {
-  std::string out;
-  const size_t shown = payload.size() > max ? max : payload.size();
-  for (size_t i = 0; i < shown;) {
-    auto c = static_cast<unsigned char>(payload[i]);
-    size_t len = utf8_sequence_length(payload.substr(0, shown), i);
-    if (len == 0 || c < 0x20 || c == 0x7F || c == '\\') {
-      out += fmt::format("\\x{:02x}", c);
-      ++i;
-      continue;
-    }
-    out.append(payload.substr(i, len));
-    i += len;
+// For a sensor whose poll() returned Pending and ends its work in a callback
+// of its own (a child process, an fd): reports the poll done when it goes
+// out of scope, whatever the callback did or threw. Movable; dismiss() when
+// the poll goes on elsewhere.
+class PollDone {
+ public:
+  explicit PollDone(Host host) : host_(host) {}
+  PollDone(PollDone&& other) noexcept : host_(other.host_), armed_(std::exchange(other.armed_, false)) {}
+  PollDone& operator=(PollDone&&) = delete;
+  PollDone(const PollDone&) = delete;
+  PollDone& operator=(const PollDone&) = delete;
+  ~PollDone() {
+    if (armed_) host_.poll_done();
   }
-  if (shown < payload.size()) out += fmt::format("... ({} bytes)", payload.size());
-  return out;
-}
+  void dismiss() { armed_ = false; }
 
-// What a sensor's poll() may return when it does its work asynchronously.
-enum class PollResult { Done, Pending };
+ private:
+  Host host_;
+  bool armed_ = true;
+};
 
 // ---------------------------------------------------------------------------
 // Trampolines
@@ -702,7 +792,7 @@ struct Adapter {
                       char* err, size_t err_size) noexcept {
     try {
       Host host(api, ctx);
-      return new Instance<T>(host, Params(params, count));
+      return new Instance<T>(host, Params(T::params, params, count));
     } catch (const std::exception& e) {
       copy_error(err, err_size, e.what());
     } catch (...) {
@@ -801,7 +891,7 @@ struct Adapter {
                    void* report_ctx) noexcept {
     try {
       CheckReport checks(report, report_ctx);
-      T::check(Params(params, count), checks);
+      T::check(Params(T::params, params, count), checks);
       return checks.failed() ? SR_ERROR : SR_OK;
     } catch (const std::exception& e) {
       report(report_ctx, SR_LOG_ERROR, nullptr, e.what());

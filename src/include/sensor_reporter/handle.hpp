@@ -1,4 +1,5 @@
-// RAII for file descriptors and other C handles.
+// sensor_reporter SDK: ownership of file descriptors and C handles, shared by
+// the plugins and the host.
 #pragma once
 
 #include <unistd.h>
@@ -6,7 +7,7 @@
 #include <memory>
 #include <utility>
 
-namespace sr {
+namespace sr::sdk {
 
 // Owns one file descriptor; closes it on destruction. -1 means none.
 class UniqueFd {
@@ -45,4 +46,4 @@ struct FreeWith {
 template <typename T, auto Free>
 using CHandle = std::unique_ptr<T, FreeWith<Free>>;
 
-}  // namespace sr
+}  // namespace sr::sdk
