@@ -52,9 +52,9 @@ class FloodSensor {
 
   FloodSensor(sr::sdk::Host host, const sr::sdk::Params& params)
       : host_(host),
-        destination_(params.required("Destination")),
-        count_(params.integer("Count")),
-        batch_(params.integer("Batch")) {}
+        destination_(params.get("Destination")),
+        count_(params.get<long long>("Count")),
+        batch_(params.get<long long>("Batch")) {}
 
   void refresh() {
     if (remaining_ > 0) return;
@@ -96,8 +96,8 @@ class RateSensor {
       sr::sdk::float_param("Rate").fallback("1000").min(1).max(100000).help("readings per second"),
       sr::sdk::end_params};
 
-  RateSensor(sr::sdk::Host host, const sr::sdk::Params& params) : host_(host), rate_(params.number("Rate")) {
-    std::string list = params.required("Items");
+  RateSensor(sr::sdk::Host host, const sr::sdk::Params& params) : host_(host), rate_(params.get<double>("Rate")) {
+    std::string list = params.get("Items");
     std::replace(list.begin(), list.end(), ',', ' ');
     std::istringstream words(list);
     for (std::string word; words >> word;) items_.push_back(word);

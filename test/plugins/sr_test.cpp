@@ -32,11 +32,11 @@ class TestSensor {
 
   TestSensor(sr::sdk::Host host, const sr::sdk::Params& params)
       : host_(host),
-        destination_(params.required("Destination")),
-        duration_(params.number("PollDuration")),
-        throw_on_poll_(params.boolean("ThrowOnPoll")),
-        block_for_(params.number("BlockFor")) {
-    std::string values = params.required("Values");
+        destination_(params.get("Destination")),
+        duration_(params.get<double>("PollDuration")),
+        throw_on_poll_(params.get<bool>("ThrowOnPoll")),
+        block_for_(params.get<double>("BlockFor")) {
+    std::string values = params.get("Values");
     size_t start = 0;
     for (;;) {
       size_t comma = values.find(',', start);
@@ -95,9 +95,9 @@ class TestActuator {
 
   TestActuator(sr::sdk::Host host, const sr::sdk::Params& params)
       : host_(host),
-        output_(params.required("Output")),
-        command_src_(params.required("CommandSrc")),
-        state_dest_(params.str("StateDest")) {
+        output_(params.get("Output")),
+        command_src_(params.get("CommandSrc")),
+        state_dest_(params.find("StateDest").value_or("")) {
     host_.subscribe(command_src_);
   }
   void on_command(std::string_view source, std::string_view payload) {
@@ -146,12 +146,12 @@ class TestFamilies {
       sr::sdk::publishes("Destination", SR_VALUE_STRING, "address"), sr::sdk::end_ios};
 
   static void check(const sr::sdk::Params& params, sr::sdk::CheckReport& report) {
-    if (params.has("Low") && params.has("High") && std::stoll(params.str("High")) < std::stoll(params.str("Low")))
+    if (params.get<long long>("High") < params.get<long long>("Low"))
       report.error("High", "High is below Low");
-    if (params.has("Label") && params.str("Label") == "warn") report.warning("Label", "Label says warn");
-    if (params.has("Label") && params.str("Label") == "whole") report.error("", "the whole section is wrong");
-    if (params.has("Token") && params.str("Token") == "deadbeef")
-      report.warning("Token", "token " + params.str("Token") + " is well known");
+    if (params.find("Label") == "warn") report.warning("Label", "Label says warn");
+    if (params.find("Label") == "whole") report.error("", "the whole section is wrong");
+    if (params.find("Token") == "deadbeef")
+      report.warning("Token", "token " + params.get("Token") + " is well known");
   }
   TestFamilies(sr::sdk::Host, const sr::sdk::Params&) {}
 };
@@ -186,12 +186,12 @@ class PolicySensor {
 
   PolicySensor(sr::sdk::Host host, const sr::sdk::Params& params)
       : host_(host),
-        destination_(params.required("Destination")),
-        fail_polls_(params.integer("FailPolls")),
-        fail_file_(params.str("FailFile")),
-        hang_(params.boolean("Hang")),
-        flags_(params.boolean("Absolute") ? SR_PUBLISH_ABSOLUTE : 0u),
-        fail_start_(params.boolean("FailStart")) {}
+        destination_(params.get("Destination")),
+        fail_polls_(params.get<long long>("FailPolls")),
+        fail_file_(params.find("FailFile").value_or("")),
+        hang_(params.get<bool>("Hang")),
+        flags_(params.get<bool>("Absolute") ? SR_PUBLISH_ABSOLUTE : 0u),
+        fail_start_(params.get<bool>("FailStart")) {}
 
   void start() {
     if (fail_start_) throw std::runtime_error("start fails on purpose");
@@ -238,10 +238,10 @@ class PolicyActuator {
 
   PolicyActuator(sr::sdk::Host host, const sr::sdk::Params& params)
       : host_(host),
-        command_src_(params.required("CommandSrc")),
-        output_(params.required("Output")),
-        flags_(params.boolean("Absolute") ? SR_SUBSCRIBE_ABSOLUTE : 0u),
-        unsubscribe_file_(params.str("UnsubscribeFile")) {
+        command_src_(params.get("CommandSrc")),
+        output_(params.get("Output")),
+        flags_(params.get<bool>("Absolute") ? SR_SUBSCRIBE_ABSOLUTE : 0u),
+        unsubscribe_file_(params.find("UnsubscribeFile").value_or("")) {
     if (!host_.subscribe(command_src_, flags_)) host_.warning("subscribing to {} was refused", command_src_);
   }
   void on_command(std::string_view source, std::string_view payload) {

@@ -58,7 +58,7 @@ class GrownSensor {
                                       sr::sdk::end_ios};
 
   GrownSensor(sr::sdk::Host host, const sr::sdk::Params& params)
-      : host_(host), destination_(params.required("Destination")), value_(params.required("Value")) {}
+      : host_(host), destination_(params.get("Destination")), value_(params.get("Value")) {}
   void poll() { host_.publish(destination_, value_); }
   void refresh() { poll(); }
 
@@ -82,8 +82,8 @@ class GrownActuator {
   static constexpr sr_io_def ios[] = {sr::sdk::accepts("CommandSrc", SR_VALUE_COMMAND, "text"),
                                       sr::sdk::end_ios};
 
-  GrownActuator(sr::sdk::Host host, const sr::sdk::Params& params) : output_(params.required("Output")) {
-    if (!host.subscribe(params.required("CommandSrc"))) throw std::runtime_error("cannot subscribe");
+  GrownActuator(sr::sdk::Host host, const sr::sdk::Params& params) : output_(params.get("Output")) {
+    if (!host.subscribe(params.get("CommandSrc"))) throw std::runtime_error("cannot subscribe");
   }
   void on_command(std::string_view source, std::string_view payload) {
     std::FILE* file = std::fopen(output_.c_str(), "ae");
