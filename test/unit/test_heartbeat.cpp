@@ -1,84 +1,48 @@
 // Unit tests for heartbeat.heartbeat.Heartbeat (SPEC 7.1): the uptime format,
-// and the class driven through the SDK's trampolines with a fake host whose
-// monotonic clock the test sets, so uptimes are exact.
+// and the class driven through the SDK's trampolines on the SDK's FakeHost
+// (sensor_reporter/testing.hpp), whose manual clock the test moves, so
+// uptimes are exact.
 #include "heartbeat/heartbeat.hpp"
 
-#include "support/strict_host.h"
+#include "support/doctest_vector.h"
 
 #include <sensor_reporter/sdk.hpp>
+#include <sensor_reporter/testing.hpp>
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdint>
-#include <ostream>
 #include <string>
 #include <vector>
 
 namespace {
 
-struct Published {
-  std::string destination;
-  std::string payload;
-  uint32_t flags;
-  bool operator==(const Published&) const = default;
-};
-std::ostream& operator<<(std::ostream& out, const Published& p) {
-  return out << "{" << p.destination << ", " << p.payload << ", flags " << p.flags << "}";
-}
-
-}  // namespace
-
-namespace {
-
+using namespace std::chrono_literals;
 using sr::heartbeat::format_uptime;
 using sr::heartbeat::Heartbeat;
+using sr::sdk::testing::FakeHost;
+using sr::sdk::testing::Published;
 
-constexpr uint64_t kSecond = 1'000'000'000;
+using HeartbeatInstance = sr::sdk::testing::Instance<Heartbeat>;
+const sr_class_def& kDef = HeartbeatInstance::def();
 
-// The host services a Heartbeat uses: publish, log and the clock. Anything
-// else it calls fails the test.
-struct FakeHost {
-  uint64_t now_ns = 0;
-  std::vector<Published> published;
-  std::vector<std::string> logs;
+// A Heartbeat as the daemon creates it from a complete section.
+const HeartbeatInstance::Values kSection = {{"Num-Dest", "hb/num"}, {"Str-Dest", "hb/str"}, {"Poll", "60"}};
 
-  sr_host_ctx* ctx() { return reinterpret_cast<sr_host_ctx*>(this); }
-  static FakeHost& of(sr_host_ctx* ctx) { return *reinterpret_cast<FakeHost*>(ctx); }
-};
-
-const sr_host_api kFakeApi = [] {
-  sr_host_api api = sr::test::strict_host_api();
-  api.log = [](sr_host_ctx* ctx, int, const char* msg, size_t len) {
-    FakeHost::of(ctx).logs.emplace_back(msg, len);
-  };
-  api.publish = [](sr_host_ctx* ctx, const char* destination, const char* payload, size_t len,
-                   uint32_t flags) {
-    FakeHost::of(ctx).published.push_back({destination, std::string(payload, len), flags});
-  };
-  api.monotonic_ns = [](sr_host_ctx* ctx) { return FakeHost::of(ctx).now_ns; };
-  api.section_name = [](sr_host_ctx*) { return "Sensor_Heartbeat"; };
-  return api;
-}();
-
-constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<Heartbeat>();
-
-// A Heartbeat created through the trampolines, destroyed with the test.
-class Instance {
- public:
-  explicit Instance(FakeHost& host) {
-    sr_param_value values[] = {{"Num-Dest", "hb/num"}, {"Str-Dest", "hb/str"}, {"Poll", "60"}};
-    char err[128] = {};
-    instance_ = kDef.create(&kFakeApi, host.ctx(), values, 3, err, sizeof err);
-    REQUIRE_MESSAGE(instance_ != nullptr, err);
-  }
-  ~Instance() { kDef.destroy(instance_); }
-  Instance(const Instance&) = delete;
-  Instance& operator=(const Instance&) = delete;
-  void* get() const { return instance_; }
-
- private:
-  void* instance_ = nullptr;
-};
+// The strict fake this test used to have failed on any service but publish,
+// log and the clock; a Heartbeat still needs nothing else.
+void check_uses_only_publish_log_and_clock(const FakeHost& host) {
+  CHECK(host.timer_count() == 0);
+  CHECK(host.watch_count() == 0);
+  CHECK(host.outstanding() == 0);
+  CHECK(host.subscriptions().empty());
+  CHECK(host.unsubscriptions().empty());
+  CHECK(host.delivered().empty());
+  CHECK(host.statuses().empty());
+  CHECK(host.poll_done_count() == 0);
+  CHECK(host.refresh_requests() == 0);
+}
 
 }  // namespace
 
@@ -111,17 +75,24 @@ TEST_CASE("format_uptime does not pad or wrap the days") {
 // ---------------------------------------------------------------------------
 // The class description
 
-TEST_CASE("Heartbeat is a sensor named heartbeat.heartbeat.Heartbeat with poll and refresh") {
+TEST_CASE("Heartbeat is a sensor named heartbeat.heartbeat.Heartbeat whose poll and refresh publish") {
   CHECK(kDef.kind == SR_KIND_SENSOR);
   CHECK(std::string(kDef.name) == "Heartbeat");
   CHECK(std::string(kDef.path) == "heartbeat.heartbeat.Heartbeat");
-  CHECK((kDef.poll != nullptr));
-  CHECK((kDef.refresh != nullptr));
   CHECK((kDef.on_command == nullptr));
   CHECK((kDef.conn_publish == nullptr));
+  // The SDK fills poll and refresh for every sensor, hooks or not: only
+  // calling them shows the class has its own.
+  FakeHost host;
+  HeartbeatInstance heartbeat(host, kSection);
+  CHECK(heartbeat.poll() == SR_OK);
+  CHECK(host.payloads_to("hb/num").size() == 1);
+  CHECK(heartbeat.refresh() == SR_OK);
+  CHECK(host.payloads_to("hb/num").size() == 2);
 }
 
-TEST_CASE("Heartbeat's parameter table: Num-Dest and Str-Dest required strings, Poll a required number >= 1") {
+TEST_CASE(
+    "Heartbeat's parameter table: Num-Dest and Str-Dest required strings, Poll a required number >= 1") {
   const sr_param_def* p = kDef.params;
   REQUIRE(p[0].name != nullptr);
   CHECK(std::string(p[0].name) == "Num-Dest");
@@ -157,70 +128,76 @@ TEST_CASE("Heartbeat declares that it publishes the uptime in ms to Num-Dest and
 // Behaviour with an injected clock
 
 TEST_CASE("Heartbeat without Str-Dest cannot be created and says which parameter is missing") {
-  FakeHost host;
-  sr_param_value values[] = {{"Num-Dest", "hb/num"}, {"Poll", "60"}};
-  char err[128] = {};
-  CHECK(kDef.create(&kFakeApi, host.ctx(), values, 2, err, sizeof err) == nullptr);
-  CHECK(std::string(err) == "missing parameter Str-Dest");
+  CHECK(HeartbeatInstance::try_create({{"Num-Dest", "hb/num"}, {"Poll", "60"}}) ==
+        "missing parameter Str-Dest");
 }
 
 TEST_CASE("Heartbeat publishes nothing until polled") {
   FakeHost host;
-  Instance heartbeat(host);
-  CHECK(kDef.start(heartbeat.get()) == SR_OK);
-  CHECK(host.published.empty());
-  CHECK(host.logs.empty());
+  HeartbeatInstance heartbeat(host, kSection);
+  CHECK(heartbeat.start() == SR_OK);
+  CHECK(host.published().empty());
+  CHECK(host.logs().empty());
+  check_uses_only_publish_log_and_clock(host);
 }
 
 TEST_CASE("Heartbeat poll right after creation publishes 0 to Num-Dest, then 00:00:00 to Str-Dest") {
   FakeHost host;
-  host.now_ns = 7 * kSecond;  // the monotonic clock does not start at 0
-  Instance heartbeat(host);
-  CHECK(kDef.poll(heartbeat.get()) == SR_OK);
-  CHECK(host.published == std::vector<Published>{{"hb/num", "0", 0}, {"hb/str", "00:00:00", 0}});
+  CHECK(host.now() > 0s);  // the monotonic clock does not start at 0
+  host.advance(7s);
+  HeartbeatInstance heartbeat(host, kSection);
+  CHECK(heartbeat.poll() == SR_OK);
+  CHECK(host.published() == std::vector<Published>{{"hb/num", "0", 0}, {"hb/str", "00:00:00", 0}});
+  check_uses_only_publish_log_and_clock(host);
 }
 
 TEST_CASE("Heartbeat poll publishes the uptime since creation: 1 day + 3723.5 s") {
   FakeHost host;
-  host.now_ns = 1234 * kSecond;
-  Instance heartbeat(host);
-  host.now_ns += 86400 * kSecond + 3723 * kSecond + kSecond / 2;
-  CHECK(kDef.poll(heartbeat.get()) == SR_OK);
-  CHECK(host.published == std::vector<Published>{{"hb/num", "90123500", 0}, {"hb/str", "1:01:02:03", 0}});
-  CHECK(host.logs.empty());
+  host.advance(1234s);
+  HeartbeatInstance heartbeat(host, kSection);
+  host.advance(86400s + 3723s + 500ms);
+  CHECK(heartbeat.poll() == SR_OK);
+  CHECK(host.published() == std::vector<Published>{{"hb/num", "90123500", 0}, {"hb/str", "1:01:02:03", 0}});
+  CHECK(host.logs().empty());
+  check_uses_only_publish_log_and_clock(host);
 }
 
 TEST_CASE("Heartbeat truncates the uptime to whole milliseconds") {
   FakeHost host;
-  host.now_ns = 5 * kSecond;
-  Instance heartbeat(host);
-  host.now_ns += 65 * kSecond + 999'999;  // 65000.999999 ms
-  CHECK(kDef.poll(heartbeat.get()) == SR_OK);
-  CHECK(host.published == std::vector<Published>{{"hb/num", "65000", 0}, {"hb/str", "00:01:05", 0}});
+  host.advance(5s);
+  HeartbeatInstance heartbeat(host, kSection);
+  host.advance(65s + 999'999ns);  // 65000.999999 ms
+  CHECK(heartbeat.poll() == SR_OK);
+  CHECK(host.published() == std::vector<Published>{{"hb/num", "65000", 0}, {"hb/str", "00:01:05", 0}});
 }
 
 TEST_CASE("Heartbeat refresh publishes fresh values, not the last poll's") {
   FakeHost host;
-  Instance heartbeat(host);
-  host.now_ns += 10 * kSecond;
-  CHECK(kDef.poll(heartbeat.get()) == SR_OK);
-  host.now_ns += 50 * kSecond + 250'000'000;
-  CHECK(kDef.refresh(heartbeat.get()) == SR_OK);
-  CHECK(host.published == std::vector<Published>{{"hb/num", "10000", 0},
-                                                 {"hb/str", "00:00:10", 0},
-                                                 {"hb/num", "60250", 0},
-                                                 {"hb/str", "00:01:00", 0}});
+  HeartbeatInstance heartbeat(host, kSection);
+  host.advance(10s);
+  CHECK(heartbeat.poll() == SR_OK);
+  host.advance(50s + 250ms);
+  CHECK(heartbeat.refresh() == SR_OK);
+  CHECK(host.published() == std::vector<Published>{{"hb/num", "10000", 0},
+                                                   {"hb/str", "00:00:10", 0},
+                                                   {"hb/num", "60250", 0},
+                                                   {"hb/str", "00:01:00", 0}});
+  check_uses_only_publish_log_and_clock(host);
 }
 
 TEST_CASE("Each Heartbeat counts from its own creation") {
+  // Two clocks that read the same: both FakeHosts start at kManualStart.
   FakeHost first_host, second_host;
-  first_host.now_ns = second_host.now_ns = 100 * kSecond;
-  Instance first(first_host);
-  second_host.now_ns += 30 * kSecond;
-  Instance second(second_host);
-  first_host.now_ns = second_host.now_ns = 200 * kSecond;
-  CHECK(kDef.poll(first.get()) == SR_OK);
-  CHECK(kDef.poll(second.get()) == SR_OK);
-  CHECK(first_host.published == std::vector<Published>{{"hb/num", "100000", 0}, {"hb/str", "00:01:40", 0}});
-  CHECK(second_host.published == std::vector<Published>{{"hb/num", "70000", 0}, {"hb/str", "00:01:10", 0}});
+  first_host.advance(100s);
+  second_host.advance(100s);
+  HeartbeatInstance first(first_host, kSection);
+  second_host.advance(30s);
+  HeartbeatInstance second(second_host, kSection);
+  first_host.advance(100s);  // both at start + 200 s
+  second_host.advance(70s);
+  REQUIRE(first_host.now() == second_host.now());
+  CHECK(first.poll() == SR_OK);
+  CHECK(second.poll() == SR_OK);
+  CHECK(first_host.published() == std::vector<Published>{{"hb/num", "100000", 0}, {"hb/str", "00:01:40", 0}});
+  CHECK(second_host.published() == std::vector<Published>{{"hb/num", "70000", 0}, {"hb/str", "00:01:10", 0}});
 }
