@@ -2,7 +2,8 @@
 # check.sh BUILD_DIR ENTRY: installs the SDK of BUILD_DIR into a scratch
 # directory, builds this out-of-tree example against it with nothing but
 # pkg-config, checks that the module exports ENTRY (the plugin entry point)
-# and nothing else, and loads it into the real binary with --plugin-dir.
+# and nothing else, runs the example's unit test (the SDK's testing.hpp) and
+# loads the module into the real binary with --plugin-dir.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 entry=$2
@@ -21,6 +22,11 @@ fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
 # The SDK's version script, found through the .pc, keeps libstdc++'s weak
 # instantiations out of the module's dynamic symbol table.
 exports=$("$here/../plugins/check_exports.sh" "$entry" "$work/example/loadavg.so") || fail "$exports"
+# The class's own unit test (test_loadavg.cpp), through the installed
+# sensor_reporter/testing.hpp: a plugin tested without the daemon.
+meson test -C "$work/example" --print-errorlogs >"$work/unit" 2>&1 || fail "unit test: $(cat "$work/unit")"
+grep -q 'test_loadavg: all passed' "$work/example/meson-logs/testlog.txt" ||
+  fail "the unit test did not run: $(cat "$work/unit")"
 out=$("$build/src/sensor_reporter" --plugin-dir "$work/example" --describe LoadAverage)
 grep -q '^loadavg.loadavg.LoadAverage (sensor)' <<<"$out" || fail "--describe: $out"
 grep -q 'Destination .*required' <<<"$out" || fail "--describe lacks Destination: $out"
