@@ -54,12 +54,13 @@ class ReconnectPolicy {
 };
 
 // For a connection's check(): the range its ReconnectMin and ReconnectMax
-// keys give (the table has checked each is a number) must not be upside down.
+// keys give must not be upside down. Both keys must be in the class's table
+// (the table has checked each is a number); the message quotes them as
+// written.
 inline void check_reconnect_range(const Params& params, CheckReport& report) {
-  if (params.has("ReconnectMin") && params.has("ReconnectMax") &&
-      std::stod(params.str("ReconnectMax")) < std::stod(params.str("ReconnectMin")))
-    report.error("ReconnectMax", "ReconnectMax " + params.str("ReconnectMax") + " is below ReconnectMin " +
-                                     params.str("ReconnectMin"));
+  if (params.get<double>("ReconnectMax") < params.get<double>("ReconnectMin"))
+    report.error("ReconnectMax", fmt::format("ReconnectMax {} is below ReconnectMin {}",
+                                             params.get("ReconnectMax"), params.get("ReconnectMin")));
 }
 
 }  // namespace sr::sdk
