@@ -43,6 +43,15 @@ std::string describe(int rc, int error_number) {
   return mosquitto_strerror(rc);
 }
 
+int protocol_number(Protocol version) {
+  switch (version) {
+    case Protocol::Mqtt31: return MQTT_PROTOCOL_V31;
+    case Protocol::Mqtt311: return MQTT_PROTOCOL_V311;
+    case Protocol::Mqtt5: return MQTT_PROTOCOL_V5;
+  }
+  return MQTT_PROTOCOL_V311;  // not reached: choice() yields only the table's choices
+}
+
 void init_library() {
   // mosquitto_lib_init is not reference counted in every 2.0.x release: once
   // per process, and never cleaned up (modules stay loaded until exit).
@@ -54,54 +63,57 @@ void init_library() {
 
 Settings read_settings(const sdk::Params& params) {
   Settings s;
-  s.host = params.required("Host");
-  s.tls = params.boolean("TLS");
-  s.port = static_cast<int>(params.has("Port") ? params.integer("Port") : s.tls ? 8883 : 1883);
-  s.client_id = params.str("Client");
+  s.host = params.get("Host");
+  s.tls = params.get<bool>("TLS");
+  // Port's default depends on TLS, which a table default cannot say.
+  s.port = params.find<int>("Port").value_or(s.tls ? 8883 : 1883);
+  s.client_id = params.find("Client").value_or("");
   if (s.client_id.empty()) s.client_id = "sensor_reporter-" + host_name();
-  s.user = params.str("User");
-  if (params.has("Password") && params.has("PasswordFile"))
+  s.user = params.find("User").value_or("");
+  const auto password = params.find("Password");
+  const auto password_file = params.find("PasswordFile");
+  if (password && password_file)
     throw std::runtime_error("Password and PasswordFile are exclusive; keep one");
-  if (params.has("Password")) {
-    s.password = params.str("Password");
+  if (password) {
+    s.password = *password;
     s.has_password = true;
   }
-  if (params.has("PasswordFile")) {
-    std::string file = params.str("PasswordFile");
-    std::ifstream in(file);
-    if (!in) throw std::runtime_error(fmt::format("PasswordFile {}: {}", file, std::strerror(errno)));
+  if (password_file) {
+    std::ifstream in(*password_file);
+    if (!in)
+      throw std::runtime_error(fmt::format("PasswordFile {}: {}", *password_file, std::strerror(errno)));
     std::getline(in, s.password);
     if (!s.password.empty() && s.password.back() == '\r') s.password.pop_back();
     s.has_password = true;
   }
   if (s.has_password && s.user.empty()) throw std::runtime_error("a password needs a User");
-  s.keepalive = static_cast<int>(params.integer("Keepalive", 60));
-  s.root_topic = params.required("RootTopic");
+  s.keepalive = params.get<int>("Keepalive");
+  s.root_topic = params.get("RootTopic");
   while (s.root_topic.size() > 1 && s.root_topic.back() == '/') s.root_topic.pop_back();
   if (s.root_topic.empty() || mosquitto_pub_topic_check(s.root_topic.c_str()) != MOSQ_ERR_SUCCESS)
     throw std::runtime_error(fmt::format("RootTopic '{}' is not a valid topic (no + or #, not empty)", s.root_topic));
-  if (params.has("CAcert")) {
-    s.ca_file = params.str("CAcert");
+  if (auto ca_file = params.find("CAcert")) {
+    s.ca_file = *ca_file;
     if (s.tls && !readable(s.ca_file))
       throw std::runtime_error(fmt::format("CAcert {}: {}", s.ca_file, std::strerror(errno)));
   } else if (s.tls && readable("./certs/ca.crt")) {
     s.ca_file = "./certs/ca.crt";
   }
-  s.tls_insecure = params.boolean("TLSinsecure");
-  s.cert_file = params.str("Certfile");
-  s.key_file = params.str("Keyfile");
+  s.tls_insecure = params.get<bool>("TLSinsecure");
+  s.cert_file = params.find("Certfile").value_or("");
+  s.key_file = params.find("Keyfile").value_or("");
   if (s.cert_file.empty() != s.key_file.empty()) throw std::runtime_error("Certfile and Keyfile go together");
   for (const auto& file : {s.cert_file, s.key_file})
     if (s.tls && !file.empty() && !readable(file))
       throw std::runtime_error(fmt::format("{}: {}", file, std::strerror(errno)));
-  s.version = static_cast<int>(params.integer("Version", 4));
-  s.qos = static_cast<int>(params.integer("QoS", 0));
-  s.retain = params.boolean("Retain");
-  s.reconnect_min = params.number("ReconnectMin", 1);
-  s.reconnect_max = params.number("ReconnectMax", 60);
+  s.version = params.choice<Protocol>("Version");
+  s.qos = params.get<int>("QoS");
+  s.retain = params.get<bool>("Retain");
+  s.reconnect_min = params.get<double>("ReconnectMin");
+  s.reconnect_max = params.get<double>("ReconnectMax");
   if (s.reconnect_max < s.reconnect_min)
     throw std::runtime_error(fmt::format("ReconnectMax {} is below ReconnectMin {}", s.reconnect_max, s.reconnect_min));
-  s.offline_queue = static_cast<std::size_t>(params.integer("OfflineQueue", 1000));
+  s.offline_queue = params.get<std::size_t>("OfflineQueue");
   return s;
 }
 
@@ -119,9 +131,7 @@ MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
   if (!m) throw std::runtime_error(fmt::format("cannot create an MQTT client: {}", std::strerror(errno)));
   mosq_.reset(m, mosquitto_destroy);
 
-  int protocol = settings_.version == 3 ? MQTT_PROTOCOL_V31 : settings_.version == 5 ? MQTT_PROTOCOL_V5
-                                                                                     : MQTT_PROTOCOL_V311;
-  mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, protocol);
+  mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, protocol_number(settings_.version));
   mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
   mosquitto_connect_v5_callback_set(m, [](mosquitto*, void* self, int rc, int, const mosquitto_property*) {
     static_cast<MqttConnection*>(self)->handle_connack(rc);
@@ -328,7 +338,8 @@ void MqttConnection::schedule_reconnect() {
 void MqttConnection::handle_connack(int rc) {
   if (rc != 0) {
     refused_ = true;
-    std::string reason = settings_.version == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
+    std::string reason =
+        settings_.version == Protocol::Mqtt5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
     if (reason != last_refusal_)
       host_.error("broker {} refused the connection: {} (client id '{}'); retrying", endpoint(), reason,
                   settings_.client_id);
@@ -543,8 +554,9 @@ void MqttConnection::flush_before_exit() {
   state_ = State::Idle;
 }
 
-// Reads values only with has() and str(key): what the table guarantees
-// (defaults applied, numbers valid) is all it relies on.
+// What the table guarantees (defaults applied, numbers valid) is all it
+// relies on; none of the keys it asks has() about has a table default, so
+// has() here means the section sets it.
 void MqttConnection::check(const sdk::Params& params, sdk::CheckReport& report) {
   sdk::check_reconnect_range(params, report);
   if (params.has("Certfile") != params.has("Keyfile"))

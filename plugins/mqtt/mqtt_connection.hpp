@@ -42,26 +42,31 @@
 
 namespace sr::mqtt {
 
+// The table's Version choices, in their order ("3|4|5").
+enum class Protocol { Mqtt31, Mqtt311, Mqtt5 };
+
+// Every value comes from the table (its defaults included), so nothing here
+// restates one.
 struct Settings {
   std::string host;
-  int port = 1883;
+  int port{};
   std::string client_id;
   std::string user;
   std::string password;
-  bool has_password = false;
-  int keepalive = 60;
+  bool has_password{};
+  int keepalive{};
   std::string root_topic;
-  bool tls = false;
+  bool tls{};
   std::string ca_file;  // empty: system store
-  bool tls_insecure = false;
+  bool tls_insecure{};
   std::string cert_file;
   std::string key_file;
-  int version = 4;  // 3 (3.1), 4 (3.1.1), 5
-  int qos = 0;
-  bool retain = false;
-  double reconnect_min = 1;
-  double reconnect_max = 60;
-  std::size_t offline_queue = 1000;
+  Protocol version{};
+  int qos{};
+  bool retain{};
+  double reconnect_min{};
+  double reconnect_max{};
+  std::size_t offline_queue{};
 };
 
 // Reads and checks the parameters (PasswordFile, the TLS default port and
@@ -177,5 +182,7 @@ class MqttConnection {
   bool offline_acked_ = false;
   std::thread::id loop_thread_;
 };
+static_assert(sdk::choice_count(MqttConnection::params, "Version") == 3,
+              "Protocol follows Version's choices");
 
 }  // namespace sr::mqtt

@@ -62,8 +62,10 @@ TEST_CASE("OfflineQueue = 0 disables queueing and counts every message as droppe
 }
 
 namespace {
-sr::sdk::Params params(std::vector<std::pair<std::string, std::string>> values) {
-  return sr::sdk::Params(std::move(values));
+// Read by the class's table, as the host hands them over: absent keys
+// answer the table's defaults.
+sr::sdk::Params params(sr::sdk::Params::Values values) {
+  return sr::sdk::Params(sr::mqtt::MqttConnection::params, std::move(values));
 }
 }  // namespace
 
@@ -72,8 +74,13 @@ TEST_CASE("settings: defaults for port, client id and protocol") {
   CHECK(s.port == 1883);
   CHECK(s.client_id.rfind("sensor_reporter-", 0) == 0);
   CHECK(s.root_topic == "home/pi");  // trailing slash removed
-  CHECK(s.version == 4);
+  CHECK(s.version == sr::mqtt::Protocol::Mqtt311);  // the table's "4"
   CHECK(s.offline_queue == 1000);
+  CHECK(s.keepalive == 60);
+  CHECK(s.qos == 0);
+  CHECK_FALSE(s.retain);
+  CHECK(s.reconnect_min == 1);
+  CHECK(s.reconnect_max == 60);
   auto tls = sr::mqtt::read_settings(params({{"Host", "broker"}, {"RootTopic", "r"}, {"TLS", "yes"}}));
   CHECK(tls.port == 8883);
 }
@@ -97,4 +104,40 @@ TEST_CASE("settings: PasswordFile is read, and conflicts are refused with a reas
   CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"ReconnectMin", "5"},
                                                     {"ReconnectMax", "2"}})),
                     "ReconnectMax 2 is below ReconnectMin 5");
+}
+
+TEST_CASE("settings: Version picks the protocol by the table's choices") {
+  using sr::mqtt::Protocol;
+  auto version = [](const char* text) {
+    return sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"Version", text}})).version;
+  };
+  CHECK(version("3") == Protocol::Mqtt31);
+  CHECK(version("4") == Protocol::Mqtt311);
+  CHECK(version("5") == Protocol::Mqtt5);
+}
+
+namespace {
+// What check() reports, one "key: message" per problem.
+std::vector<std::string> check(sr::sdk::Params::Values values) {
+  std::vector<std::string> problems;
+  sr::sdk::CheckReport report(
+      [](void* ctx, int, const char* key, const char* message) {
+        static_cast<std::vector<std::string>*>(ctx)->push_back(std::string(key ? key : "") + ": " + message);
+      },
+      &problems);
+  sr::mqtt::MqttConnection::check(params(std::move(values)), report);
+  return problems;
+}
+}  // namespace
+
+TEST_CASE("check: the reconnect range against the table's defaults, quoted as written; pairs of keys") {
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}}).empty());
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"ReconnectMin", "90.0"}}) ==
+        std::vector<std::string>{"ReconnectMax: ReconnectMax 60 is below ReconnectMin 90.0"});
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"ReconnectMax", "0.50"}}) ==
+        std::vector<std::string>{"ReconnectMax: ReconnectMax 0.50 is below ReconnectMin 1"});
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"Keyfile", "k"}}) ==
+        std::vector<std::string>{"Keyfile: Keyfile without Certfile: they go together"});
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"Password", "p"}}) ==
+        std::vector<std::string>{"Password: a password without User is never sent"});
 }
