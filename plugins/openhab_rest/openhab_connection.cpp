@@ -83,29 +83,29 @@ std::string to_utf8(std::string_view payload) {
 
 Settings read_settings(const sdk::Params& params) {
   Settings s;
-  s.url = params.required("URL");
+  s.url = params.get("URL");
   while (!s.url.empty() && s.url.back() == '/') s.url.pop_back();
   if (s.url.rfind("http://", 0) != 0 && s.url.rfind("https://", 0) != 0)
     throw std::runtime_error(fmt::format("URL '{}' must start with http:// or https://", s.url));
   if (s.url.size() > 5 && s.url.compare(s.url.size() - 5, 5, "/rest") == 0)
     throw std::runtime_error(fmt::format("URL '{}': give openHAB's base URL, without /rest", s.url));
-  s.refresh_item = params.required("RefreshItem");
+  s.refresh_item = params.get("RefreshItem");
   if (!is_valid_item_name(s.refresh_item))
     throw std::runtime_error(
         fmt::format("RefreshItem '{}' is not an openHAB item name (letters, digits, _)", s.refresh_item));
-  if (params.has("openHAB-Version")) s.version = params.number("openHAB-Version");
-  s.token = params.str("API-Token");
-  s.tls.ca_file = params.str("CAcert");
+  s.version = params.find<double>("openHAB-Version");
+  s.token = params.find("API-Token").value_or("");
+  s.tls.ca_file = params.find("CAcert").value_or("");
   if (!s.tls.ca_file.empty() && access(s.tls.ca_file.c_str(), R_OK) != 0)
     throw std::runtime_error(fmt::format("CAcert {}: {}", s.tls.ca_file, std::strerror(errno)));
-  s.tls.insecure = params.boolean("TLSinsecure");
-  s.timeout = std::chrono::milliseconds(static_cast<long long>(params.number("Timeout") * 1000));
-  s.reconnect_min = params.number("ReconnectMin");
-  s.reconnect_max = params.number("ReconnectMax");
+  s.tls.insecure = params.get<bool>("TLSinsecure");
+  s.timeout = std::chrono::milliseconds(static_cast<long long>(params.get<double>("Timeout") * 1000));
+  s.reconnect_min = params.get<double>("ReconnectMin");
+  s.reconnect_max = params.get<double>("ReconnectMax");
   if (s.reconnect_max < s.reconnect_min)
     throw std::runtime_error(
         fmt::format("ReconnectMax {} is below ReconnectMin {}", s.reconnect_max, s.reconnect_min));
-  s.offline_items = static_cast<std::size_t>(params.integer("OfflineQueue"));
+  s.offline_items = params.get<std::size_t>("OfflineQueue");
   return s;
 }
 

@@ -34,16 +34,18 @@
 
 namespace sr::openhab {
 
+// Every value comes from the table (its defaults included), so nothing here
+// restates one.
 struct Settings {
   std::string url;  // without a trailing slash
   std::string refresh_item;
   std::optional<double> version;  // openHAB-Version, when set
-  std::string token;
+  std::string token;              // empty: none
   TlsOptions tls;
-  std::chrono::milliseconds timeout{10000};
-  double reconnect_min = 1;
-  double reconnect_max = 60;
-  std::size_t offline_items = 1000;
+  std::chrono::milliseconds timeout{};
+  double reconnect_min{};
+  double reconnect_max{};
+  std::size_t offline_items{};
 };
 
 // Reads and checks the parameters. Throws std::runtime_error with the reason.

@@ -15,17 +15,17 @@ using sr::openhab::ProblemLog;
 
 namespace {
 
-sr::sdk::Params params(std::vector<std::pair<std::string, std::string>> extra) {
-  std::vector<std::pair<std::string, std::string>> values = {
-      {"URL", "http://oh:8080"}, {"RefreshItem", "Refresh"}, {"TLSinsecure", "no"},   {"Timeout", "10"},
-      {"ReconnectMin", "1"},     {"ReconnectMax", "60"},     {"OfflineQueue", "1000"}};
+// URL and RefreshItem (required) and `extra`, read by the class's table as
+// the host hands them over: absent keys answer the table's defaults.
+sr::sdk::Params params(sr::sdk::Params::Values extra) {
+  sr::sdk::Params::Values values = {{"URL", "http://oh:8080"}, {"RefreshItem", "Refresh"}};
   for (auto& [key, value] : extra) {
     bool replaced = false;
     for (auto& [k, v] : values)
       if (k == key) v = value, replaced = true;
     if (!replaced) values.emplace_back(key, value);
   }
-  return sr::sdk::Params(values);
+  return sr::sdk::Params(sr::openhab::OpenhabREST::params, values);
 }
 
 }  // namespace
@@ -142,8 +142,15 @@ TEST_CASE(
   auto settings = sr::openhab::read_settings(params({{"URL", "http://oh:8080/"}, {"API-Token", "oh.x.y"}}));
   CHECK(settings.url == "http://oh:8080");
   CHECK(settings.token == "oh.x.y");
+  // Left out: the table's defaults (no CAcert: the system store).
   CHECK(settings.timeout == 10s);
+  CHECK_FALSE(settings.tls.insecure);
+  CHECK(settings.tls.ca_file.empty());
+  CHECK(settings.reconnect_min == 1);
+  CHECK(settings.reconnect_max == 60);
+  CHECK(settings.offline_items == 1000);
   CHECK_FALSE(settings.version);
+  CHECK(sr::openhab::read_settings(params({{"Timeout", "2.5"}})).timeout == 2500ms);
   CHECK(sr::openhab::read_settings(params({{"openHAB-Version", "3.4"}})).version == std::optional(3.4));
   CHECK_THROWS_WITH_AS(sr::openhab::read_settings(params({{"URL", "oh:8080"}})),
                        "URL 'oh:8080' must start with http:// or https://", std::runtime_error);
