@@ -23,9 +23,17 @@ void init_library() {
 // Handles kept for reuse: as many as can be in flight at once.
 constexpr std::size_t kIdleHandles = 8;
 
-struct SlistFree {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
+using HeaderList = sdk::CHandle<curl_slist, curl_slist_free_all>;
+
+// Appends `header` to `list`, which goes on owning it; false when out of
+// memory (the list is unchanged then).
+bool append_header(HeaderList& list, const char* header) {
+  curl_slist* grown = curl_slist_append(list.get(), header);
+  if (!grown) return false;
+  (void)list.release();  // grown is that list, one longer (or a new one when it was empty)
+  list.reset(grown);
+  return true;
+}
 
 template <typename Value>
 void set(CURL* easy, CURLoption option, Value value) {
@@ -41,7 +49,7 @@ struct HttpClient::Transfer {
   RequestId id = 0;
   HttpRequest request;
   EasyHandle easy;
-  std::unique_ptr<curl_slist, SlistFree> headers;
+  HeaderList headers;
   std::string body;
   bool headers_reported = false;
   char error[CURL_ERROR_SIZE] = {};
@@ -118,20 +126,13 @@ HttpClient::RequestId HttpClient::start(HttpRequest request) {
     set(e, CURLOPT_SSL_VERIFYPEER, 0L);
     set(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  curl_slist* list = nullptr;
+  for (const std::string& header : r.headers)
+    if (!append_header(transfer->headers, header.c_str()))
+      throw std::runtime_error("out of memory for HTTP headers");
   // libcurl adds "Expect: 100-continue" to large bodies: one round trip for
   // nothing on a server we talk to all day.
-  for (const std::string& header : r.headers) {
-    curl_slist* grown = curl_slist_append(list, header.c_str());
-    if (!grown) {
-      curl_slist_free_all(list);
-      throw std::runtime_error("out of memory for HTTP headers");
-    }
-    list = grown;
-  }
-  if (curl_slist* grown = curl_slist_append(list, "Expect:")) list = grown;
-  transfer->headers.reset(list);
-  set(e, CURLOPT_HTTPHEADER, list);
+  append_header(transfer->headers, "Expect:");
+  set(e, CURLOPT_HTTPHEADER, transfer->headers.get());
 
   RequestId id = transfer->id;
   Transfer& added = *transfer;

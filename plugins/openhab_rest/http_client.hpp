@@ -78,13 +78,7 @@ class HttpClient {
 
  private:
   struct Transfer;
-  struct MultiCleanup {
-    void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
-  };
-  struct EasyCleanup {
-    void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-  };
-  using EasyHandle = std::unique_ptr<CURL, EasyCleanup>;
+  using EasyHandle = sdk::CHandle<CURL, curl_easy_cleanup>;
 
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_data);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
@@ -99,7 +93,7 @@ class HttpClient {
 
   sdk::Host host_;
   TlsOptions tls_;
-  std::unique_ptr<CURLM, MultiCleanup> multi_;
+  sdk::CHandle<CURLM, curl_multi_cleanup> multi_;
   std::map<curl_socket_t, sdk::FdWatch> sockets_;
   sdk::Timer timer_;
   RequestId next_id_ = 1;
