@@ -4,28 +4,10 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <cmath>
 #include <stdexcept>
 
 namespace sr::gpio {
-namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-}  // namespace
 
 bool is_toggle_command(std::string_view payload) { return sdk::is_toggle_command(payload); }
 
@@ -34,18 +16,20 @@ RpiGpioActuator::RpiGpioActuator(sdk::Host host, const sdk::Params& params)
 
 RpiGpioActuator::RpiGpioActuator(sdk::Host host, const sdk::Params& params, Backend& backend)
     : host_(host),
-      command_src_(params.required("CommandSrc")),
-      state_dest_(params.str("StateDest")),
-      toggle_src_(params.str("ToggleCommandSrc")) {
-  std::string initial = params.str("InitialState", "OFF");
-  initial_high_ = iequals(initial, "ON") || iequals(initial, "HIGH");
-  invert_ = params.boolean("InvertOut", false);
-  simulate_button_ =
-      params.has("SimulateButton") ? params.boolean("SimulateButton") : params.boolean("Toggle", false);
-  if (params.has("SimulateButton") && params.has("Toggle") &&
-      params.boolean("SimulateButton") != params.boolean("Toggle"))
+      command_src_(params.get("CommandSrc")),
+      state_dest_(params.find("StateDest").value_or("")),
+      toggle_src_(params.find("ToggleCommandSrc").value_or("")) {
+  const Initial initial = params.choice<Initial>("InitialState");
+  initial_high_ = initial == Initial::On || initial == Initial::High;
+  invert_ = params.get<bool>("InvertOut");
+  // Neither key has a default in the table, so that the legacy name applies
+  // only when SimulateButton is absent; neither given: no button.
+  const std::optional<bool> simulate = params.find<bool>("SimulateButton");
+  const std::optional<bool> legacy_toggle = params.find<bool>("Toggle");
+  simulate_button_ = simulate.value_or(legacy_toggle.value_or(false));
+  if (simulate && legacy_toggle && *simulate != *legacy_toggle)
     host_.warning("SimulateButton and its legacy name Toggle disagree; SimulateButton applies");
-  double debounce = params.number("ToggleDebounce", 0.15);
+  const double debounce = params.get<double>("ToggleDebounce");
   toggle_debounce_ = std::chrono::nanoseconds(static_cast<long long>(std::llround(debounce * 1e9)));
 
   LineTarget target = open_line_target(backend, params);
@@ -54,7 +38,7 @@ RpiGpioActuator::RpiGpioActuator(sdk::Host host, const sdk::Params& params, Back
   // A button rests; otherwise the logical state is what the level means.
   state_ = simulate_button_ ? false : initial_high_ != invert_;
   host_.info("{}: output, initially {}{}{}", description_, initial_high_ ? "high" : "low",
-              invert_ ? ", inverted" : "", simulate_button_ ? ", simulated button" : "");
+             invert_ ? ", inverted" : "", simulate_button_ ? ", simulated button" : "");
 
   if (!host_.subscribe(command_src_))
     host_.warning("not every connection accepted CommandSrc {}", command_src_);
@@ -63,19 +47,19 @@ RpiGpioActuator::RpiGpioActuator(sdk::Host host, const sdk::Params& params, Back
 }
 
 void RpiGpioActuator::on_command(std::string_view source, std::string_view payload) {
-  std::string_view command = trim(payload);
+  std::string_view command = sdk::trim(payload);
   if (simulate_button_) {
     pulse();
     return;
   }
   if ((!toggle_src_.empty() && source == toggle_src_ && source != command_src_) ||
-      is_toggle_command(command) || iequals(command, "TOGGLE")) {
+      sdk::is_toggle_command(command) || sdk::iequals(command, "TOGGLE")) {
     toggle();
     return;
   }
   // Any case: "on" from a hand-typed mosquitto_pub means ON.
-  if (iequals(command, "ON") || iequals(command, "OFF")) {
-    bool on = iequals(command, "ON");
+  if (sdk::iequals(command, "ON") || sdk::iequals(command, "OFF")) {
+    bool on = sdk::iequals(command, "ON");
     if (on == state_) {
       host_.info("already {}; ignoring command", on ? "ON" : "OFF");
       return;
@@ -83,8 +67,8 @@ void RpiGpioActuator::on_command(std::string_view source, std::string_view paylo
     drive(on);
     return;
   }
-  host_.error("bad command '{}' from {}: expected ON, OFF, TOGGLE or a button timestamp", sdk::printable(payload),
-              source);
+  host_.error("bad command '{}' from {}: expected ON, OFF, TOGGLE or a button timestamp",
+              sdk::printable(payload), source);
 }
 
 void RpiGpioActuator::toggle() {

@@ -85,6 +85,9 @@ class RpiGpioActuator {
       sdk::accepts("ToggleCommandSrc", SR_VALUE_TIMESTAMP, "button"),
       sdk::publishes("StateDest", SR_VALUE_BINARY, "switch", nullptr, "OFF,ON"), sdk::end_ios};
 
+  // InitialState's choices in their order (Params::choice).
+  enum class Initial { On, Off, High, Low };
+
   static constexpr std::chrono::milliseconds kPulse{500};
 
   RpiGpioActuator(sdk::Host host, const sdk::Params& params);
@@ -120,5 +123,7 @@ class RpiGpioActuator {
   bool state_ = false;  // logical
   std::optional<std::chrono::nanoseconds> last_toggle_;
 };
+static_assert(sdk::choice_count(RpiGpioActuator::params, "InitialState") == 4);
+static_assert(sdk::choice_count(RpiGpioActuator::params, "PinNumbering") == 2);
 
 }  // namespace sr::gpio

@@ -16,12 +16,6 @@ bool all_digits(std::string_view text) {
                                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string describe_chips(const std::vector<ChipInfo>& chips) {
   if (chips.empty()) return "no gpio chip found";
   std::string text = "found:";
@@ -97,7 +91,7 @@ std::unique_ptr<Chip> select_chip(Backend& backend, std::string_view spec) {
   // is unambiguous, since INI values are easy to mistype.
   const ChipInfo* match = nullptr;
   for (const auto& chip : chips)
-    if (iequals(chip.label, spec)) {
+    if (sdk::iequals(chip.label, spec)) {
       if (match) {
         match = nullptr;
         break;
@@ -120,12 +114,12 @@ unsigned board_to_bcm(long long board_pin) {
 }
 
 LineTarget open_line_target(Backend& backend, const sdk::Params& params) {
-  long long pin = params.integer("Pin", -1);
-  bool board = iequals(params.str("PinNumbering", "BCM"), "BOARD");
+  const auto pin = params.get<long long>("Pin");
+  const bool board = params.choice<PinNumbering>("PinNumbering") == PinNumbering::Board;
   if (!board && pin < 0) throw std::runtime_error(fmt::format("Pin {} is not a GPIO line number", pin));
   unsigned offset = board ? board_to_bcm(pin) : static_cast<unsigned>(pin);
   LineTarget target;
-  target.chip = select_chip(backend, params.str("Chip"));
+  target.chip = select_chip(backend, params.find("Chip").value_or(""));
   const ChipInfo& info = target.chip->info();
   unsigned lines = target.chip->num_lines();
   if (offset >= lines)

@@ -124,6 +124,8 @@ inline constexpr std::array<std::string_view, 3> kPiHeaderLabels = {"pinctrl-rp1
 // kPiHeaderLabels, else /dev/gpiochip0. Throws std::runtime_error.
 std::unique_ptr<Chip> select_chip(Backend& backend, std::string_view spec);
 
+// The PinNumbering choices "BCM|BOARD" in their order (Params::choice); each
+// class pins its table to it with a static_assert.
 enum class PinNumbering { Bcm, Board };
 
 // BCM GPIO number of a physical pin of the 40-pin header. Throws

@@ -6,7 +6,6 @@
 
 #include <sys/epoll.h>
 
-#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <stdexcept>
@@ -14,25 +13,13 @@
 namespace sr::gpio {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
-std::string upper(std::string_view text) {
-  std::string out;
-  for (char c : text) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::array<std::string, 2> parse_values(std::string_view text) {
   auto comma = text.find(',');
   if (comma == std::string_view::npos || text.find(',', comma + 1) != std::string_view::npos)
     throw std::runtime_error(
         fmt::format("Values must be two comma-separated texts value_for_LOW,value_for_HIGH, not '{}'", text));
-  std::array<std::string, 2> values{std::string(trim(text.substr(0, comma))),
-                                    std::string(trim(text.substr(comma + 1)))};
+  std::array<std::string, 2> values{std::string(sdk::trim(text.substr(0, comma))),
+                                    std::string(sdk::trim(text.substr(comma + 1)))};
   if (values[0].empty() || values[1].empty())
     throw std::runtime_error(fmt::format("Values has an empty text: '{}'", text));
   return values;
@@ -43,6 +30,26 @@ std::chrono::nanoseconds seconds(double value) {
 }
 
 double as_seconds(std::chrono::nanoseconds value) { return static_cast<double>(value.count()) / 1e9; }
+
+// The EventDetection choice as the table spells it, for log lines.
+std::string_view detection_name(RpiGpioSensor::Mode mode) {
+  switch (mode) {
+    case RpiGpioSensor::Mode::Rising: return "RISING";
+    case RpiGpioSensor::Mode::Falling: return "FALLING";
+    case RpiGpioSensor::Mode::Both: return "BOTH";
+    case RpiGpioSensor::Mode::Poll: return "NONE";
+  }
+  return "?";
+}
+
+Bias to_bias(RpiGpioSensor::Pull pull) {
+  switch (pull) {
+    case RpiGpioSensor::Pull::Up: return Bias::PullUp;
+    case RpiGpioSensor::Pull::Down: return Bias::PullDown;
+    case RpiGpioSensor::Pull::Off: return Bias::Disabled;
+  }
+  return Bias::PullDown;
+}
 
 }  // namespace
 
@@ -61,37 +68,32 @@ RpiGpioSensor::RpiGpioSensor(sdk::Host host, const sdk::Params& params)
     : RpiGpioSensor(host, params, *make_system_backend()) {}
 
 RpiGpioSensor::RpiGpioSensor(sdk::Host host, const sdk::Params& params, Backend& backend)
-    : host_(host),
-      destination_(params.required("Destination")),
-      values_(parse_values(params.str("Values", "CLOSED,OPEN"))) {
-  std::string detection = upper(params.str("EventDetection", "NONE"));
-  if (detection == "RISING")
-    mode_ = Mode::Rising;
-  else if (detection == "FALLING")
-    mode_ = Mode::Falling;
-  else if (detection == "BOTH")
-    mode_ = Mode::Both;
-  double poll = params.number("Poll", 0);
-  if (mode_ == Mode::Poll && poll <= 0)
+    : host_(host), destination_(params.get("Destination")), values_(parse_values(params.get("Values"))) {
+  if (params.has("EventDetection")) mode_ = params.choice<Mode>("EventDetection");
+  // Poll is the host's key (absent or <= 0: not polled); here it only says
+  // whether the configuration means a polled line.
+  const std::optional<double> poll = params.find<double>("Poll");
+  const bool polled = poll && *poll > 0;
+  if (mode_ == Mode::Poll && !polled)
     throw std::runtime_error(
         "without EventDetection the line is polled: set Poll (seconds) or EventDetection");
-  if (mode_ != Mode::Poll && poll > 0)
-    host_.warning("Poll is ignored: with EventDetection = {} changes come from kernel events", detection);
+  if (mode_ != Mode::Poll && polled)
+    host_.warning("Poll is ignored: with EventDetection = {} changes come from kernel events",
+                  detection_name(mode_));
 
-  debounce_ = seconds(params.number("Debounce", 0));
+  debounce_ = seconds(params.get<double>("Debounce"));
   if (mode_ == Mode::Poll && debounce_.count() > 0)
     host_.warning("Debounce applies to EventDetection only; a polled line is read every Poll seconds");
 
-  std::string pud = upper(params.str("PUD", "DOWN"));
-  Bias bias = pud == "UP" ? Bias::PullUp : pud == "OFF" ? Bias::Disabled : Bias::PullDown;
-  pressed_level_ = params.has("Btn_Pressed_State") ? upper(params.str("Btn_Pressed_State")) == "HIGH"
+  const Bias bias = to_bias(params.choice<Pull>("PUD"));
+  pressed_level_ = params.has("Btn_Pressed_State") ? params.choice<Level>("Btn_Pressed_State") == Level::High
                                                    : bias != Bias::PullUp;
 
-  short_dest_ = params.str("Short_Press-Dest");
-  long_dest_ = params.str("Long_Press-Dest");
-  short_threshold_ = seconds(params.number("Short_Press-Threshold", 0));
-  if (double long_seconds = params.number("Long_Press-Threshold", 0); long_seconds > 0)
-    long_threshold_ = seconds(long_seconds);
+  short_dest_ = params.find("Short_Press-Dest").value_or("");
+  long_dest_ = params.find("Long_Press-Dest").value_or("");
+  short_threshold_ = seconds(params.get<double>("Short_Press-Threshold"));
+  if (auto long_seconds = params.find<double>("Long_Press-Threshold"); long_seconds && *long_seconds > 0)
+    long_threshold_ = seconds(*long_seconds);
   if (!long_dest_.empty() && !long_threshold_)
     host_.warning("Long_Press-Dest is set without a Long_Press-Threshold > 0: no press counts as long");
   if (long_dest_.empty() && long_threshold_)
@@ -103,7 +105,7 @@ RpiGpioSensor::RpiGpioSensor(sdk::Host host, const sdk::Params& params, Backend&
   line_ = target.chip->request_input(target.offset, consumer_name(host_.section()), bias, edge);
   state_ = line_->get_value();
   host_.info("{}: input, {}, {}", description_, to_string(bias),
-              mode_ == Mode::Poll ? fmt::format("polled every {} s", poll) : std::string(to_string(edge)));
+             mode_ == Mode::Poll ? fmt::format("polled every {} s", *poll) : std::string(to_string(edge)));
   if (mode_ != Mode::Poll) {
     if (line_->event_fd() < 0) throw std::runtime_error(fmt::format("{} has no event fd", description_));
     watch_ = host_.watch_fd(line_->event_fd(), EPOLLIN, [this](uint32_t) { on_events(); });

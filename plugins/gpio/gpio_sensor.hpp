@@ -105,7 +105,13 @@ class RpiGpioSensor {
       sdk::publishes("Short_Press-Dest", SR_VALUE_TIMESTAMP, "button"),
       sdk::publishes("Long_Press-Dest", SR_VALUE_TIMESTAMP, "button"), sdk::end_ios};
 
-  enum class Mode { Poll, Rising, Falling, Both };
+  // EventDetection's choices in their order (Params::choice); NONE, like no
+  // EventDetection at all, polls the line.
+  enum class Mode { Rising, Falling, Both, Poll };
+  // PUD's choices in their order.
+  enum class Pull { Up, Down, Off };
+  // Btn_Pressed_State's choices in their order.
+  enum class Level { Low, High };
 
   RpiGpioSensor(sdk::Host host, const sdk::Params& params);
   // Tests (and a future backend choice) hand the backend in; it is used only
@@ -145,5 +151,9 @@ class RpiGpioSensor {
   bool state_ = false;
   std::optional<std::chrono::nanoseconds> pressed_at_;
 };
+static_assert(sdk::choice_count(RpiGpioSensor::params, "EventDetection") == 4);
+static_assert(sdk::choice_count(RpiGpioSensor::params, "PUD") == 3);
+static_assert(sdk::choice_count(RpiGpioSensor::params, "Btn_Pressed_State") == 2);
+static_assert(sdk::choice_count(RpiGpioSensor::params, "PinNumbering") == 2);
 
 }  // namespace sr::gpio

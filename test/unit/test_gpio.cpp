@@ -12,7 +12,6 @@
 #include "gpio/gpio_backend.hpp"
 #include "gpio/gpio_sensor.hpp"
 #include "gpio/gpiod_backend.hpp"
-#include "local/local_connection.hpp"
 #include "loop/event_loop.h"
 
 #include "support/strict_host.h"
@@ -127,8 +126,10 @@ const sr_host_api kLoopApi = [] {
 
 sr::sdk::Host LoopHost::host() { return sr::sdk::Host(&kLoopApi, ctx()); }
 
-sr::sdk::Params params(std::vector<std::pair<std::string, std::string>> values) {
-  return sr::sdk::Params(std::move(values));
+// Values as the host hands them to Class, read by Class's table.
+template <typename Class>
+sr::sdk::Params params(sr::sdk::Params::Values values) {
+  return sr::sdk::Params(Class::params, std::move(values));
 }
 
 // A Raspberry Pi 4 as the kernel shows it: the header chip and the firmware
@@ -274,7 +275,8 @@ TEST_CASE("PinNumbering = BOARD requests the BCM line of the physical pin") {
   LoopHost h;
   FakeBackend backend = pi4();
   RpiGpioSensor sensor(
-      h.host(), params({{"Pin", "11"}, {"PinNumbering", "BOARD"}, {"Destination", "d"}, {"Poll", "1"}}),
+      h.host(),
+      params<RpiGpioSensor>({{"Pin", "11"}, {"PinNumbering", "BOARD"}, {"Destination", "d"}, {"Poll", "1"}}),
       backend);
   CHECK(backend.line("gpiochip0", 17).requested());
   CHECK_FALSE(backend.line("gpiochip0", 11).requested());
@@ -284,10 +286,10 @@ TEST_CASE("PinNumbering = BOARD with a ground pin is a creation error naming the
   LoopHost h;
   FakeBackend backend = pi4();
   CHECK(error_of([&] {
-          RpiGpioSensor(
-              h.host(),
-              params({{"Pin", "6"}, {"PinNumbering", "board"}, {"Destination", "d"}, {"Poll", "1"}}),
-              backend);
+          RpiGpioSensor(h.host(),
+                        params<RpiGpioSensor>(
+                            {{"Pin", "6"}, {"PinNumbering", "board"}, {"Destination", "d"}, {"Poll", "1"}}),
+                        backend);
         }) == "board pin 6 is ground, not a GPIO");
 }
 
@@ -295,7 +297,7 @@ TEST_CASE("a BCM pin beyond the chip's lines is an error naming the range and th
   LoopHost h;
   FakeBackend backend = pi4();
   CHECK(error_of([&] {
-          RpiGpioActuator(h.host(), params({{"Pin", "58"}, {"CommandSrc", "c"}}), backend);
+          RpiGpioActuator(h.host(), params<RpiGpioActuator>({{"Pin", "58"}, {"CommandSrc", "c"}}), backend);
         }) == "Pin 58 is outside 0..57 of gpiochip0 'pinctrl-bcm2711'");
 }
 
@@ -361,7 +363,9 @@ TEST_CASE("the Chip parameter reaches the plugin classes") {
   LoopHost h;
   FakeBackend backend = pi4();
   RpiGpioActuator actuator(
-      h.host(), params({{"Pin", "3"}, {"CommandSrc", "c"}, {"Chip", "raspberrypi-exp-gpio"}}), backend);
+      h.host(),
+      params<RpiGpioActuator>({{"Pin", "3"}, {"CommandSrc", "c"}, {"Chip", "raspberrypi-exp-gpio"}}),
+      backend);
   CHECK(backend.line("gpiochip1", 3).requested());
   CHECK_FALSE(backend.line("gpiochip0", 3).requested());
 }
@@ -424,7 +428,7 @@ TEST_CASE("PUD chooses the bias; event detection asks the kernel for both edges"
     std::vector<std::pair<std::string, std::string>> values = {
         {"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "RISING"}};
     if (pud) values.emplace_back("PUD", pud);
-    RpiGpioSensor sensor(h.host(), params(values), backend);
+    RpiGpioSensor sensor(h.host(), params<RpiGpioSensor>(values), backend);
     FakeLine& line = backend.line("gpiochip0", 17);
     CHECK(line.direction() == FakeLine::Direction::Input);
     CHECK(line.bias() == bias);
@@ -436,7 +440,8 @@ TEST_CASE("PUD chooses the bias; event detection asks the kernel for both edges"
 TEST_CASE("a polled sensor requests no edges and watches no fd") {
   LoopHost h;
   FakeBackend backend = pi4();
-  RpiGpioSensor sensor(h.host(), params({{"Pin", "17"}, {"Destination", "d"}, {"Poll", "1"}}), backend);
+  RpiGpioSensor sensor(h.host(), params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}, {"Poll", "1"}}),
+                       backend);
   CHECK(backend.line("gpiochip0", 17).edge() == Edge::None);
   CHECK(h.loop.watch_count() == 0);
   CHECK(sensor.mode() == RpiGpioSensor::Mode::Poll);
@@ -446,8 +451,9 @@ TEST_CASE("an event sensor watches the line's event fd until it is destroyed, th
   LoopHost h;
   FakeBackend backend = pi4();
   {
-    RpiGpioSensor sensor(h.host(), params({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}}),
-                         backend);
+    RpiGpioSensor sensor(
+        h.host(), params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}}),
+        backend);
     CHECK(h.loop.watch_count() == 1);
     CHECK(backend.line("gpiochip0", 17).requested());
   }
@@ -458,9 +464,10 @@ TEST_CASE("an event sensor watches the line's event fd until it is destroyed, th
 TEST_CASE("a line another section holds is a creation error") {
   LoopHost h;
   FakeBackend backend = pi4();
-  RpiGpioSensor first(h.host(), params({{"Pin", "17"}, {"Destination", "d"}, {"Poll", "1"}}), backend);
+  RpiGpioSensor first(h.host(), params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}, {"Poll", "1"}}),
+                      backend);
   CHECK(error_of([&] {
-          RpiGpioActuator(h.host(), params({{"Pin", "17"}, {"CommandSrc", "c"}}), backend);
+          RpiGpioActuator(h.host(), params<RpiGpioActuator>({{"Pin", "17"}, {"CommandSrc", "c"}}), backend);
         }) == "cannot request line 17 of gpiochip0 as output: Device or resource busy");
 }
 
@@ -468,11 +475,13 @@ TEST_CASE("without EventDetection and without Poll the sensor cannot be created"
   LoopHost h;
   FakeBackend backend = pi4();
   CHECK(error_of([&] {
-          RpiGpioSensor(h.host(), params({{"Pin", "17"}, {"Destination", "d"}}), backend);
+          RpiGpioSensor(h.host(), params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}}), backend);
         }) == "without EventDetection the line is polled: set Poll (seconds) or EventDetection");
   CHECK(error_of([&] {
-          RpiGpioSensor(h.host(), params({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "NONE"}}),
-                        backend);
+          RpiGpioSensor(
+              h.host(),
+              params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "NONE"}}),
+              backend);
         }) == "without EventDetection the line is polled: set Poll (seconds) or EventDetection");
 }
 
@@ -483,8 +492,9 @@ TEST_CASE("BOTH publishes the state at start and on every edge") {
   LoopHost h;
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
-  RpiGpioSensor sensor(h.host(), params({{"Pin", "17"}, {"Destination", "door"}, {"EventDetection", "BOTH"}}),
-                       backend);
+  RpiGpioSensor sensor(
+      h.host(), params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "door"}, {"EventDetection", "BOTH"}}),
+      backend);
   sensor.start();
   CHECK(h.published == std::vector<Published>{{"door", "CLOSED", 0}});
   line.set_input(kHigh, 1s);
@@ -503,7 +513,8 @@ TEST_CASE("RISING publishes every LOW-to-HIGH change, not only the first, and no
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(
-      h.host(), params({{"Pin", "17"}, {"Destination", "pir"}, {"EventDetection", "RISING"}}), backend);
+      h.host(), params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "pir"}, {"EventDetection", "RISING"}}),
+      backend);
   sensor.start();
   for (int i = 0; i < 3; ++i) {
     line.set_input(kHigh, std::chrono::seconds(2 * i + 1));
@@ -523,7 +534,9 @@ TEST_CASE("FALLING publishes every HIGH-to-LOW change and nothing on rising edge
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(
-      h.host(), params({{"Pin", "17"}, {"PUD", "UP"}, {"Destination", "btn"}, {"EventDetection", "FALLING"}}),
+      h.host(),
+      params<RpiGpioSensor>(
+          {{"Pin", "17"}, {"PUD", "UP"}, {"Destination", "btn"}, {"EventDetection", "FALLING"}}),
       backend);
   sensor.start();  // pull-up: HIGH
   for (int i = 0; i < 2; ++i) {
@@ -539,8 +552,9 @@ TEST_CASE("an edge that does not change the cached level publishes nothing") {
   LoopHost h;
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
-  RpiGpioSensor sensor(h.host(), params({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}}),
-                       backend);
+  RpiGpioSensor sensor(
+      h.host(), params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}}),
+      backend);
   sensor.start();
   line.push_event(false, 1s);  // a falling edge while LOW (e.g. a missed rising one)
   h.pump();
@@ -553,7 +567,8 @@ TEST_CASE("Values maps LOW and HIGH to texts, trimmed") {
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(
       h.host(),
-      params({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Values", "  OFF ,  ON  "}}),
+      params<RpiGpioSensor>(
+          {{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Values", "  OFF ,  ON  "}}),
       backend);
   sensor.start();
   line.set_input(kHigh, 1s);
@@ -566,9 +581,10 @@ TEST_CASE("Values that are not exactly two texts are a creation error") {
   FakeBackend backend = pi4();
   auto make = [&](const char* values) {
     return error_of([&] {
-      RpiGpioSensor(h.host(),
-                    params({{"Pin", "17"}, {"Destination", "d"}, {"Poll", "1"}, {"Values", values}}),
-                    backend);
+      RpiGpioSensor(
+          h.host(),
+          params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}, {"Poll", "1"}, {"Values", values}}),
+          backend);
     });
   };
   CHECK(make("ON") == "Values must be two comma-separated texts value_for_LOW,value_for_HIGH, not 'ON'");
@@ -586,7 +602,8 @@ TEST_CASE("Debounce: a bouncing change is published once, after the level settle
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(
       h.host(),
-      params({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Debounce", "0.1"}}),
+      params<RpiGpioSensor>(
+          {{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Debounce", "0.1"}}),
       backend);
   sensor.start();
   line.set_input(kHigh, 1000ms);
@@ -606,7 +623,8 @@ TEST_CASE("Debounce: a glitch that ends where it started publishes nothing") {
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(
       h.host(),
-      params({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Debounce", "0.03"}}),
+      params<RpiGpioSensor>(
+          {{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Debounce", "0.03"}}),
       backend);
   sensor.start();
   line.set_input(kHigh, 1000ms);
@@ -621,7 +639,8 @@ TEST_CASE("Debounce: each edge restarts the settle time") {
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(
       h.host(),
-      params({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Debounce", "0.2"}}),
+      params<RpiGpioSensor>(
+          {{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Debounce", "0.2"}}),
       backend);
   sensor.start();
   line.set_input(kHigh, 1000ms);
@@ -647,13 +666,13 @@ TEST_CASE("button presses: short and long go to their destinations as local time
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(h.host(),
-                       params({{"Pin", "17"},
-                               {"PUD", "UP"},
-                               {"EventDetection", "BOTH"},
-                               {"Destination", "btn"},
-                               {"Short_Press-Dest", "short"},
-                               {"Long_Press-Dest", "long"},
-                               {"Long_Press-Threshold", "1.2"}}),
+                       params<RpiGpioSensor>({{"Pin", "17"},
+                                              {"PUD", "UP"},
+                                              {"EventDetection", "BOTH"},
+                                              {"Destination", "btn"},
+                                              {"Short_Press-Dest", "short"},
+                                              {"Long_Press-Dest", "long"},
+                                              {"Long_Press-Threshold", "1.2"}}),
                        backend);
   sensor.start();
   // Pressed is LOW with PUD = UP. Durations come from the event timestamps.
@@ -667,13 +686,19 @@ TEST_CASE("button presses: short and long go to their destinations as local time
   h.pump();
   REQUIRE(h.payloads_to("long").size() == 1);
   CHECK(h.payloads_to("short").size() == 1);
+  CHECK(h.payloads_to("btn") == std::vector<std::string>{"OPEN", "CLOSED", "OPEN", "CLOSED", "OPEN"});
+  // Each stamp toggles an actuator, and a LocalConnection forwards it as
+  // TOGGLE (its rule is the SDK's).
+  RpiGpioActuator light(
+      h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}, {"ToggleDebounce", "0"}}),
+      backend);
   for (const auto& stamp : {h.payloads_to("short")[0], h.payloads_to("long")[0]}) {
     CAPTURE(stamp);
     CHECK(looks_like_timestamp(stamp));
-    CHECK(sr::gpio::is_toggle_command(stamp));
-    CHECK(sr::local::is_toggle(stamp));  // a LocalConnection forwards it as TOGGLE
+    CHECK(sr::sdk::is_toggle_command(stamp));
+    light.on_command("light", stamp);
   }
-  CHECK(h.payloads_to("btn") == std::vector<std::string>{"OPEN", "CLOSED", "OPEN", "CLOSED", "OPEN"});
+  CHECK(backend.line("gpiochip0", 19).writes() == std::vector<bool>{kLow, kHigh, kLow});
 }
 
 TEST_CASE("button presses shorter than Short_Press-Threshold are ignored") {
@@ -681,11 +706,11 @@ TEST_CASE("button presses shorter than Short_Press-Threshold are ignored") {
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(h.host(),
-                       params({{"Pin", "17"},
-                               {"EventDetection", "BOTH"},
-                               {"Destination", "btn"},
-                               {"Short_Press-Dest", "short"},
-                               {"Short_Press-Threshold", "0.5"}}),
+                       params<RpiGpioSensor>({{"Pin", "17"},
+                                              {"EventDetection", "BOTH"},
+                                              {"Destination", "btn"},
+                                              {"Short_Press-Dest", "short"},
+                                              {"Short_Press-Threshold", "0.5"}}),
                        backend);
   sensor.start();
   // PUD defaults to DOWN, so pressed is HIGH.
@@ -704,11 +729,11 @@ TEST_CASE("without Long_Press-Threshold every press is short") {
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(h.host(),
-                       params({{"Pin", "17"},
-                               {"EventDetection", "BOTH"},
-                               {"Destination", "btn"},
-                               {"Short_Press-Dest", "short"},
-                               {"Long_Press-Dest", "long"}}),
+                       params<RpiGpioSensor>({{"Pin", "17"},
+                                              {"EventDetection", "BOTH"},
+                                              {"Destination", "btn"},
+                                              {"Short_Press-Dest", "short"},
+                                              {"Long_Press-Dest", "long"}}),
                        backend);
   CHECK(h.logged(SR_LOG_WARNING, "Long_Press-Dest is set without a Long_Press-Threshold"));
   sensor.start();
@@ -724,12 +749,12 @@ TEST_CASE("Btn_Pressed_State overrides the default taken from PUD") {
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(h.host(),
-                       params({{"Pin", "17"},
-                               {"PUD", "UP"},
-                               {"Btn_Pressed_State", "HIGH"},
-                               {"EventDetection", "BOTH"},
-                               {"Destination", "btn"},
-                               {"Short_Press-Dest", "short"}}),
+                       params<RpiGpioSensor>({{"Pin", "17"},
+                                              {"PUD", "UP"},
+                                              {"Btn_Pressed_State", "HIGH"},
+                                              {"EventDetection", "BOTH"},
+                                              {"Destination", "btn"},
+                                              {"Short_Press-Dest", "short"}}),
                        backend);
   sensor.start();  // HIGH, but the press was not seen starting
   line.set_input(kLow, 1s);
@@ -746,13 +771,13 @@ TEST_CASE("Debounce dates a press by the first edge of each burst") {
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(h.host(),
-                       params({{"Pin", "17"},
-                               {"EventDetection", "BOTH"},
-                               {"Debounce", "0.02"},
-                               {"Destination", "btn"},
-                               {"Short_Press-Dest", "short"},
-                               {"Long_Press-Dest", "long"},
-                               {"Long_Press-Threshold", "1"}}),
+                       params<RpiGpioSensor>({{"Pin", "17"},
+                                              {"EventDetection", "BOTH"},
+                                              {"Debounce", "0.02"},
+                                              {"Destination", "btn"},
+                                              {"Short_Press-Dest", "short"},
+                                              {"Long_Press-Dest", "long"},
+                                              {"Long_Press-Threshold", "1"}}),
                        backend);
   sensor.start();
   line.set_input(kHigh, 1000ms);  // press, bouncing
@@ -790,8 +815,9 @@ TEST_CASE("polling publishes at start and then only on change") {
   LoopHost h;
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 4);
-  RpiGpioSensor sensor(h.host(), params({{"Pin", "4"}, {"PUD", "OFF"}, {"Destination", "d"}, {"Poll", "1"}}),
-                       backend);
+  RpiGpioSensor sensor(
+      h.host(), params<RpiGpioSensor>({{"Pin", "4"}, {"PUD", "OFF"}, {"Destination", "d"}, {"Poll", "1"}}),
+      backend);
   sensor.start();
   sensor.poll();  // the host's first poll follows start at once
   CHECK(h.payloads_to("d") == std::vector<std::string>{"CLOSED"});
@@ -810,12 +836,12 @@ TEST_CASE("polling times button presses with the host clock") {
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 4);
   RpiGpioSensor sensor(h.host(),
-                       params({{"Pin", "4"},
-                               {"Destination", "d"},
-                               {"Poll", "0.1"},
-                               {"Short_Press-Dest", "short"},
-                               {"Long_Press-Dest", "long"},
-                               {"Long_Press-Threshold", "2"}}),
+                       params<RpiGpioSensor>({{"Pin", "4"},
+                                              {"Destination", "d"},
+                                              {"Poll", "0.1"},
+                                              {"Short_Press-Dest", "short"},
+                                              {"Long_Press-Dest", "long"},
+                                              {"Long_Press-Threshold", "2"}}),
                        backend);
   sensor.start();
   line.set_input(kHigh, 0s);
@@ -832,7 +858,8 @@ TEST_CASE("an event sensor ignores polls, with a warning about Poll at creation"
   FakeBackend backend = pi4();
   FakeLine& line = backend.line("gpiochip0", 17);
   RpiGpioSensor sensor(
-      h.host(), params({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Poll", "5"}}),
+      h.host(),
+      params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Poll", "5"}}),
       backend);
   CHECK(h.logged(SR_LOG_WARNING, "Poll is ignored"));
   sensor.start();
@@ -855,7 +882,8 @@ struct ActuatorFixture {
 
 TEST_CASE("the actuator subscribes CommandSrc, drives low at start and echoes OFF to CommandSrc") {
   ActuatorFixture f;
-  RpiGpioActuator actuator(f.h.host(), params({{"Pin", "19"}, {"CommandSrc", "light"}}), f.backend);
+  RpiGpioActuator actuator(f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}}),
+                           f.backend);
   CHECK(f.h.subscriptions == std::vector<std::string>{"light"});
   CHECK(f.line.direction() == FakeLine::Direction::Output);
   CHECK(f.line.writes() == std::vector<bool>{kLow});
@@ -869,7 +897,8 @@ TEST_CASE("the actuator subscribes CommandSrc, drives low at start and echoes OF
 TEST_CASE("ON, OFF, TOGGLE and button timestamps drive the line and publish the state") {
   ActuatorFixture f;
   RpiGpioActuator actuator(
-      f.h.host(), params({{"Pin", "19"}, {"CommandSrc", "light"}, {"ToggleDebounce", "0"}}), f.backend);
+      f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}, {"ToggleDebounce", "0"}}),
+      f.backend);
   actuator.start();
   actuator.on_command("light", "ON");
   CHECK(f.line.output_level() == kHigh);
@@ -891,7 +920,8 @@ TEST_CASE("ON, OFF, TOGGLE and button timestamps drive the line and publish the 
 
 TEST_CASE("a bad command is logged and changes nothing") {
   ActuatorFixture f;
-  RpiGpioActuator actuator(f.h.host(), params({{"Pin", "19"}, {"CommandSrc", "light"}}), f.backend);
+  RpiGpioActuator actuator(f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}}),
+                           f.backend);
   actuator.start();
   actuator.on_command("light", "DIM 50");
   actuator.on_command("light", "2024-05-01 12:34:56");  // not a button timestamp
@@ -904,7 +934,8 @@ TEST_CASE("a bad command is logged and changes nothing") {
 TEST_CASE("InitialState ON drives the line high at start and the state is ON") {
   ActuatorFixture f;
   RpiGpioActuator actuator(
-      f.h.host(), params({{"Pin", "19"}, {"CommandSrc", "light"}, {"InitialState", "ON"}}), f.backend);
+      f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}, {"InitialState", "ON"}}),
+      f.backend);
   CHECK(f.line.writes() == std::vector<bool>{kHigh});
   CHECK(actuator.state());
   actuator.start();
@@ -915,7 +946,8 @@ TEST_CASE("InvertOut: logical ON drives the line low; InitialState stays a physi
   ActuatorFixture f;
   RpiGpioActuator actuator(
       f.h.host(),
-      params({{"Pin", "19"}, {"CommandSrc", "light"}, {"InitialState", "ON"}, {"InvertOut", "yes"}}),
+      params<RpiGpioActuator>(
+          {{"Pin", "19"}, {"CommandSrc", "light"}, {"InitialState", "ON"}, {"InvertOut", "yes"}}),
       f.backend);
   CHECK(f.line.writes() == std::vector<bool>{kHigh});
   CHECK_FALSE(actuator.state());  // high means OFF when inverted
@@ -930,7 +962,9 @@ TEST_CASE("InvertOut: logical ON drives the line low; InitialState stays a physi
 TEST_CASE("with StateDest the state goes there, not echoed to CommandSrc") {
   ActuatorFixture f;
   RpiGpioActuator actuator(
-      f.h.host(), params({{"Pin", "19"}, {"CommandSrc", "light"}, {"StateDest", "light/state"}}), f.backend);
+      f.h.host(),
+      params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}, {"StateDest", "light/state"}}),
+      f.backend);
   actuator.start();
   actuator.on_command("light", "ON");
   actuator.refresh();
@@ -942,7 +976,8 @@ TEST_CASE("ToggleCommandSrc is subscribed too and any message there toggles") {
   ActuatorFixture f;
   RpiGpioActuator actuator(
       f.h.host(),
-      params({{"Pin", "19"}, {"CommandSrc", "light"}, {"ToggleCommandSrc", "wall"}, {"ToggleDebounce", "0"}}),
+      params<RpiGpioActuator>(
+          {{"Pin", "19"}, {"CommandSrc", "light"}, {"ToggleCommandSrc", "wall"}, {"ToggleDebounce", "0"}}),
       f.backend);
   CHECK(f.h.subscriptions == std::vector<std::string>{"light", "wall"});
   actuator.start();
@@ -957,7 +992,7 @@ TEST_CASE("ToggleCommandSrc is subscribed too and any message there toggles") {
 
 TEST_CASE("ToggleDebounce ignores a toggle too soon after the last accepted one") {
   ActuatorFixture f;
-  RpiGpioActuator actuator(f.h.host(), params({{"Pin", "19"}, {"CommandSrc", "light"}}),
+  RpiGpioActuator actuator(f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}}),
                            f.backend);  // 0.15 s
   actuator.start();
   actuator.on_command("light", "TOGGLE");
@@ -978,7 +1013,8 @@ TEST_CASE("SimulateButton pulses the line for 0.5 s without blocking the loop") 
   ActuatorFixture f;
   RpiGpioActuator actuator(
       f.h.host(),
-      params({{"Pin", "19"}, {"CommandSrc", "door"}, {"InitialState", "ON"}, {"SimulateButton", "yes"}}),
+      params<RpiGpioActuator>(
+          {{"Pin", "19"}, {"CommandSrc", "door"}, {"InitialState", "ON"}, {"SimulateButton", "yes"}}),
       f.backend);
   actuator.start();
   CHECK(f.h.published == std::vector<Published>{{"door", "OFF", SR_PUBLISH_ECHO}});
@@ -1011,8 +1047,9 @@ TEST_CASE("SimulateButton pulses the line for 0.5 s without blocking the loop") 
 TEST_CASE("the legacy Toggle option means SimulateButton; SimulateButton wins when both are given") {
   SUBCASE("Toggle = yes") {
     ActuatorFixture f;
-    RpiGpioActuator actuator(f.h.host(), params({{"Pin", "19"}, {"CommandSrc", "door"}, {"Toggle", "True"}}),
-                             f.backend);
+    RpiGpioActuator actuator(
+        f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "door"}, {"Toggle", "True"}}),
+        f.backend);
     actuator.on_command("door", "anything");
     CHECK(actuator.pulsing());
     CHECK(f.line.output_level() == kHigh);  // away from InitialState OFF
@@ -1021,7 +1058,8 @@ TEST_CASE("the legacy Toggle option means SimulateButton; SimulateButton wins wh
     ActuatorFixture f;
     RpiGpioActuator actuator(
         f.h.host(),
-        params({{"Pin", "19"}, {"CommandSrc", "door"}, {"SimulateButton", "no"}, {"Toggle", "yes"}}),
+        params<RpiGpioActuator>(
+            {{"Pin", "19"}, {"CommandSrc", "door"}, {"SimulateButton", "no"}, {"Toggle", "yes"}}),
         f.backend);
     CHECK(f.h.logged(SR_LOG_WARNING, "SimulateButton applies"));
     actuator.on_command("door", "ON");
@@ -1034,7 +1072,8 @@ TEST_CASE("destroying a pulsing actuator cancels its timer and releases the line
   ActuatorFixture f;
   {
     RpiGpioActuator actuator(
-        f.h.host(), params({{"Pin", "19"}, {"CommandSrc", "door"}, {"SimulateButton", "1"}}), f.backend);
+        f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "door"}, {"SimulateButton", "1"}}),
+        f.backend);
     actuator.on_command("door", "x");
     CHECK(f.h.loop.timer_count() == 1);
   }
@@ -1042,12 +1081,32 @@ TEST_CASE("destroying a pulsing actuator cancels its timer and releases the line
   CHECK_FALSE(f.line.requested());
 }
 
-TEST_CASE("is_toggle_command accepts TOGGLE and the timestamp shapes the local connection accepts") {
-  using sr::gpio::is_toggle_command;
-  for (const char* text : {"TOGGLE", "2024-05-01T12:34:56.123456", "2024-05-01T12:34:56.123456+0200",
-                           "2024-05-01T12:34:56.123456-02:00", "ON", "", "2024-05-01T12:34:56",
-                           "2024-05-01 12:34:56.123456", "2024-05-01T12:34:56.123456+02-00"}) {
+TEST_CASE("the actuator toggles on TOGGLE and on the button timestamps the local connection accepts") {
+  struct Case {
+    const char* text;
+    bool toggles;
+  };
+  for (auto [text, toggles] :
+       {Case{"TOGGLE", true}, Case{"2024-05-01T12:34:56.123456", true},
+        Case{"2024-05-01T12:34:56.123456+0200", true}, Case{"2024-05-01T12:34:56.123456-02:00", true},
+        Case{"", false}, Case{"2024-05-01T12:34:56", false}, Case{"2024-05-01 12:34:56.123456", false},
+        Case{"2024-05-01T12:34:56.123456+02-00", false}}) {
     CAPTURE(text);
-    CHECK(is_toggle_command(text) == sr::local::is_toggle(text));
+    ActuatorFixture f;
+    RpiGpioActuator actuator(f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}}),
+                             f.backend);
+    actuator.on_command("light", text);
+    CHECK(actuator.state() == toggles);
+    CHECK(f.h.logged(SR_LOG_ERROR, "bad command") == !toggles);
+    CHECK(sr::sdk::is_toggle_command(text) == toggles);  // the LocalConnection's rule
   }
+}
+
+TEST_CASE("the actuator takes TOGGLE in any case, like ON and OFF") {
+  ActuatorFixture f;
+  RpiGpioActuator actuator(f.h.host(), params<RpiGpioActuator>({{"Pin", "19"}, {"CommandSrc", "light"}}),
+                           f.backend);
+  actuator.on_command("light", " toggle ");
+  CHECK(actuator.state());
+  CHECK(f.line.output_level() == kHigh);
 }
