@@ -13,13 +13,8 @@
 
 namespace sr::gpio {
 
-FakeLine::FakeLine() {
-  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (event_fd_ < 0) throw std::runtime_error(fmt::format("eventfd: {}", std::strerror(errno)));
-}
-
-FakeLine::~FakeLine() {
-  if (event_fd_ >= 0) close(event_fd_);
+FakeLine::FakeLine() : event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (!event_fd_) throw std::runtime_error(fmt::format("eventfd: {}", std::strerror(errno)));
 }
 
 void FakeLine::set_input(bool high, std::chrono::nanoseconds timestamp) {
@@ -37,7 +32,7 @@ void FakeLine::push_event(bool rising, std::chrono::nanoseconds timestamp) {
 void FakeLine::queue(LineEvent event) {
   events_.push_back(event);
   uint64_t one = 1;
-  if (write(event_fd_, &one, sizeof one) != sizeof one)
+  if (write(event_fd_.get(), &one, sizeof one) != sizeof one)
     throw std::runtime_error(fmt::format("eventfd write: {}", std::strerror(errno)));
 }
 
@@ -48,7 +43,7 @@ std::optional<LineEvent> FakeLine::pop() {
   if (events_.empty()) {
     uint64_t count = 0;
     // Resets the counter: the fd stays readable only while events wait.
-    if (read(event_fd_, &count, sizeof count) < 0 && errno != EAGAIN)
+    if (read(event_fd_.get(), &count, sizeof count) < 0 && errno != EAGAIN)
       throw std::runtime_error(fmt::format("eventfd read: {}", std::strerror(errno)));
   }
   return event;
@@ -64,14 +59,15 @@ void FakeLine::release() {
   consumer_.clear();
   events_.clear();
   uint64_t count = 0;
-  [[maybe_unused]] auto ignored = read(event_fd_, &count, sizeof count);  // runs in destructors: no throw
+  [[maybe_unused]] auto ignored =
+      read(event_fd_.get(), &count, sizeof count);  // runs in destructors: no throw
 }
 
 class FakeInputLine final : public InputLine {
  public:
   explicit FakeInputLine(std::shared_ptr<FakeLine> line) : line_(std::move(line)) {}
   ~FakeInputLine() override { line_->release(); }
-  int event_fd() const override { return line_->edge_ == Edge::None ? -1 : line_->event_fd_; }
+  int event_fd() const override { return line_->edge_ == Edge::None ? -1 : line_->event_fd_.get(); }
   std::optional<LineEvent> read_event() override { return line_->pop(); }
   bool get_value() override {
     line_->check_failure();

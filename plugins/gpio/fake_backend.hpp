@@ -30,7 +30,6 @@ class FakeLine {
   enum class Direction { Unused, Input, Output };
 
   FakeLine();
-  ~FakeLine();
   FakeLine(const FakeLine&) = delete;
   FakeLine& operator=(const FakeLine&) = delete;
 
@@ -65,7 +64,7 @@ class FakeLine {
   void check_failure() const;
   void release();
 
-  int event_fd_ = -1;
+  sdk::UniqueFd event_fd_;
   Direction direction_ = Direction::Unused;
   Bias bias_ = Bias::Disabled;
   Edge edge_ = Edge::None;

@@ -15,21 +15,11 @@
 namespace sr::gpio {
 namespace {
 
-struct ChipClose {
-  void operator()(gpiod_chip* chip) const {
-    if (chip) gpiod_chip_close(chip);
-  }
-};
-using ChipPtr = std::unique_ptr<gpiod_chip, ChipClose>;
+using ChipPtr = sdk::CHandle<gpiod_chip, gpiod_chip_close>;
 using SharedChip = std::shared_ptr<gpiod_chip>;
-
 // A requested line: released on destruction, before its chip is closed.
-struct LineRelease {
-  void operator()(gpiod_line* line) const {
-    if (line) gpiod_line_release(line);
-  }
-};
-using LinePtr = std::unique_ptr<gpiod_line, LineRelease>;
+using LinePtr = sdk::CHandle<gpiod_line, gpiod_line_release>;
+using DirPtr = sdk::CHandle<DIR, closedir>;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
@@ -107,7 +97,7 @@ class GpiodOutputLine final : public OutputLine {
 
 class GpiodChip final : public Chip {
  public:
-  GpiodChip(ChipPtr chip, std::string path) : chip_(chip.release(), ChipClose{}) {
+  GpiodChip(ChipPtr chip, std::string path) : chip_(std::move(chip)) {
     info_.path = std::move(path);
     info_.name = gpiod_chip_name(chip_.get());
     info_.label = gpiod_chip_label(chip_.get());
@@ -158,12 +148,13 @@ bool by_number(const ChipInfo& a, const ChipInfo& b) {
 
 std::vector<ChipInfo> GpiodBackend::list_chips() {
   std::vector<ChipInfo> chips;
-  DIR* dir = opendir(dev_dir_.c_str());
-  if (!dir) return chips;
   std::vector<std::string> names;
-  while (dirent* entry = readdir(dir))
-    if (std::string_view(entry->d_name).starts_with("gpiochip")) names.emplace_back(entry->d_name);
-  closedir(dir);
+  {
+    DirPtr dir(opendir(dev_dir_.c_str()));
+    if (!dir) return chips;
+    while (dirent* entry = readdir(dir.get()))
+      if (std::string_view(entry->d_name).starts_with("gpiochip")) names.emplace_back(entry->d_name);
+  }
   for (const auto& name : names) {
     std::string path = dev_dir_ + "/" + name;
     // A chip we may not open (permissions) cannot be used anyway.
