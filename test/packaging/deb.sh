@@ -3,7 +3,8 @@
 # root: dpkg -i, then purges them again; otherwise unpacks them), and runs
 # the installed binary: --list-plugins finds the installed plugins and
 # --check accepts the installed configuration. Checks the conffile's owner
-# and mode and the service user. Prints "N passed, N failed".
+# and mode, the service user and the SDK headers in the -dev package.
+# Prints "N passed, N failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
@@ -21,6 +22,15 @@ trap cleanup EXIT
 
 "$root/packaging/build-deb" "$work/debs" || { echo "FAIL: build-deb"; echo "0 passed, 1 failed"; exit 1; }
 check "lintian reports no errors" lintian --fail-on error "$work"/debs/*.deb
+# A third party builds and tests a plugin with these alone.
+dev_headers() {
+  local contents h
+  contents=$(dpkg -c "$work"/debs/sensor-reporter-dev_*.deb) || return 1
+  for h in plugin_abi.h sdk.hpp text.hpp handle.hpp reconnect_policy.hpp testing.hpp plugin.map; do
+    grep -q "usr/include/sensor_reporter/$h\$" <<<"$contents" || { echo "missing $h"; echo "$contents"; return 1; }
+  done
+}
+check "the -dev package ships the SDK headers, testing.hpp among them" dev_headers
 
 if [ "$(id -u)" -eq 0 ] && ! dpkg-query -W sensor-reporter >/dev/null 2>&1; then
   check "dpkg -i installs both packages" dpkg -i "$work"/debs/sensor-reporter_*.deb "$work"/debs/sensor-reporter-dev_*.deb
