@@ -142,6 +142,29 @@ struct OnFakeBackend : Class {
       : Class(host, params, *LoopHost::of(host.ctx()).backend) {}
 };
 
+// An instance of Class created, driven and destroyed only through the
+// descriptor its module exports (but for the backend, see OnFakeBackend).
+template <typename Class>
+struct ThroughDescriptor {
+  static constexpr sr_class_def exported = sr::sdk::detail::make_class_def<Class>();
+  static constexpr sr_class_def def = sr::sdk::detail::make_class_def<OnFakeBackend<Class>>();
+  static_assert(def.kind == exported.kind && def.params == exported.params && def.ios == exported.ios);
+
+  ThroughDescriptor(LoopHost& h, std::vector<sr_param_value> values) {
+    char err[256] = {};
+    instance = def.create(&kLoopApi, h.ctx(), values.data(), values.size(), err, sizeof err);
+    REQUIRE_MESSAGE(instance != nullptr, err);
+  }
+  ThroughDescriptor(const ThroughDescriptor&) = delete;
+  ThroughDescriptor& operator=(const ThroughDescriptor&) = delete;
+  ~ThroughDescriptor() { destroy(); }
+  void destroy() {
+    if (instance) def.destroy(std::exchange(instance, nullptr));
+  }
+
+  void* instance = nullptr;
+};
+
 // True when the machine has any gpio chip: then the default chip may be found.
 bool any_gpio_chip() {
   glob_t found{};
@@ -200,53 +223,39 @@ TEST_CASE("the classes are a sensor and an actuator with their INI-era dotted pa
 // says nothing; these call through them and watch the line and the host.
 TEST_CASE(
     "through its descriptor the sensor publishes at start, reads the line on poll and repeats on refresh") {
-  constexpr sr_class_def exported = sr::sdk::detail::make_class_def<RpiGpioSensor>();
-  constexpr sr_class_def def = sr::sdk::detail::make_class_def<OnFakeBackend<RpiGpioSensor>>();
-  CHECK(def.kind == exported.kind);
-  CHECK(def.params == exported.params);
-  CHECK(def.ios == exported.ios);
   LoopHost h;
   FakeBackend backend = pi4();
   h.backend = &backend;
   FakeLine& line = backend.line("gpiochip0", 4);
-  sr_param_value values[] = {{"Pin", "4"}, {"PUD", "OFF"}, {"Destination", "d"}, {"Poll", "1"}};
-  char err[256] = {};
-  void* instance = def.create(&kLoopApi, h.ctx(), values, 4, err, sizeof err);
-  REQUIRE_MESSAGE(instance != nullptr, err);
-  REQUIRE((def.start && def.poll && def.refresh && def.destroy));
-  CHECK(def.start(instance) == SR_OK);
+  ThroughDescriptor<RpiGpioSensor> sensor(
+      h, {{"Pin", "4"}, {"PUD", "OFF"}, {"Destination", "d"}, {"Poll", "1"}});
+  const sr_class_def& def = sensor.def;
+  CHECK(def.start(sensor.instance) == SR_OK);
   CHECK(h.payloads_to("d") == std::vector<std::string>{"CLOSED"});
   line.set_input(kHigh, 0s);
-  CHECK(def.poll(instance) == SR_OK);
+  CHECK(def.poll(sensor.instance) == SR_OK);
   CHECK(h.payloads_to("d") == std::vector<std::string>{"CLOSED", "OPEN"});
-  CHECK(def.refresh(instance) == SR_OK);
+  CHECK(def.refresh(sensor.instance) == SR_OK);
   CHECK(h.payloads_to("d") == std::vector<std::string>{"CLOSED", "OPEN", "OPEN"});
-  def.destroy(instance);
+  sensor.destroy();
   CHECK_FALSE(line.requested());
 }
 
 TEST_CASE("through its descriptor the actuator drives the line on a command and publishes the state") {
-  constexpr sr_class_def exported = sr::sdk::detail::make_class_def<RpiGpioActuator>();
-  constexpr sr_class_def def = sr::sdk::detail::make_class_def<OnFakeBackend<RpiGpioActuator>>();
-  CHECK(def.kind == exported.kind);
-  CHECK(def.params == exported.params);
-  CHECK(def.ios == exported.ios);
   LoopHost h;
   FakeBackend backend = pi4();
   h.backend = &backend;
   FakeLine& line = backend.line("gpiochip0", 19);
-  sr_param_value values[] = {{"Pin", "19"}, {"CommandSrc", "light"}, {"StateDest", "light/state"}};
-  char err[256] = {};
-  void* instance = def.create(&kLoopApi, h.ctx(), values, 3, err, sizeof err);
-  REQUIRE_MESSAGE(instance != nullptr, err);
-  REQUIRE((def.start && def.on_command && def.refresh && def.destroy));
-  CHECK(def.start(instance) == SR_OK);
+  ThroughDescriptor<RpiGpioActuator> actuator(
+      h, {{"Pin", "19"}, {"CommandSrc", "light"}, {"StateDest", "light/state"}});
+  const sr_class_def& def = actuator.def;
+  CHECK(def.start(actuator.instance) == SR_OK);
   const std::string on = "ON";
-  CHECK(def.on_command(instance, "light", on.data(), on.size()) == SR_OK);
+  CHECK(def.on_command(actuator.instance, "light", on.data(), on.size()) == SR_OK);
   CHECK(line.output_level() == kHigh);
-  CHECK(def.refresh(instance) == SR_OK);
+  CHECK(def.refresh(actuator.instance) == SR_OK);
   CHECK(h.payloads_to("light/state") == std::vector<std::string>{"OFF", "ON", "ON"});
-  def.destroy(instance);
+  actuator.destroy();
   CHECK_FALSE(line.requested());
 }
 
