@@ -28,15 +28,6 @@ constexpr unsigned kAtfComplete = 0x2;  // ATF_COM, <net/if_arp.h>
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 std::vector<std::string_view> columns(std::string_view line) {
   std::vector<std::string_view> out;
   size_t i = 0;
@@ -55,14 +46,8 @@ bool parse_flags(std::string_view text, unsigned& flags) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-// Printable and bounded, for log lines.
-std::string quoted(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 60))
-    out += static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f ? '?' : c;
-  if (text.size() > 60) out += "...";
-  return "'" + out + "'";
-}
+// How much of a bad table line an error quotes (through sdk::printable).
+constexpr size_t kQuotedBytes = 60;
 
 }  // namespace
 
@@ -89,8 +74,8 @@ ArpLookup arp_table_contains(std::string_view table, std::string_view mac) {
     ++line_number;
     if (!header_seen) {
       if (line.substr(0, 10) != "IP address") {
-        result.error =
-            fmt::format("line 1 {} is not the header 'IP address  HW type  Flags ...'", quoted(line));
+        result.error = fmt::format("line 1 '{}' is not the header 'IP address  HW type  Flags ...'",
+                                   sdk::printable(line, kQuotedBytes));
         return result;
       }
       header_seen = true;
@@ -101,11 +86,11 @@ ArpLookup arp_table_contains(std::string_view table, std::string_view mac) {
     unsigned flags = 0;
     // IP address, HW type, Flags, HW address, Mask, Device: the first four are what we read.
     if (fields.size() < 4 || !parse_flags(fields[2], flags)) {
-      result.error =
-          fmt::format("line {} {} is not 'IP  HW-type  0xFLAGS  HW-address ...'", line_number, quoted(line));
+      result.error = fmt::format("line {} '{}' is not 'IP  HW-type  0xFLAGS  HW-address ...'", line_number,
+                                 sdk::printable(line, kQuotedBytes));
       return result;
     }
-    if ((flags & kAtfComplete) && iequals(fields[3], mac)) result.present = true;
+    if ((flags & kAtfComplete) && sdk::iequals(fields[3], mac)) result.present = true;
   }
   if (!header_seen) result.error = "the table is empty (not even a header line)";
   return result;
@@ -118,15 +103,15 @@ namespace {
 // /proc/net/arp is small and generated without blocking. Returns false with
 // errno's text in `error`.
 bool read_table(const std::string& path, std::string& text, std::string& error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const sdk::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     error = std::strerror(errno);
     return false;
   }
   constexpr size_t kLimit = 4 << 20;  // a table larger than this is not an ARP table
   char buffer[4096];
   for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) error = std::strerror(errno);
     if (n <= 0) break;
@@ -136,7 +121,6 @@ bool read_table(const std::string& path, std::string& text, std::string& error) 
       break;
     }
   }
-  ::close(fd);
   return error.empty();
 }
 
@@ -144,13 +128,13 @@ bool read_table(const std::string& path, std::string& text, std::string& error) 
 
 ArpSensor::ArpSensor(sdk::Host host, const sdk::Params& params)
     : host_(host),
-      mac_(params.required("MAC")),
-      destination_(params.required("Destination")),
-      table_(params.str("ArpTable", "/proc/net/arp")) {
+      mac_(params.get("MAC")),
+      destination_(params.get("Destination")),
+      table_(params.get("ArpTable")) {
   if (!valid_mac(mac_))
     throw std::invalid_argument(
         fmt::format("MAC '{}' is not a hardware address like aa:bb:cc:dd:ee:ff", mac_));
-  for (char& c : mac_) c = lower(c);
+  mac_ = sdk::to_lower(mac_);
 }
 
 void ArpSensor::poll() {

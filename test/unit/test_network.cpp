@@ -81,12 +81,13 @@ const sr_host_api kFakeApi = [] {
 
 constexpr sr_class_def kDef = sr::sdk::detail::make_class_def<ArpSensor>();
 
-// A sensor created through the trampolines, destroyed with the test.
+// A sensor created through the trampolines, destroyed with the test. An
+// empty `table` leaves ArpTable out: the table's default applies.
 class Sensor {
  public:
   Sensor(FakeHost& host, const std::string& table, const std::string& mac = kMac) {
-    std::vector<sr_param_value> params{
-        {"MAC", mac.c_str()}, {"Destination", "phone"}, {"Poll", "10"}, {"ArpTable", table.c_str()}};
+    std::vector<sr_param_value> params{{"MAC", mac.c_str()}, {"Destination", "phone"}, {"Poll", "10"}};
+    if (!table.empty()) params.push_back({"ArpTable", table.c_str()});
     char err[256] = {};
     instance_ = kDef.create(&kFakeApi, host.ctx(), params.data(), params.size(), err, sizeof err);
     REQUIRE_MESSAGE(instance_ != nullptr, err);
@@ -177,6 +178,15 @@ TEST_CASE("garbage is not an ARP table, and says where") {
   CHECK_FALSE(arp_table_contains(header + "1.2.3.4 0x1 0x 00:11:22:33:44:55 * eth0\n", kMac).ok());
   CHECK_FALSE(arp_table_contains(header + "1.2.3.4 0x1 0x2z 00:11:22:33:44:55 * eth0\n", kMac).ok());
   CHECK_FALSE(arp_table_contains(header + "1.2.3.4 0x1 0x100000000 aa:bb:cc:dd:ee:ff * eth0\n", kMac).ok());
+}
+
+TEST_CASE("a bad line is quoted log-safe (sdk::printable) and cut after 60 bytes") {
+  CHECK(arp_table_contains("not\x1b[31m arp\\\n", kMac).error ==
+        "line 1 'not\\x1b[31m arp\\x5c' is not the header 'IP address  HW type  Flags ...'");
+  std::string header = "IP address       HW type     Flags       HW address            Mask     Device\n";
+  CHECK(arp_table_contains(header + std::string(100, 'x') + "\n", kMac).error ==
+        fmt::format("line 2 '{}... (100 bytes)' is not 'IP  HW-type  0xFLAGS  HW-address ...'",
+                    std::string(60, 'x')));
 }
 
 TEST_CASE("valid_mac takes six hex bytes separated by colons, either case") {
@@ -312,8 +322,9 @@ TEST_CASE("a garbage table is logged with its path and leaves the state as it wa
 // Reported as skipped, not passed, where the kernel table is not readable.
 TEST_CASE("the default table is the kernel's /proc/net/arp" * doctest::skip(access("/proc/net/arp", R_OK) != 0)) {
   FakeHost host;
-  // Documentation range (RFC 7042): never a real neighbour.
-  Sensor sensor(host, "/proc/net/arp", "00:00:5e:00:53:01");
+  // No ArpTable: the class's table gives the default. Documentation range
+  // (RFC 7042): never a real neighbour.
+  Sensor sensor(host, "", "00:00:5e:00:53:01");
   sensor.poll();
   CHECK(host.logs.size() == 1);  // the info line for the first state
   CHECK(host.published == states({"OFF"}));
