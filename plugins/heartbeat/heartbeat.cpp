@@ -16,8 +16,8 @@ std::string format_uptime(std::uint64_t milliseconds) {
 
 Heartbeat::Heartbeat(sdk::Host host, const sdk::Params& params)
     : host_(host),
-      num_dest_(params.required("Num-Dest")),
-      str_dest_(params.required("Str-Dest")),
+      num_dest_(params.get("Num-Dest")),
+      str_dest_(params.get("Str-Dest")),
       created_(host.now()) {}
 
 void Heartbeat::publish() {
