@@ -1,15 +1,14 @@
 #include "local_connection.hpp"
 
-#include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <utility>
 
 namespace sr::local {
 namespace {
 
 std::optional<double> parse_number(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  text = sdk::trim(text);
   if (text.empty()) return std::nullopt;
   std::string copy(text);
   char* end = nullptr;
@@ -20,10 +19,12 @@ std::optional<double> parse_number(std::string_view text) {
 
 }  // namespace
 
+// TRANSITIONAL: test_gpio.cpp still compares against it; removed once it uses
+// sdk::is_toggle_command.
 bool is_toggle(std::string_view payload) { return sdk::is_toggle_command(payload); }
 
 std::optional<std::string> translate(const Rule& rule, std::string_view reading, std::string& why) {
-  if (is_toggle(reading)) return std::string("TOGGLE");
+  if (sdk::is_toggle_command(reading)) return std::string("TOGGLE");
   switch (rule.kind) {
     case Rule::Kind::None:
       return std::string(reading);
@@ -45,14 +46,16 @@ std::optional<std::string> translate(const Rule& rule, std::string_view reading,
 
 LocalConnection::LocalConnection(sdk::Host host, const sdk::Params& params) : host_(host) {
   // The INI-era precedence: OnEq, then OnGT, then OnLT. Presence counts, not
-  // truthiness, so OnGT = 0 and an empty OnEq are real rules.
+  // truthiness, so OnGT = 0 and an empty OnEq are real rules (the table gives
+  // none of them a default, so has() means "the section sets it"). A rule
+  // that does not apply is not read.
   int rules = params.has("OnEq") + params.has("OnGT") + params.has("OnLT");
-  if (params.has("OnEq")) {
-    rule_ = Rule{Rule::Kind::Equal, params.str("OnEq"), 0};
-  } else if (params.has("OnGT")) {
-    rule_ = Rule{Rule::Kind::Greater, {}, params.number("OnGT")};
-  } else if (params.has("OnLT")) {
-    rule_ = Rule{Rule::Kind::Less, {}, params.number("OnLT")};
+  if (auto text = params.find("OnEq")) {
+    rule_ = Rule{Rule::Kind::Equal, std::move(*text), 0};
+  } else if (auto above = params.find<double>("OnGT")) {
+    rule_ = Rule{Rule::Kind::Greater, {}, *above};
+  } else if (auto below = params.find<double>("OnLT")) {
+    rule_ = Rule{Rule::Kind::Less, {}, *below};
   }
   if (rules > 1) host_.warning("only one of OnEq, OnGT, OnLT applies; using the first in that order");
 }

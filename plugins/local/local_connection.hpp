@@ -29,8 +29,8 @@ struct Rule {
   double threshold = 0;
 };
 
-// True for TOGGLE and for button timestamps (YYYY-MM-DDTHH:MM:SS.ffffff,
-// optionally with a +HH:MM offset), which always mean "toggle".
+// TRANSITIONAL: sdk::is_toggle_command under another name, kept only until
+// test_gpio.cpp stops comparing against it.
 bool is_toggle(std::string_view payload);
 // The command a reading becomes, or nullopt (with `why`) when it cannot be
 // translated, e.g. a non-number under OnGT.

@@ -57,7 +57,7 @@ const sr_param_def& def_of(const char* key) {
 void check_translate(const Rule& rule, std::string_view reading) {
   std::string why;
   auto command = sr::local::translate(rule, reading, why);
-  if (sr::local::is_toggle(reading)) {
+  if (sr::sdk::is_toggle_command(reading)) {
     FUZZ_CHECK(command && *command == "TOGGLE");
     return;
   }
@@ -103,7 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   host.section = "Connection_Fuzz";
   std::optional<sr::local::LocalConnection> connection;
   try {
-    connection.emplace(host.host(), sr::sdk::Params(values));
+    connection.emplace(host.host(), sr::sdk::Params(sr::local::LocalConnection::params, values));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "LocalConnection(%s = '%s') threw '%s' for a value check_value accepted\n",
                  which ? keys[which] : "-", values.empty() ? "" : values[0].second.c_str(), e.what());

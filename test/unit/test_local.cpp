@@ -12,6 +12,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,7 +31,6 @@ std::ostream& operator<<(std::ostream& out, const Logged& l) {
 
 namespace {
 
-using sr::local::is_toggle;
 using sr::local::LocalConnection;
 using sr::local::Rule;
 using Delivered = std::vector<std::pair<std::string, std::string>>;
@@ -78,6 +78,9 @@ class Instance {
     return kDef.conn_publish(instance_, destination.c_str(), payload.data(), payload.size(), &opts);
   }
   int subscribe(const char* source) const { return kDef.conn_subscribe(instance_, source); }
+  int subscribe(const char* source, uint32_t flags) const {
+    return kDef.conn_subscribe_ex(instance_, source, flags);
+  }
 
  private:
   void* instance_ = nullptr;
@@ -91,47 +94,51 @@ std::string translated(const Rule& rule, std::string_view reading) {
 }
 
 sr::sdk::Params params(std::vector<std::pair<std::string, std::string>> values) {
-  return sr::sdk::Params(std::move(values));
+  return sr::sdk::Params(LocalConnection::params, std::move(values));
 }
 
 Rule equal(std::string text) { return Rule{Rule::Kind::Equal, std::move(text), 0}; }
 Rule greater(double threshold) { return Rule{Rule::Kind::Greater, {}, threshold}; }
 Rule less(double threshold) { return Rule{Rule::Kind::Less, {}, threshold}; }
 
+// Whether `reading` is forwarded as TOGGLE: under an OnEq rule it does not
+// equal, any other reading becomes OFF.
+bool toggles(std::string_view reading) { return translated(equal("open"), reading) == "TOGGLE"; }
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
-// is_toggle
+// Toggles (sdk::is_toggle_command, as translate applies it)
 
-TEST_CASE("is_toggle accepts TOGGLE, case-sensitively") {
-  CHECK(is_toggle("TOGGLE"));
-  CHECK_FALSE(is_toggle("toggle"));
-  CHECK_FALSE(is_toggle("TOGGLE "));
-  CHECK_FALSE(is_toggle("ON"));
-  CHECK_FALSE(is_toggle(""));
+TEST_CASE("TOGGLE is forwarded as TOGGLE, case-sensitively") {
+  CHECK(toggles("TOGGLE"));
+  CHECK_FALSE(toggles("toggle"));
+  CHECK_FALSE(toggles("TOGGLE "));
+  CHECK_FALSE(toggles("ON"));
+  CHECK_FALSE(toggles(""));
 }
 
-TEST_CASE("is_toggle accepts button timestamps with microseconds, with or without an offset") {
-  CHECK(is_toggle("2024-05-01T12:34:56.123456"));
-  CHECK(is_toggle("2024-05-01T12:34:56.123456+02:00"));
-  CHECK(is_toggle("2024-05-01T12:34:56.123456+0200"));
+TEST_CASE("button timestamps with microseconds, with or without an offset, are forwarded as TOGGLE") {
+  CHECK(toggles("2024-05-01T12:34:56.123456"));
+  CHECK(toggles("2024-05-01T12:34:56.123456+02:00"));
+  CHECK(toggles("2024-05-01T12:34:56.123456+0200"));
 }
 
-TEST_CASE("is_toggle rejects near-timestamps") {
-  CHECK_FALSE(is_toggle("2024-05-01T12:34:56"));          // no fraction
-  CHECK_FALSE(is_toggle("2024-05-01T12:34:56.123"));      // milliseconds only
-  CHECK_FALSE(is_toggle("2024-05-01 12:34:56.123456"));   // space instead of T
-  CHECK_FALSE(is_toggle("2024-05-01T12:34:56,123456"));   // comma
-  CHECK_FALSE(is_toggle("2024-05-01T12:34:5x.123456"));   // not a digit
-  CHECK_FALSE(is_toggle("2024-05-01T12:34:56.1234567"));  // 27 characters
+TEST_CASE("near-timestamps are not toggles") {
+  CHECK_FALSE(toggles("2024-05-01T12:34:56"));          // no fraction
+  CHECK_FALSE(toggles("2024-05-01T12:34:56.123"));      // milliseconds only
+  CHECK_FALSE(toggles("2024-05-01 12:34:56.123456"));   // space instead of T
+  CHECK_FALSE(toggles("2024-05-01T12:34:56,123456"));   // comma
+  CHECK_FALSE(toggles("2024-05-01T12:34:5x.123456"));   // not a digit
+  CHECK_FALSE(toggles("2024-05-01T12:34:56.1234567"));  // 27 characters
 }
 
-TEST_CASE("is_toggle rejects a timestamp followed by text that is not an offset") {
-  // Known bug (local_connection.cpp is_toggle): for 31- and 32-character
-  // payloads only the first 26 characters are checked, so any 5 or 6
-  // trailing characters pass as an "offset".
-  CHECK_FALSE(is_toggle("2024-05-01T12:34:56.123456 hello"));
-  CHECK_FALSE(is_toggle("2024-05-01T12:34:56.123456xxxxx"));
+TEST_CASE("a timestamp followed by text that is not an offset is not a toggle") {
+  // Once a bug: for 31- and 32-character payloads only the first 26
+  // characters were checked, so any 5 or 6 trailing characters passed as an
+  // "offset".
+  CHECK_FALSE(toggles("2024-05-01T12:34:56.123456 hello"));
+  CHECK_FALSE(toggles("2024-05-01T12:34:56.123456xxxxx"));
 }
 
 // ---------------------------------------------------------------------------
@@ -199,9 +206,6 @@ TEST_CASE("translate passes TOGGLE and button timestamps as TOGGLE under every r
 TEST_CASE("LocalConnection is a connection with optional OnEq (string), OnGT and OnLT (numbers)") {
   CHECK(kDef.kind == SR_KIND_CONNECTION);
   CHECK(std::string(kDef.path) == "local.local_conn.LocalConnection");
-  CHECK((kDef.conn_publish != nullptr));
-  CHECK((kDef.conn_subscribe != nullptr));
-  CHECK((kDef.poll == nullptr));
   const sr_param_def* p = kDef.params;
   CHECK(std::string(p[0].name) == "OnEq");
   CHECK(p[0].type == SR_PARAM_STRING);
@@ -214,6 +218,25 @@ TEST_CASE("LocalConnection is a connection with optional OnEq (string), OnGT and
     CHECK(p[i].default_value == nullptr);
   }
   CHECK(p[3].name == nullptr);
+}
+
+TEST_CASE("LocalConnection's descriptor reaches its publish and subscribe and refuses an absolute source") {
+  FakeHost host;
+  Instance local(host, {{"OnEq", "open"}});
+  CHECK(local.publish("door", "open") == SR_OK);
+  CHECK(host.delivered == Delivered{{"door", "ON"}});
+  CHECK(local.subscribe("lamp/set") == SR_OK);
+  CHECK(local.subscribe("lamp/set", 0) == SR_OK);
+  // Its subscribe takes no flags: a whole topic is refused, not taken as one
+  // under the root.
+  CHECK(local.subscribe("other/lamp", SR_SUBSCRIBE_ABSOLUTE) == SR_ERROR);
+  const Logged listens{SR_LOG_DEBUG, "actuator listens to lamp/set"};
+  CHECK(host.logs ==
+        std::vector<Logged>{
+            listens,
+            listens,
+            {SR_LOG_ERROR, "subscribe failed: cannot subscribe to other/lamp: no absolute topics here"}});
+  CHECK(host.delivered.size() == 1);
 }
 
 TEST_CASE("LocalConnection picks its rule from the parameters present, OnGT = 0 included") {
