@@ -14,7 +14,6 @@
 //    and logs an error; the line level is always state XOR InvertOut; a
 //    change publishes exactly the new state; with SimulateButton the state
 //    stays OFF and the line pulses away from InitialState;
-//  - gpio::is_toggle_command and local::is_toggle agree on every payload;
 //  - exec::split_words yields non-empty words without whitespace whose
 //    concatenation is the payload minus its whitespace, and is a fixed point
 //    of join_words; strip_trailing_whitespace removes exactly the trailing
@@ -22,7 +21,6 @@
 #include "exec/child_process.hpp"
 #include "gpio/fake_backend.hpp"
 #include "gpio/gpio_actuator.hpp"
-#include "local/local_connection.hpp"
 
 #include "fuzz_host.h"
 
@@ -99,7 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (zero_debounce) values.emplace_back("ToggleDebounce", "0");
   const auto debounce = zero_debounce ? std::chrono::nanoseconds(0) : std::chrono::milliseconds(150);
 
-  sr::gpio::RpiGpioActuator actuator(host.host(), sr::sdk::Params(std::move(values)), backend);
+  sr::gpio::RpiGpioActuator actuator(
+      host.host(), sr::sdk::Params(sr::gpio::RpiGpioActuator::params, std::move(values)), backend);
   actuator.start();
   bool state = simulate_button ? false : initial_high != invert;
   FUZZ_CHECK(actuator.state() == state);
@@ -113,8 +112,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     host.clock_ns += static_cast<uint64_t>(input.ConsumeIntegral<uint8_t>()) * 1'000'000;  // 0..255 ms
     std::string payload = input.ConsumeRandomLengthString(48);
 
-    const bool toggle_cmd = sr::gpio::is_toggle_command(payload);
-    FUZZ_CHECK(toggle_cmd == sr::local::is_toggle(payload));
     check_words(payload);
 
     host.clear();
