@@ -19,10 +19,6 @@ std::optional<double> parse_number(std::string_view text) {
 
 }  // namespace
 
-// TRANSITIONAL: test_gpio.cpp still compares against it; removed once it uses
-// sdk::is_toggle_command.
-bool is_toggle(std::string_view payload) { return sdk::is_toggle_command(payload); }
-
 std::optional<std::string> translate(const Rule& rule, std::string_view reading, std::string& why) {
   if (sdk::is_toggle_command(reading)) return std::string("TOGGLE");
   switch (rule.kind) {

@@ -29,11 +29,9 @@ struct Rule {
   double threshold = 0;
 };
 
-// TRANSITIONAL: sdk::is_toggle_command under another name, kept only until
-// test_gpio.cpp stops comparing against it.
-bool is_toggle(std::string_view payload);
 // The command a reading becomes, or nullopt (with `why`) when it cannot be
-// translated, e.g. a non-number under OnGT.
+// translated, e.g. a non-number under OnGT. A toggle (sdk::is_toggle_command)
+// becomes TOGGLE under every rule.
 std::optional<std::string> translate(const Rule& rule, std::string_view reading, std::string& why);
 
 class LocalConnection {
