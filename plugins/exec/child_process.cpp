@@ -32,8 +32,6 @@ namespace {
 constexpr std::size_t kReadBudget = 256 * 1024;
 constexpr int kReapWaitMs = 1000;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
 std::string errno_text(int error_number) { return std::strerror(error_number); }
 
 // posix_spawn's C objects, destroyed on every path out of start().
@@ -52,7 +50,7 @@ struct SpawnAttributes {
   SpawnAttributes& operator=(const SpawnAttributes&) = delete;
 };
 
-void make_pipe(Fd& read_end, Fd& write_end) {
+void make_pipe(sdk::UniqueFd& read_end, sdk::UniqueFd& write_end) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("cannot create a pipe: " + errno_text(errno));
   read_end.reset(fds[0]);
@@ -72,19 +70,18 @@ void check(int rc, const char* what) {
 
 std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> words;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && is_space(text[i])) ++i;
-    std::size_t start = i;
-    while (i < text.size() && !is_space(text[i])) ++i;
-    if (i > start) words.emplace_back(text.substr(start, i - start));
+  std::size_t start = text.find_first_not_of(sdk::kWhitespace);
+  while (start != std::string_view::npos) {
+    std::size_t end = text.find_first_of(sdk::kWhitespace, start);
+    words.emplace_back(text.substr(start, end - start));
+    start = text.find_first_not_of(sdk::kWhitespace, end);
   }
   return words;
 }
 
 std::string_view strip_trailing_whitespace(std::string_view text) {
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
+  // npos + 1 is 0: all whitespace leaves nothing.
+  return text.substr(0, text.find_last_not_of(sdk::kWhitespace) + 1);
 }
 
 std::string join_words(const std::vector<std::string>& words) {
@@ -94,11 +91,6 @@ std::string join_words(const std::vector<std::string>& words) {
     text += word;
   }
   return text;
-}
-
-void Fd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
 }
 
 std::string ChildResult::status_text() const {
@@ -129,7 +121,7 @@ void ChildProcess::start(const std::vector<std::string>& argv, std::chrono::nano
   if (running()) throw std::logic_error("a command is still running");
   if (argv.empty()) throw std::runtime_error("cannot run an empty command");
 
-  Fd out_read, out_write, err_read, err_write;
+  sdk::UniqueFd out_read, out_write, err_read, err_write;
   make_pipe(out_read, out_write);
   make_pipe(err_read, err_write);
 

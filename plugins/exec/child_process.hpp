@@ -46,7 +46,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace sr::exec {
@@ -66,27 +65,6 @@ std::string_view strip_trailing_whitespace(std::string_view text);
 std::optional<std::string> check_command_line(std::string_view command);
 // Words joined by single spaces, for log lines.
 std::string join_words(const std::vector<std::string>& words);
-
-// Owns one file descriptor; closes it on destruction. -1 means none.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 struct ChildResult {
   bool exited = false;  // ended by exit(); exit_code is meaningful
@@ -130,7 +108,7 @@ class ChildProcess {
 
  private:
   struct Stream {
-    Fd fd;
+    sdk::UniqueFd fd;
     sdk::FdWatch watch;
     std::string text;
     std::size_t cap = 0;
@@ -151,7 +129,7 @@ class ChildProcess {
   sdk::Host host_;
   ChildLimits limits_;
   pid_t pid_ = -1;
-  Fd pidfd_;
+  sdk::UniqueFd pidfd_;
   Stream out_;
   Stream err_;
   sdk::FdWatch pid_watch_;
