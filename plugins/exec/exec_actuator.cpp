@@ -16,13 +16,13 @@ namespace sr::exec {
 
 ExecActuator::ExecActuator(sdk::Host host, const sdk::Params& params)
     : host_(host),
-      argv_(split_words(params.required("Command"))),
-      command_src_(params.required("CommandSrc")),
-      timeout_(params.number("Timeout", 10)),
+      argv_(split_words(params.get("Command"))),
+      command_src_(params.get("CommandSrc")),
+      results_dest_(params.find("ResultsDest")),
+      timeout_(params.get<double>("Timeout")),
       child_(host) {
   if (argv_.empty()) throw std::runtime_error("Command is empty");
   if (!(timeout_.count() > 0)) throw std::runtime_error("Timeout must be greater than 0");
-  if (params.has("ResultsDest")) results_dest_ = params.str("ResultsDest");
   host_.subscribe(command_src_);
 }
 
@@ -41,11 +41,8 @@ void ExecActuator::on_command(std::string_view /*source*/, std::string_view payl
     return;
   }
   std::vector<std::string> argv = argv_;
-  std::string_view words = strip_trailing_whitespace(payload);
-  while (!words.empty() && (words.front() == ' ' || words.front() == '\t' || words.front() == '\n'))
-    words.remove_prefix(1);
-  if (words != "NA")
-    for (auto& word : split_words(words)) argv.push_back(std::move(word));
+  if (sdk::trim(payload) != "NA")
+    for (auto& word : split_words(payload)) argv.push_back(std::move(word));
 
   if (queue_.size() >= kCommandQueueLimit) {
     if (dropped_++ == 0)
@@ -106,8 +103,8 @@ void ExecActuator::publish_result(std::string_view value) {
 
 // Quotes reach the program as they are: no shell.
 void ExecActuator::check(const sdk::Params& params, sdk::CheckReport& report) {
-  if (!params.has("Command")) return;
-  if (auto warning = check_command_line(params.str("Command"))) report.warning("Command", *warning);
+  if (auto command = params.find("Command"))
+    if (auto warning = check_command_line(*command)) report.warning("Command", *warning);
 }
 
 }  // namespace sr::exec

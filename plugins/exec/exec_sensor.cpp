@@ -16,10 +16,11 @@ namespace sr::exec {
 
 ExecSensor::ExecSensor(sdk::Host host, const sdk::Params& params)
     : host_(host),
-      argv_(split_words(params.required("Script"))),
+      argv_(split_words(params.get("Script"))),
       command_(join_words(argv_)),
-      destination_(params.required("Destination")),
-      timeout_(params.number("Timeout", params.number("Poll"))),
+      destination_(params.get("Destination")),
+      // Timeout has no default of its own in the table: it is Poll's value.
+      timeout_(params.find<double>("Timeout").value_or(params.get<double>("Poll"))),
       child_(host) {
   if (argv_.empty()) throw std::runtime_error("Script is empty");
   if (!(timeout_.count() > 0))
@@ -52,10 +53,7 @@ void ExecSensor::refresh() {
 void ExecSensor::finished(ChildResult result) {
   // Whatever happens below, the host must learn that this poll is over, or
   // it would skip every later one.
-  struct PollDone {
-    sdk::Host host;
-    ~PollDone() { host.poll_done(); }
-  } poll_done{host_};
+  sdk::PollDone poll_done(host_);
   std::string_view err = strip_trailing_whitespace(result.err);
   std::string err_note = result.err_dropped ? fmt::format(" (+{} bytes)", result.err_dropped) : "";
   if (result.timed_out) {
@@ -81,8 +79,8 @@ void ExecSensor::publish(std::string value) {
 
 // Quotes reach the program as they are (no shell).
 void ExecSensor::check(const sdk::Params& params, sdk::CheckReport& report) {
-  if (!params.has("Script")) return;
-  if (auto warning = check_command_line(params.str("Script"))) report.warning("Script", *warning);
+  if (auto script = params.find("Script"))
+    if (auto warning = check_command_line(*script)) report.warning("Script", *warning);
 }
 
 }  // namespace sr::exec

@@ -213,6 +213,24 @@ class Instance {
   void* instance_ = nullptr;
 };
 
+// What T's check() reports through its descriptor, as "level key: message".
+template <typename T>
+std::vector<std::string> check_report(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::vector<sr_param_value> values;
+  for (const auto& [key, value] : params) values.push_back({key.c_str(), value.c_str()});
+  std::vector<std::string> lines;
+  REQUIRE((Instance<T>::def.check != nullptr));
+  int rc = Instance<T>::def.check(
+      values.data(), values.size(),
+      [](void* ctx, int level, const char* key, const char* message) {
+        static_cast<std::vector<std::string>*>(ctx)->push_back(
+            fmt::format("{} {}: {}", level, key ? key : "", message));
+      },
+      &lines);
+  CHECK(rc == SR_OK);  // a warning does not fail the check
+  return lines;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -476,6 +494,23 @@ TEST_CASE(
   CHECK(def.ios[1].key == nullptr);
 }
 
+TEST_CASE("check() warns of quotes in Script and Command, which no shell removes, and of nothing else") {
+  auto quotes = [](const char* key) {
+    return std::vector<std::string>{fmt::format(
+        "{} {}: contains quote characters, but no shell runs the command: they are passed to it as part of "
+        "the words",
+        static_cast<int>(SR_LOG_WARNING), key)};
+  };
+  CHECK(check_report<ExecSensor>({{"Script", "echo \"a b\""}, {"Destination", "out"}, {"Poll", "60"}}) ==
+        quotes("Script"));
+  CHECK(check_report<ExecSensor>({{"Script", "echo a b"}, {"Destination", "out"}, {"Poll", "60"}}).empty());
+  // No Script at all: the host reports it missing; check() has nothing to add.
+  CHECK(check_report<ExecSensor>({{"Destination", "out"}, {"Poll", "60"}}).empty());
+  CHECK(check_report<ExecActuator>({{"Command", "say 'hi'"}, {"CommandSrc", "cmd"}}) == quotes("Command"));
+  CHECK(check_report<ExecActuator>({{"Command", "say hi"}, {"CommandSrc", "cmd"}}).empty());
+  CHECK(check_report<ExecActuator>({{"CommandSrc", "cmd"}}).empty());
+}
+
 TEST_CASE(
     "ExecSensor runs a multi-word Script (runs of blanks split it) and publishes stdout without trailing "
     "whitespace") {
@@ -674,7 +709,7 @@ TEST_CASE("ExecActuator: NA, an empty payload and blanks add no arguments") {
   std::string args = args_script(dir, dir.file("args.txt"));
   Instance<ExecActuator> actuator(
       host, {{"Command", args + " fixed"}, {"CommandSrc", "cmd"}, {"ResultsDest", "result"}});
-  for (std::string payload : {"NA", "", " \t ", " NA "}) {
+  for (std::string payload : {"NA", "", " \t ", " NA ", "\r\nNA\t\f"}) {
     CAPTURE(payload);
     dir.write("args.txt", "stale\n");
     size_t before = host.published.size();
@@ -684,7 +719,7 @@ TEST_CASE("ExecActuator: NA, an empty payload and blanks add no arguments") {
   }
   // But NA inside other words is an argument like any other.
   actuator.command("NA NA");
-  REQUIRE(host.run_until([&] { return host.published.size() == 5; }));
+  REQUIRE(host.run_until([&] { return host.published.size() == 6; }));
   CHECK(sr::test::read_file(dir.file("args.txt")) == "fixed\nNA\nNA\n");
 }
 
