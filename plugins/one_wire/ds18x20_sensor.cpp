@@ -38,21 +38,6 @@ bool take_scratchpad(std::string_view& line) {
   return true;
 }
 
-// Text for a log line: printable, bounded, so garbage cannot mangle the log.
-std::string quoted(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 60)) {
-    if (c == '\n')
-      out += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-      out += '?';
-    else
-      out += c;
-  }
-  if (text.size() > 60) out += "...";
-  return "'" + out + "'";
-}
-
 W1Parse fail(W1Error error, std::string detail) { return W1Parse{error, 0, std::move(detail)}; }
 
 }  // namespace
@@ -68,12 +53,12 @@ W1Parse parse_w1_slave(std::string_view text) {
   if (!take_scratchpad(rest) || rest.size() < 9 || rest.substr(0, 6) != ": crc=" || !is_hex(rest[6]) ||
       !is_hex(rest[7]) || rest[8] != ' ')
     return fail(W1Error::Malformed,
-                fmt::format("the first line {} is not 'xx .. xx : crc=xx YES|NO'", quoted(line1)));
+                fmt::format("the first line '{}' is not 'xx .. xx : crc=xx YES|NO'", sdk::printable(line1)));
   std::string_view verdict = rest.substr(9);
   if (verdict == "NO") return fail(W1Error::CrcFailed, "the CRC check failed (NO)");
   if (verdict != "YES")
     return fail(W1Error::Malformed,
-                fmt::format("the first line {} does not end in YES or NO", quoted(line1)));
+                fmt::format("the first line '{}' does not end in YES or NO", sdk::printable(line1)));
 
   std::string_view after = text.substr(end1 + 1);
   size_t end2 = after.find('\n');
@@ -82,14 +67,14 @@ W1Parse parse_w1_slave(std::string_view text) {
   std::string_view line2 = after.substr(0, end2);
   rest = line2;
   if (!take_scratchpad(rest) || rest.substr(0, 2) != "t=")
-    return fail(W1Error::Malformed,
-                fmt::format("the second line {} is not 'xx .. xx t=<millidegrees>'", quoted(line2)));
+    return fail(W1Error::Malformed, fmt::format("the second line '{}' is not 'xx .. xx t=<millidegrees>'",
+                                                sdk::printable(line2)));
   std::string_view number = rest.substr(2);
   std::int32_t value = 0;
   auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
   if (number.empty() || ec != std::errc() || ptr != number.data() + number.size())
     return fail(W1Error::Malformed,
-                fmt::format("the temperature in {} is not a whole number", quoted(line2)));
+                fmt::format("the temperature in '{}' is not a whole number", sdk::printable(line2)));
   return W1Parse{W1Error::None, value, {}};
 }
 
@@ -137,31 +122,28 @@ bool valid_w1_id(std::string_view id) {
 FileText read_small_file(const std::string& path, std::size_t limit) noexcept {
   FileText result;
   try {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    sdk::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
       result.error = std::strerror(errno);
       return result;
     }
     char buffer[512];
     for (;;) {
-      ssize_t n = ::read(fd, buffer, sizeof buffer);
+      ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
       if (n < 0) {
         if (errno == EINTR) continue;
         result.error = std::strerror(errno);  // w1_therm reports a bus failure as EIO
-        ::close(fd);
         result.text.clear();
         return result;
       }
       if (n == 0) break;
       result.text.append(buffer, static_cast<size_t>(n));
       if (result.text.size() > limit) {
-        ::close(fd);
         result.text.clear();
         result.error = fmt::format("larger than {} bytes", limit);
         return result;
       }
     }
-    ::close(fd);
     result.ok = true;
   } catch (...) {
     result.ok = false;
@@ -173,43 +155,26 @@ FileText read_small_file(const std::string& path, std::size_t limit) noexcept {
 
 // ---------------------------------------------------------------------------
 
-namespace {
-
-std::string lowered(std::string text) {
-  for (char& c : text)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return text;
-}
-
-}  // namespace
-
 Ds18x20Sensor::Ds18x20Sensor(sdk::Host host, const sdk::Params& params)
     : host_(host),
-      destination_(params.required("Destination")),
-      unit_(lowered(params.str("TempUnit", "C")) == "f" ? TempUnit::Fahrenheit : TempUnit::Celsius),
-      smoothing_(params.boolean("Smoothing")) {
-  std::string mac = params.required("Mac");
+      destination_(params.get("Destination")),
+      unit_(params.choice<TempUnit>("TempUnit")),
+      smoothing_(params.get<bool>("Smoothing")) {
+  const std::string mac = params.get("Mac");
   if (!valid_w1_id(mac))
     throw std::invalid_argument(
         fmt::format("Mac '{}' is not a 1-Wire id like 28-0123456789ab (family, '-', 12 hex digits)", mac));
   // Plain string joining: std::filesystem::path's operator/ trips a GCC 12
   // -Wrestrict false positive at -O3 (release builds use -Werror).
-  std::string root = params.str("Root", "/");
+  std::string root = params.get("Root");
   while (!root.empty() && root.back() == '/') root.pop_back();
-  file_ = root + "/sys/bus/w1/devices/" + lowered(mac) + "/w1_slave";
+  file_ = root + "/sys/bus/w1/devices/" + sdk::to_lower(mac) + "/w1_slave";
 }
 
 sdk::PollResult Ds18x20Sensor::poll() {
-  host_.run_blocking([file = file_] { return read_small_file(file); },
-                     [this](const FileText& text) {
-                       // The poll ends whatever happens to the reading.
-                       struct PollDone {
-                         sdk::Host host;
-                         ~PollDone() { host.poll_done(); }
-                       } done{host_};
-                       on_read(text);
-                     });
-  return sdk::PollResult::Pending;
+  // The poll ends whatever happens to the reading.
+  return host_.poll_async([file = file_] { return read_small_file(file); },
+                          [this](const FileText& text) { on_read(text); });
 }
 
 void Ds18x20Sensor::refresh() {

@@ -99,6 +99,7 @@ enum class Plausibility { Valid, OutOfRange, PowerOnValue };
 // Whether a parsed reading may be published, given the previous valid one.
 Plausibility check_reading(std::int32_t millidegrees, std::optional<std::int32_t> previous_valid);
 
+// TempUnit's choices, in the table's order (C|F).
 enum class TempUnit { Celsius, Fahrenheit };
 double convert(double celsius, TempUnit unit);
 
@@ -123,8 +124,8 @@ class MovingAverage {
 bool valid_w1_id(std::string_view id);
 
 // The whole content of a (small) file, or why it cannot be read. Never
-// throws: it runs on a worker, where an exception would leave the poll
-// unfinished.
+// throws: a file that cannot be read is a result the sensor logs in its own
+// words, naming the file.
 struct FileText {
   bool ok = false;
   std::string text;
@@ -180,5 +181,7 @@ class Ds18x20Sensor {
   std::optional<std::int32_t> previous_valid_;
   std::optional<std::string> last_published_;
 };
+
+static_assert(sdk::choice_count(Ds18x20Sensor::params, "TempUnit") == 2);
 
 }  // namespace sr::one_wire

@@ -169,6 +169,17 @@ class Sensor {
   void* instance_ = nullptr;
 };
 
+// The error text of a create() that must fail.
+std::string create_error(FakeHost& host, const Values& values) {
+  std::vector<sr_param_value> params;
+  for (const auto& [k, v] : values) params.push_back({k.c_str(), v.c_str()});
+  char err[256] = {};
+  void* instance = kDef.create(&kLoopApi, host.ctx(), params.data(), params.size(), err, sizeof err);
+  CHECK(instance == nullptr);
+  if (instance) kDef.destroy(instance);
+  return err;
+}
+
 Values params_for(const std::string& root, const std::string& id, Values extra = {}) {
   Values values{{"Mac", id},       {"Destination", "temp"}, {"Poll", "1"},
                 {"TempUnit", "C"}, {"Smoothing", "no"},     {"Root", root}};
@@ -267,6 +278,18 @@ TEST_CASE("parse_w1_slave reports garbage as malformed") {
     CHECK(r.error == W1Error::Malformed);
     CHECK(!r.detail.empty());
   }
+}
+
+TEST_CASE("a malformed line is quoted in the detail log-safe: control bytes escaped, a long line cut") {
+  W1Parse control = parse_w1_slave("\x1b[31mRED\x7f : crc=00 YES\n58 t=1\n");
+  REQUIRE(control.error == W1Error::Malformed);
+  CHECK(control.detail ==
+        "the first line '\\x1b[31mRED\\x7f : crc=00 YES' is not 'xx .. xx : crc=xx YES|NO'");
+  W1Parse long_line = parse_w1_slave(std::string(100, 'a') + "\n");
+  REQUIRE(long_line.error == W1Error::Malformed);
+  CHECK(long_line.detail ==
+        fmt::format("the first line '{}... (100 bytes)' is not 'xx .. xx : crc=xx YES|NO'",
+                    std::string(64, 'a')));
 }
 
 TEST_CASE("parse_w1_slave reports an empty file") {
@@ -377,6 +400,11 @@ TEST_CASE("Ds18x20Sensor is a polling sensor with the documented table and a tem
   std::vector<std::string> names;
   for (const sr_param_def* p = kDef.params; p->name; ++p) names.emplace_back(p->name);
   CHECK(names == std::vector<std::string>{"Mac", "Destination", "Poll", "TempUnit", "Smoothing", "Root"});
+  // The defaults are the table's alone: the constructor reads them from it.
+  CHECK(std::string(kDef.params[3].choices) == "C|F");
+  CHECK(std::string(kDef.params[3].default_value) == "C");
+  CHECK(std::string(kDef.params[4].default_value) == "no");
+  CHECK(std::string(kDef.params[5].default_value) == "/");
   REQUIRE((kDef.ios != nullptr));
   CHECK(std::string(kDef.ios[0].key) == "Destination");
   CHECK(kDef.ios[0].value_type == SR_VALUE_NUMBER);
@@ -467,16 +495,28 @@ TEST_CASE("a malformed Mac fails creation with a message naming it") {
   FakeHost host;
   for (const char* mac : {"28-123", "0123456789ab", "28-0123456789xz", "../../../etc"}) {
     CAPTURE(mac);
-    auto values = params_for("/", mac);
-    std::vector<sr_param_value> params;
-    for (const auto& [k, v] : values) params.push_back({k.c_str(), v.c_str()});
-    char err[256] = {};
-    void* instance = kDef.create(&kLoopApi, host.ctx(), params.data(), params.size(), err, sizeof err);
-    CHECK(instance == nullptr);
-    if (instance) kDef.destroy(instance);
-    CHECK(std::string(err) ==
+    CHECK(create_error(host, params_for("/", mac)) ==
           fmt::format("Mac '{}' is not a 1-Wire id like 28-0123456789ab (family, '-', 12 hex digits)", mac));
   }
+}
+
+TEST_CASE("a TempUnit outside the table's choices fails creation (the host's check refuses it first)") {
+  FakeHost host;
+  CHECK(create_error(host, params_for("/", "28-0123456789ab", {{"TempUnit", "K"}})) ==
+        "TempUnit 'K' is not one of C|F");
+}
+
+TEST_CASE(
+    "TempUnit and Smoothing left out take the table's defaults: degrees Celsius, each reading as it is") {
+  FakeHost host;
+  DeviceTree tree;
+  Sensor sensor(host, {{"Mac", tree.id()}, {"Destination", "temp"}, {"Poll", "1"}, {"Root", tree.root()}});
+  for (long long t : {20000, 30000}) {
+    tree.set(w1_slave(t));
+    sensor.poll();
+  }
+  // Smoothed, the second would be 25; in Fahrenheit, 68 and 86.
+  CHECK(host.published == temps({"20", "30"}));
 }
 
 TEST_CASE("TempUnit F converts after validation") {
