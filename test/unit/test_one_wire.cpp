@@ -395,8 +395,6 @@ TEST_CASE("read_small_file reports a missing file and refuses an oversized one")
 TEST_CASE("Ds18x20Sensor is a polling sensor with the documented table and a temperature output") {
   CHECK(kDef.kind == SR_KIND_SENSOR);
   CHECK(std::string(kDef.path) == "one_wire.ds18x20_sensor.Ds18x20Sensor");
-  CHECK((kDef.poll != nullptr));
-  CHECK((kDef.refresh != nullptr));
   std::vector<std::string> names;
   for (const sr_param_def* p = kDef.params; p->name; ++p) names.emplace_back(p->name);
   CHECK(names == std::vector<std::string>{"Mac", "Destination", "Poll", "TempUnit", "Smoothing", "Root"});
@@ -417,6 +415,21 @@ TEST_CASE("Ds18x20Sensor is a polling sensor with the documented table and a tem
 
 // ---------------------------------------------------------------------------
 // The class through a host with a real loop and worker
+
+TEST_CASE("the descriptor's poll reads the w1_slave file and publishes it; its refresh republishes it") {
+  // make_class_def fills poll and refresh for every sensor, so only calling
+  // them shows that the class has them.
+  FakeHost host;
+  DeviceTree tree;
+  tree.set(w1_slave(21500));
+  Sensor sensor(host, params_for(tree.root(), tree.id()));
+  sensor.poll();  // kDef.poll: Pending, then poll_done once the loop ran the result
+  CHECK(host.published == temps({"21.5"}));
+  tree.set(w1_slave(-1250));  // a refresh republishes; it does not read
+  sensor.refresh();           // kDef.refresh
+  CHECK(host.published == temps({"21.5", "21.5"}));
+  CHECK(host.blocking_calls == 1);
+}
 
 TEST_CASE("a good reading is read on a worker and published when the loop runs the result") {
   FakeHost host;
