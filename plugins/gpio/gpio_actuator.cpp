@@ -9,8 +9,6 @@
 
 namespace sr::gpio {
 
-bool is_toggle_command(std::string_view payload) { return sdk::is_toggle_command(payload); }
-
 RpiGpioActuator::RpiGpioActuator(sdk::Host host, const sdk::Params& params)
     : RpiGpioActuator(host, params, *make_system_backend()) {}
 

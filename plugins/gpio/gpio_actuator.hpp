@@ -46,10 +46,6 @@
 
 namespace sr::gpio {
 
-// TOGGLE, or a button timestamp YYYY-MM-DDTHH:MM:SS.ffffff (optionally with
-// a +HH:MM or +HHMM offset). The same rule as the LocalConnection's.
-bool is_toggle_command(std::string_view payload);
-
 class RpiGpioActuator {
  public:
   static constexpr sr_kind kind = SR_KIND_ACTUATOR;

@@ -131,7 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view command = c_trim(payload);
     const bool before = state;
     bool rejected = false;
-    if ((has_toggle_src && source == "light/toggle") || sr::gpio::is_toggle_command(command) ||
+    if ((has_toggle_src && source == "light/toggle") || sr::sdk::is_toggle_command(command) ||
         iequals(command, "TOGGLE")) {
       if (!last_toggle || host.clock_ns - *last_toggle >= static_cast<uint64_t>(debounce.count())) {
         last_toggle = host.clock_ns;
