@@ -294,7 +294,7 @@ class PlainSensor {
   static constexpr sr_io_def ios[] = {sr::sdk::publishes("Destination", SR_VALUE_NUMBER, "count", "n"),
                                       sr::sdk::end_ios};
   PlainSensor(sr::sdk::Host host, const sr::sdk::Params& params)
-      : host_(host), destination_(params.required("Destination")) {}
+      : host_(host), destination_(params.get("Destination")) {}
   ~PlainSensor() { ++sensor_destroyed; }
   void poll() { host_.publish(destination_, std::to_string(++polls_)); }
   void refresh() { host_.publish(destination_, "refreshed", SR_PUBLISH_RETAIN); }
@@ -358,7 +358,7 @@ class RecordingActuator {
   static constexpr sr_param_def params[] = {sr::sdk::string_param("CommandSrc").required(),
                                             sr::sdk::end_params};
   RecordingActuator(sr::sdk::Host host, const sr::sdk::Params& params) : host_(host) {
-    host_.subscribe(params.required("CommandSrc"));
+    host_.subscribe(params.get("CommandSrc"));
   }
   void on_command(std::string_view source, std::string_view payload) {
     if (payload == "BAD") throw std::invalid_argument("unknown command BAD");
