@@ -37,7 +37,7 @@ class LoadAverage {
   // Parameters arrive validated, with defaults applied. A throw here becomes
   // the section's creation error.
   LoadAverage(sr::sdk::Host host, const sr::sdk::Params& params)
-      : host_(host), destination_(params.required("Destination")), file_(params.str("File")) {}
+      : host_(host), destination_(params.get("Destination")), file_(params.get("File")) {}
 
   void poll() {
     std::ifstream in(file_);

@@ -455,15 +455,15 @@ class Probe {
                                             sr::sdk::int_param("High"), sr::sdk::end_params};
 
   Probe(sr::sdk::Host host, const sr::sdk::Params& params)
-      : host_(host), destination_(params.required("Destination")), mode_(params.str("Mode")) {
+      : host_(host), destination_(params.get("Destination")), mode_(params.find("Mode").value_or("")) {
     if (mode_ == "broken") throw std::runtime_error("Mode 'broken' is not a mode");
     if (mode_ == "silent") throw 7;  // not an std::exception
   }
   static void check(const sr::sdk::Params& params, sr::sdk::CheckReport& report) {
-    if (params.has("Low") && params.has("High") && params.integer("Low") > params.integer("High"))
-      report.error("Low", "Low is above High");
-    if (params.str("Mode") == "slow") report.warning("Mode", "slow polls delay every reading");
-    if (params.str("Mode") == "throw") throw std::runtime_error("check blew up");
+    auto low = params.find<long long>("Low"), high = params.find<long long>("High");
+    if (low && high && *low > *high) report.error("Low", "Low is above High");
+    if (params.find("Mode") == "slow") report.warning("Mode", "slow polls delay every reading");
+    if (params.find("Mode") == "throw") throw std::runtime_error("check blew up");
   }
   sr::sdk::PollResult poll() {
     ++polls;
@@ -499,7 +499,7 @@ class Lamp {
                                             sr::sdk::end_params};
 
   Lamp(sr::sdk::Host host, const sr::sdk::Params& params)
-      : host_(host), source_(params.required("CommandSrc")) {
+      : host_(host), source_(params.get("CommandSrc")) {
     host_.subscribe(source_);
   }
   void on_command(std::string_view source, std::string_view payload) {

@@ -204,11 +204,15 @@ inline constexpr sr_io_def end_ios{};
 // The number of choices of the CHOICE parameter `key` in `table` (0 when it
 // is not one), for a static_assert beside the enum that Params::choice maps
 // it to: static_assert(sdk::choice_count(params, "PUD") == 3).
-constexpr size_t choice_count(const sr_param_def* table, std::string_view key) {
-  for (const sr_param_def* p = table; p && p->name; ++p) {
-    if (std::string_view(p->name) != key || p->type != SR_PARAM_CHOICE || !p->choices) continue;
+// Walks the array by index: under -fsanitize=null GCC cannot evaluate a
+// pointer walk in a constant expression.
+template <size_t N>
+constexpr size_t choice_count(const sr_param_def (&table)[N], std::string_view key) {
+  for (size_t i = 0; i < N && table[i].name; ++i) {
+    const sr_param_def& p = table[i];
+    if (std::string_view(p.name) != key || p.type != SR_PARAM_CHOICE || !p.choices) continue;
     size_t count = 1;
-    for (const char* c = p->choices; *c; ++c) count += *c == '|';
+    for (size_t c = 0; p.choices[c]; ++c) count += p.choices[c] == '|';
     return count;
   }
   return 0;
@@ -334,20 +338,6 @@ class Params {
 
   const sr_param_def* table_;
   Values values_;
-
- public:
-  // TRANSITIONAL, removed once every plugin reads through get/choice: the
-  // pre-1.2 string-keyed forms that restate defaults.
-  explicit Params(Values values) : table_(nullptr), values_(std::move(values)) {}
-  std::string str(std::string_view key, std::string_view fallback = {}) const {
-    return std::string(text(key).value_or(fallback));
-  }
-  std::string required(std::string_view key) const { return get(key); }
-  long long integer(std::string_view key, long long fallback = 0) const {
-    return find<long long>(key).value_or(fallback);
-  }
-  double number(std::string_view key, double fallback = 0) const { return find<double>(key).value_or(fallback); }
-  bool boolean(std::string_view key, bool fallback = false) const { return find<bool>(key).value_or(fallback); }
 };
 
 // What a class's static check(params, report) reports: problems a table

@@ -54,6 +54,7 @@
 // completion still queued with cancelled = 1, so nothing leaks.
 #pragma once
 
+#include <sensor_reporter/handle.hpp>
 #include <sensor_reporter/plugin_abi.h>
 #include <sensor_reporter/sdk.hpp>
 
@@ -151,21 +152,6 @@ inline std::ostream& operator<<(std::ostream& out, const CheckProblem& p) {
 }
 
 namespace detail {
-
-// Owns one file descriptor.
-class OwnedFd {
- public:
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 inline int checked_fd(int fd, const char* what) {
   if (fd < 0) throw std::system_error(errno, std::generic_category(), what);
@@ -676,8 +662,8 @@ class FakeHost {
   std::map<uint64_t, TimerEntry> timers_;
   std::set<std::pair<uint64_t, uint64_t>> timer_queue_;  // (deadline, id)
 
-  detail::OwnedFd epoll_;
-  detail::OwnedFd wake_;  // eventfd: a completion is queued
+  UniqueFd epoll_;
+  UniqueFd wake_;  // eventfd: a completion is queued
   uint64_t next_watch_id_ = 1;
   std::map<uint64_t, Watch> watches_;
 
