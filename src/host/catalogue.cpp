@@ -89,31 +89,6 @@ std::vector<CatalogueSection> build_catalogue(const std::vector<const config::Co
   return sections;
 }
 
-size_t emit_catalogue(const std::vector<CatalogueSection>& sections, sr_catalogue_fn fn, void* user) {
-  auto text = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-  for (const CatalogueSection& section : sections) {
-    std::vector<sr_catalogue_io> ios;
-    for (const CatalogueIo& io : section.ios)
-      ios.push_back(sr_catalogue_io{sizeof(sr_catalogue_io), static_cast<uint32_t>(io.direction),
-                                    static_cast<uint32_t>(io.value_type), io.key.c_str(), io.topic.c_str(),
-                                    text(io.values), text(io.unit), text(io.measures)});
-    std::vector<sr_param_value> params;
-    for (const auto& [key, value] : section.params) params.push_back({key.c_str(), value.c_str()});
-    const sr_catalogue_entry entry{sizeof(sr_catalogue_entry),
-                                   static_cast<uint32_t>(section.kind),
-                                   section.section.c_str(),
-                                   section.class_name.c_str(),
-                                   section.class_path.c_str(),
-                                   section.summary.c_str(),
-                                   ios.data(),
-                                   ios.size(),
-                                   params.data(),
-                                   params.size()};
-    fn(user, &entry);
-  }
-  return sections.size();
-}
-
 size_t Runtime::catalogue(const Component& connection, sr_catalogue_fn fn, void* user) const {
   std::vector<const config::ComponentPlan*> running;
   for (const auto& component : components_)

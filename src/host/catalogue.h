@@ -38,6 +38,6 @@ std::vector<CatalogueSection> build_catalogue(const std::vector<const config::Co
                                               const std::string& connection_name);
 
 // Calls fn once per section with C views of it; returns how many.
-size_t emit_catalogue(const std::vector<CatalogueSection>& sections, sr_catalogue_fn fn, void* user);
+using sdk::emit_catalogue;
 
 }  // namespace sr

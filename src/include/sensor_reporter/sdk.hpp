@@ -391,6 +391,34 @@ struct CatalogueEntry {
   std::vector<std::pair<std::string, std::string>> params;  // secrets read "********"
 };
 
+// The host's side of Host::catalogue(): hands `fn` a C view of each entry,
+// valid during the call. Returns the number of entries. (The daemon and
+// testing.hpp's FakeHost both serve the catalogue through it.)
+inline size_t emit_catalogue(const std::vector<CatalogueEntry>& entries, sr_catalogue_fn fn, void* user) {
+  auto text_or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+  for (const CatalogueEntry& entry : entries) {
+    std::vector<sr_catalogue_io> ios;
+    for (const CatalogueIo& io : entry.ios)
+      ios.push_back(sr_catalogue_io{sizeof(sr_catalogue_io), static_cast<uint32_t>(io.direction),
+                                    static_cast<uint32_t>(io.value_type), io.key.c_str(), io.topic.c_str(),
+                                    text_or_null(io.values), text_or_null(io.unit), text_or_null(io.measures)});
+    std::vector<sr_param_value> params;
+    for (const auto& [key, value] : entry.params) params.push_back({key.c_str(), value.c_str()});
+    const sr_catalogue_entry c{sizeof(sr_catalogue_entry),
+                               static_cast<uint32_t>(entry.kind),
+                               entry.section.c_str(),
+                               entry.class_name.c_str(),
+                               entry.class_path.c_str(),
+                               entry.summary.c_str(),
+                               ios.data(),
+                               ios.size(),
+                               params.data(),
+                               params.size()};
+    fn(user, &c);
+  }
+  return entries.size();
+}
+
 // What a sensor's poll() may return when it does its work asynchronously.
 enum class PollResult { Done, Pending };
 

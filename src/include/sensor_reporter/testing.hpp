@@ -585,31 +585,7 @@ class FakeHost {
   static void set_status(sr_host_ctx* ctx, const char* status) { of(ctx).statuses_.emplace_back(status); }
 
   static size_t catalogue(sr_host_ctx* ctx, sr_catalogue_fn fn, void* user) {
-    if (!fn) return 0;
-    const auto text_or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-    const std::vector<CatalogueEntry>& entries = of(ctx).catalogue_;
-    for (const CatalogueEntry& entry : entries) {
-      std::vector<sr_catalogue_io> ios;
-      for (const CatalogueIo& io : entry.ios)
-        ios.push_back(sr_catalogue_io{sizeof(sr_catalogue_io), static_cast<uint32_t>(io.direction),
-                                      static_cast<uint32_t>(io.value_type), io.key.c_str(), io.topic.c_str(),
-                                      text_or_null(io.values), text_or_null(io.unit),
-                                      text_or_null(io.measures)});
-      std::vector<sr_param_value> params;
-      for (const auto& [key, value] : entry.params) params.push_back({key.c_str(), value.c_str()});
-      const sr_catalogue_entry c{sizeof(sr_catalogue_entry),
-                                 static_cast<uint32_t>(entry.kind),
-                                 entry.section.c_str(),
-                                 entry.class_name.c_str(),
-                                 entry.class_path.c_str(),
-                                 entry.summary.c_str(),
-                                 ios.data(),
-                                 ios.size(),
-                                 params.data(),
-                                 params.size()};
-      fn(user, &c);
-    }
-    return entries.size();
+    return fn ? emit_catalogue(of(ctx).catalogue_, fn, user) : 0;
   }
 
   static sr_host_api make_api() {
