@@ -41,7 +41,7 @@ sdk::PollResult ExecSensor::poll() {
                  [this](ChildResult result) { finished(std::move(result)); });
   } catch (const std::exception& e) {
     host_.error("{}", e.what());
-    return sdk::PollResult::Done;
+    return sdk::PollResult::Failed;
   }
   return sdk::PollResult::Pending;
 }
@@ -52,7 +52,8 @@ void ExecSensor::refresh() {
 
 void ExecSensor::finished(ChildResult result) {
   // Whatever happens below, the host must learn that this poll is over, or
-  // it would skip every later one.
+  // it would skip every later one; a run without a reading counts as a
+  // failed poll (the host backs off).
   sdk::PollDone poll_done(host_);
   std::string_view err = strip_trailing_whitespace(result.err);
   std::string err_note = result.err_dropped ? fmt::format(" (+{} bytes)", result.err_dropped) : "";
@@ -60,9 +61,11 @@ void ExecSensor::finished(ChildResult result) {
     host_.error("'{}' did not finish within {:g} s; its process group was killed{}{}{}", command_,
                 timeout_.count(), err.empty() ? "" : "; stderr: ", err, err_note);
     publish("ERROR");
+    poll_done.failed();
   } else if (!result.success()) {
     host_.error("'{}' {}; nothing published{}{}{}", command_, result.status_text(),
                 err.empty() ? "" : "; stderr: ", err, err_note);
+    poll_done.failed();
   } else {
     if (result.out_dropped)
       host_.warning("'{}' wrote {} bytes to stdout; published the first {}, dropped {}", command_,

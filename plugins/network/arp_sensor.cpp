@@ -137,21 +137,23 @@ ArpSensor::ArpSensor(sdk::Host host, const sdk::Params& params)
   mac_ = sdk::to_lower(mac_);
 }
 
-void ArpSensor::poll() {
+// An unreadable table is a failed poll: the host backs off.
+sdk::PollResult ArpSensor::poll() {
   std::string text, error;
   if (!read_table(table_, text, error)) {
     host_.error("cannot read the ARP table {}: {}; state unchanged", table_, error);
-    return;
+    return sdk::PollResult::Failed;
   }
   ArpLookup lookup = arp_table_contains(text, mac_);
   if (!lookup.ok()) {
     host_.error("{} is not an ARP table: {}; state unchanged", table_, lookup.error);
-    return;
+    return sdk::PollResult::Failed;
   }
-  if (present_ == lookup.present) return;
+  if (present_ == lookup.present) return sdk::PollResult::Done;
   present_ = lookup.present;
   host_.info("{} is {}", mac_, lookup.present ? "present" : "absent");
   publish_state();
+  return sdk::PollResult::Done;
 }
 
 void ArpSensor::refresh() {

@@ -78,7 +78,7 @@ class ArpSensor {
       sdk::publishes("Destination", SR_VALUE_BINARY, "presence", nullptr, "OFF,ON"), sdk::end_ios};
 
   ArpSensor(sdk::Host host, const sdk::Params& params);
-  void poll();
+  sdk::PollResult poll();
   void refresh();
 
  private:

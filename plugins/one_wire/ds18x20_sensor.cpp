@@ -174,36 +174,36 @@ Ds18x20Sensor::Ds18x20Sensor(sdk::Host host, const sdk::Params& params)
 sdk::PollResult Ds18x20Sensor::poll() {
   // The poll ends whatever happens to the reading.
   return host_.poll_async([file = file_] { return read_small_file(file); },
-                          [this](const FileText& text) { on_read(text); });
+                          [this](const FileText& text) { return on_read(text); });
 }
 
 void Ds18x20Sensor::refresh() {
   if (last_published_) host_.publish(destination_, *last_published_);
 }
 
-void Ds18x20Sensor::on_read(const FileText& file) {
+bool Ds18x20Sensor::on_read(const FileText& file) {
   if (!file.ok) {
     host_.error("cannot read {}: {} (is the sensor connected and w1_therm loaded?)", file_, file.error);
-    return;
+    return false;
   }
   W1Parse parsed = parse_w1_slave(file.text);
   switch (parsed.error) {
     case W1Error::None: break;
     case W1Error::CrcFailed:
-    case W1Error::Truncated: host_.warning("{}: {}; reading skipped", file_, parsed.detail); return;
+    case W1Error::Truncated: host_.warning("{}: {}; reading skipped", file_, parsed.detail); return false;
     case W1Error::Empty:
-    case W1Error::Malformed: host_.error("{}: {}; reading skipped", file_, parsed.detail); return;
+    case W1Error::Malformed: host_.error("{}: {}; reading skipped", file_, parsed.detail); return false;
   }
   switch (check_reading(parsed.millidegrees, previous_valid_)) {
     case Plausibility::Valid: break;
     case Plausibility::OutOfRange:
       host_.warning("{}: t={} is outside the sensor's range -55..125 °C; reading skipped", file_,
                     parsed.millidegrees);
-      return;
+      return false;
     case Plausibility::PowerOnValue:
       host_.warning("{}: t=85000 is the sensor's power-on value (no conversion happened); reading skipped",
                     file_);
-      return;
+      return false;
   }
   previous_valid_ = parsed.millidegrees;
   double celsius = parsed.millidegrees / 1000.0;
@@ -211,6 +211,7 @@ void Ds18x20Sensor::on_read(const FileText& file) {
   std::string payload = format_temperature(convert(celsius, unit_));
   host_.publish(destination_, payload);
   last_published_ = std::move(payload);
+  return true;
 }
 
 }  // namespace sr::one_wire

@@ -170,7 +170,8 @@ class Ds18x20Sensor {
   const std::string& file() const { return file_; }
 
  private:
-  void on_read(const FileText& file);
+  // False when the file gave no reading (the poll failed).
+  bool on_read(const FileText& file);
 
   sdk::Host host_;
   std::string destination_;

@@ -37,9 +37,11 @@ void api_publish(sr_host_ctx* ctx, const char* destination, const char* payload,
     rt->publish(*ctx->component, destination, std::string_view(payload, len), flags);
 }
 
-void api_poll_done(sr_host_ctx* ctx) {
-  if (Runtime* rt = live(ctx)) rt->poll_done(*ctx->component);
+void api_poll_end(sr_host_ctx* ctx, int status) {
+  if (Runtime* rt = live(ctx)) rt->poll_done(*ctx->component, status == SR_OK);
 }
+
+void api_poll_done(sr_host_ctx* ctx) { api_poll_end(ctx, SR_OK); }
 
 int api_subscribe_ex(sr_host_ctx* ctx, const char* source, uint32_t flags) {
   Runtime* rt = live(ctx);
@@ -165,6 +167,7 @@ constexpr sr_host_api kHostApi = {
     api_unsubscribe,
     api_deliver_ex,
     api_catalogue,
+    api_poll_end,
 };
 // clang-format on
 

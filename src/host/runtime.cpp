@@ -237,7 +237,7 @@ void Runtime::poll(Component& sensor) {
       });
 }
 
-void Runtime::poll_done(Component& sensor) {
+void Runtime::poll_done(Component& sensor, bool ok) {
   if (!sensor.poll_running) {
     // It had timed out and was counted as a failure already.
     services_.logger.debug(sensor.section(), "a poll that timed out has ended after all");
@@ -250,8 +250,7 @@ void Runtime::poll_done(Component& sensor) {
     services_.logger.info(sensor.section(), "the slow poll ended; {} poll(s) were skipped",
                           sensor.polls_skipped);
   sensor.polls_skipped = 0;
-  // poll_done carries no verdict: an asynchronous poll that ends has worked.
-  poll_ended(sensor, true);
+  poll_ended(sensor, ok);
 }
 
 void Runtime::poll_timed_out(Component& sensor) {

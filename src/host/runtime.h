@@ -137,7 +137,8 @@ class Runtime {
   void route(Component& connection, const std::string& source, std::string_view payload, uint32_t flags = 0);
   void refresh_all();
   void poll(Component& sensor);
-  void poll_done(Component& sensor);
+  // An asynchronous poll ended; `ok` false: it got no reading (poll_end).
+  void poll_done(Component& sensor, bool ok);
   // The sections using `connection`, in file order (catalogue.cpp).
   size_t catalogue(const Component& connection, sr_catalogue_fn fn, void* user) const;
 

@@ -43,7 +43,11 @@ std::string old_plugin_dir() { return test_plugin_dir() + "/old"; }
 
 }  // namespace
 
-TEST_CASE("a sensor failing 4 polls backs off with one line and recovers with one line") {
+namespace {
+
+// async: the polls end through poll_done(ok) (ABI 1.2 poll_end), as the
+// exec and 1-Wire sensors' do, rather than by returning SR_ERROR.
+void check_backoff(bool async) {
   Broker broker;
   MqttClient observer(broker.port());
   REQUIRE(observer.wait_connected(5s));
@@ -56,7 +60,7 @@ Connection = mqtt
 Poll = 0.1
 Destination = failing
 FailPolls = 4
-)");
+)" + std::string(async ? "Async = yes\n" : ""));
   REQUIRE(reporter->wait_for_output("[Sensor_Failing] poll 1", 10s));
   const auto first_poll = std::chrono::steady_clock::now();
   REQUIRE(reporter->wait_for_output("recovered after 4 failures", 20s));
@@ -71,6 +75,14 @@ FailPolls = 4
   // Recovered: polled every tick again.
   REQUIRE(observer.wait_for_message("sr/failing", "8", 5s));
   CHECK(occurrences(reporter->output(), "failing, backing off") == 1);
+}
+
+}  // namespace
+
+TEST_CASE("a sensor failing 4 polls backs off with one line and recovers with one line") { check_backoff(false); }
+
+TEST_CASE("an asynchronous poll that ends as failed counts toward the back-off the same way") {
+  check_backoff(true);
 }
 
 TEST_CASE("a poll that never ends times out after 10 x Poll and counts as a failure") {

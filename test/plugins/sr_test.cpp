@@ -182,6 +182,7 @@ class PolicySensor {
       sr::sdk::bool_param("Hang").fallback("no").help("every poll stays pending forever"),
       sr::sdk::bool_param("Absolute").fallback("no").help("Destination is a whole topic"),
       sr::sdk::bool_param("FailStart").fallback("no").help("start() fails"),
+      sr::sdk::bool_param("Async").fallback("no").help("polls end later, through poll_done(ok)"),
       sr::sdk::end_params};
 
   PolicySensor(sr::sdk::Host host, const sr::sdk::Params& params)
@@ -191,7 +192,8 @@ class PolicySensor {
         fail_file_(params.find("FailFile").value_or("")),
         hang_(params.get<bool>("Hang")),
         flags_(params.get<bool>("Absolute") ? SR_PUBLISH_ABSOLUTE : 0u),
-        fail_start_(params.get<bool>("FailStart")) {}
+        fail_start_(params.get<bool>("FailStart")),
+        async_(params.get<bool>("Async")) {}
 
   void start() {
     if (fail_start_) throw std::runtime_error("start fails on purpose");
@@ -201,13 +203,19 @@ class PolicySensor {
     ++polls_;
     host_.info("poll {}", polls_);
     if (hang_) return sr::sdk::PollResult::Pending;  // never calls poll_done
-    if (polls_ <= fail_polls_) throw std::runtime_error(fmt::format("poll {} fails on purpose", polls_));
-    if (!fail_file_.empty()) {
-      if (std::FILE* f = std::fopen(fail_file_.c_str(), "re")) {
-        std::fclose(f);
-        throw std::runtime_error("FailFile exists");
-      }
+    if (async_) {
+      // Ends on the next loop round, with the verdict poll_done carries.
+      ending_ = host_.add_timer(std::chrono::nanoseconds(0), {}, [this] {
+        const std::string failure = why_failing();
+        if (failure.empty())
+          host_.publish(destination_, std::to_string(polls_), flags_);
+        else
+          host_.error("{}", failure);
+        host_.poll_done(failure.empty());
+      });
+      return sr::sdk::PollResult::Pending;
     }
+    if (const std::string failure = why_failing(); !failure.empty()) throw std::runtime_error(failure);
     host_.publish(destination_, std::to_string(polls_), flags_);
     return sr::sdk::PollResult::Done;
   }
@@ -220,7 +228,21 @@ class PolicySensor {
   bool hang_;
   uint32_t flags_;
   bool fail_start_;
+  bool async_;
   long long polls_ = 0;
+  sr::sdk::Timer ending_;
+
+  // Empty when this poll succeeds.
+  std::string why_failing() const {
+    if (polls_ <= fail_polls_) return fmt::format("poll {} fails on purpose", polls_);
+    if (!fail_file_.empty()) {
+      if (std::FILE* f = std::fopen(fail_file_.c_str(), "re")) {
+        std::fclose(f);
+        return "FailFile exists";
+      }
+    }
+    return {};
+  }
 };
 
 class PolicyActuator {

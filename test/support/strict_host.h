@@ -35,6 +35,7 @@ inline sr_host_api strict_host_api() {
     return SR_ERROR;
   };
   api.poll_done = [](sr_host_ctx*) { unexpected_host_call("poll_done"); };
+  api.poll_end = [](sr_host_ctx*, int) { unexpected_host_call("poll_end"); };
   api.deliver = [](sr_host_ctx*, const char*, const char*, size_t) { unexpected_host_call("deliver"); };
   api.request_refresh = [](sr_host_ctx*) { unexpected_host_call("request_refresh"); };
   api.add_timer = [](sr_host_ctx*, uint64_t, uint64_t, sr_timer_cb, void*) -> uint64_t {

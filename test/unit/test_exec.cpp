@@ -79,6 +79,7 @@ struct LoopHost {
   std::vector<Logged> logs;
   std::vector<std::string> subscribed;
   int poll_done_calls = 0;
+  int poll_failed_calls = 0;  // of those, ended as failed (poll_end)
 
   sr_host_ctx* ctx() { return reinterpret_cast<sr_host_ctx*>(this); }
   static LoopHost& of(sr_host_ctx* ctx) { return *reinterpret_cast<LoopHost*>(ctx); }
@@ -118,6 +119,10 @@ const sr_host_api kLoopApi = [] {
     return SR_OK;
   };
   api.poll_done = [](sr_host_ctx* ctx) { ++LoopHost::of(ctx).poll_done_calls; };
+  api.poll_end = [](sr_host_ctx* ctx, int status) {
+    ++LoopHost::of(ctx).poll_done_calls;
+    if (status != SR_OK) ++LoopHost::of(ctx).poll_failed_calls;
+  };
   sr::test::serve_loop<LoopHost>(api);
   api.monotonic_ns = [](sr_host_ctx*) { return sr::EventLoop::monotonic_ns(); };
   api.section_name = [](sr_host_ctx*) { return "Exec_Test"; };
@@ -540,10 +545,12 @@ TEST_CASE(
   CHECK(sensor.poll() == SR_POLL_PENDING);
   REQUIRE(host.run_until([&] { return host.poll_done_calls == 1; }));
   CHECK(host.published == std::vector<Published>{{"out", "good"}});
+  CHECK(host.poll_failed_calls == 0);
 
   dir.write("fail", "");
   CHECK(sensor.poll() == SR_POLL_PENDING);
   REQUIRE(host.run_until([&] { return host.poll_done_calls == 2; }));
+  CHECK(host.poll_failed_calls == 1);  // no reading: the host counts a failed poll
   CHECK(host.published == std::vector<Published>{{"out", "good"}});
   REQUIRE(host.logs.size() == 1);
   CHECK(host.logs[0].level == SR_LOG_ERROR);
@@ -562,6 +569,7 @@ TEST_CASE("ExecSensor timeout: the group is killed (TERM ignored) and ERROR is p
       host, {{"Script", stubborn}, {"Destination", "out"}, {"Poll", "60"}, {"Timeout", "0.3"}});
   CHECK(sensor.poll() == SR_POLL_PENDING);
   REQUIRE(host.run_until([&] { return host.poll_done_calls == 1; }));
+  CHECK(host.poll_failed_calls == 1);
   CHECK(host.published == std::vector<Published>{{"out", "ERROR"}});
   CHECK(host.logged(SR_LOG_ERROR,
                     "'" + stubborn + "' did not finish within 0.3 s; its process group was killed"));
@@ -577,6 +585,7 @@ TEST_CASE("ExecSensor without Timeout times out after Poll seconds") {
   Instance<ExecSensor> sensor(host, {{"Script", "sleep 100"}, {"Destination", "out"}, {"Poll", "0.2"}});
   CHECK(sensor.poll() == SR_POLL_PENDING);
   REQUIRE(host.run_until([&] { return host.poll_done_calls == 1; }));
+  CHECK(host.poll_failed_calls == 1);
   CHECK(host.published == std::vector<Published>{{"out", "ERROR"}});
   CHECK(host.logged(SR_LOG_ERROR, "'sleep 100' did not finish within 0.2 s"));
 }
@@ -613,11 +622,11 @@ TEST_CASE("ExecSensor: shell metacharacters in Script are literal arguments") {
   CHECK_FALSE(exists(dir.file("z")));
 }
 
-TEST_CASE("ExecSensor with a missing executable logs a clear error, publishes nothing and keeps polling") {
+TEST_CASE("ExecSensor with a missing executable logs a clear error, publishes nothing, fails the poll and keeps polling") {
   LoopHost host;
   Instance<ExecSensor> sensor(host, {{"Script", "/no/such arg"}, {"Destination", "out"}, {"Poll", "60"}});
-  CHECK(sensor.poll() == SR_OK);  // nothing pending: the host need not wait
-  CHECK(sensor.poll() == SR_OK);
+  CHECK(sensor.poll() == SR_ERROR);  // failed, nothing pending: the host need not wait
+  CHECK(sensor.poll() == SR_ERROR);
   CHECK(host.published.empty());
   REQUIRE(host.logs.size() == 2);
   CHECK(host.logs[0].level == SR_LOG_ERROR);

@@ -70,6 +70,7 @@ struct FakeHost {
   std::vector<Published> published;
   std::vector<LogLine> logs;
   int polls_done = 0;
+  int polls_failed = 0;  // of those, ended as failed (poll_end)
   int blocking_calls = 0;
   std::vector<std::thread::id> work_threads;
   bool instance_alive = false;
@@ -105,6 +106,10 @@ const sr_host_api kLoopApi = [] {
     FakeHost::of(ctx).published.push_back({destination, std::string(payload, len)});
   };
   api.poll_done = [](sr_host_ctx* ctx) { ++FakeHost::of(ctx).polls_done; };
+  api.poll_end = [](sr_host_ctx* ctx, int status) {
+    ++FakeHost::of(ctx).polls_done;
+    if (status != SR_OK) ++FakeHost::of(ctx).polls_failed;
+  };
   api.run_blocking = [](sr_host_ctx* ctx, sr_work_fn work, sr_done_fn done, void* user) {
     FakeHost& host = FakeHost::of(ctx);
     ++host.blocking_calls;
@@ -149,9 +154,11 @@ class Sensor {
   const Ds18x20Sensor& object() const {
     return static_cast<sr::sdk::detail::Instance<Ds18x20Sensor>*>(instance_)->object;
   }
-  // One poll, run until the sensor reports it done.
+  // One poll, run until the sensor reports it done: failed exactly when it
+  // published nothing (every good reading is published).
   void poll() {
     int before = host_.polls_done;
+    int failed_before = host_.polls_failed;
     size_t published_before = host_.published.size();
     REQUIRE(kDef.poll(instance_) == SR_POLL_PENDING);
     // Asynchronous: nothing happens before the loop runs the result.
@@ -160,6 +167,8 @@ class Sensor {
     const uint64_t deadline = sr::EventLoop::monotonic_ns() + 5'000'000'000ull;
     while (host_.polls_done == before && sr::EventLoop::monotonic_ns() < deadline) host_.loop.run_once(100);
     REQUIRE_MESSAGE(host_.polls_done == before + 1, "poll_done was not called exactly once");
+    CHECK_MESSAGE(host_.polls_failed - failed_before == (host_.published.size() == published_before ? 1 : 0),
+                  "a poll without a reading must end as failed, one with a reading as done");
   }
   void refresh() { REQUIRE(kDef.refresh(instance_) == SR_OK); }
   void* raw() const { return instance_; }

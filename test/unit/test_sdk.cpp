@@ -77,7 +77,7 @@ static_assert(sizeof(sr_param_value) == 16);
 static_assert(offsetof(sr_param_value, key) == 0);
 static_assert(offsetof(sr_param_value, value) == 8);
 
-static_assert(sizeof(sr_host_api) == 176);
+static_assert(sizeof(sr_host_api) == 184);
 static_assert(offsetof(sr_host_api, log_enabled) == 8);
 static_assert(offsetof(sr_host_api, log) == 16);
 static_assert(offsetof(sr_host_api, publish) == 24);
@@ -99,6 +99,7 @@ static_assert(offsetof(sr_host_api, subscribe_ex) == 144);  // appended in ABI 1
 static_assert(offsetof(sr_host_api, unsubscribe) == 152);
 static_assert(offsetof(sr_host_api, deliver_ex) == 160);
 static_assert(offsetof(sr_host_api, catalogue) == 168);
+static_assert(offsetof(sr_host_api, poll_end) == 176);
 
 static_assert(sizeof(sr_catalogue_io) == 56);
 static_assert(offsetof(sr_catalogue_io, direction) == 4);
@@ -204,6 +205,7 @@ struct FakeHost {
   std::vector<std::string> subscribed;
   std::vector<std::pair<std::string, std::string>> delivered;
   int poll_done_calls = 0;
+  int poll_failed_calls = 0;
   int refresh_requests = 0;
   uint64_t next_id = 41;
   std::vector<AddedTimer> timers;
@@ -275,7 +277,11 @@ const sr_host_api kFakeApi = {
     nullptr,
     nullptr,
     nullptr,
-    nullptr,  // ABI 1.2 services: not offered either
+    nullptr,  // ABI 1.2 services: not offered either, but for poll_end
+    [](sr_host_ctx* ctx, int status) {
+      ++FakeHost::of(ctx).poll_done_calls;
+      if (status != SR_OK) ++FakeHost::of(ctx).poll_failed_calls;
+    },
 };
 
 // ---------------------------------------------------------------------------
@@ -1035,7 +1041,8 @@ TEST_CASE("run_blocking: a refused job throws and leaks nothing") {
                        std::runtime_error);
 }
 
-TEST_CASE("poll_async: the poll is reported done after done ran, after done threw and after work threw") {
+TEST_CASE("poll_async: the poll is reported done after done ran, after done threw and after work threw; "
+          "the last two as failed") {
   FakeHost host;
   sr::sdk::Host h(&kFakeApi, host.ctx());
   int result = 0;
@@ -1050,10 +1057,63 @@ TEST_CASE("poll_async: the poll is reported done after done ran, after done thre
     host.jobs[i].work(host.jobs[i].user);
     host.jobs[i].done(host.jobs[i].user, 0);
     CHECK(host.poll_done_calls == i + 1);
+    CHECK(host.poll_failed_calls == i);  // the first poll got its reading
   }
   CHECK(result == 7);
   CHECK(host.log_messages() == std::vector<std::string>{"background result failed: bad reading",
                                                         "background work failed: no such file"});
+}
+
+TEST_CASE("poll_async: a done that returns bool says whether the poll got a reading") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  h.poll_async([] { return 1; }, [](int) { return true; });
+  h.poll_async([] { return 2; }, [](int) { return false; });
+  REQUIRE(host.jobs.size() == 2);
+  host.jobs[0].work(host.jobs[0].user);
+  host.jobs[0].done(host.jobs[0].user, 0);
+  CHECK(host.poll_failed_calls == 0);
+  host.jobs[1].work(host.jobs[1].user);
+  host.jobs[1].done(host.jobs[1].user, 0);
+  CHECK(host.poll_done_calls == 2);
+  CHECK(host.poll_failed_calls == 1);
+}
+
+TEST_CASE("Host::poll_done(false) ends the poll as failed; a host without poll_end hears poll_done") {
+  FakeHost host;
+  sr::sdk::Host h(&kFakeApi, host.ctx());
+  h.poll_done(false);
+  CHECK(host.poll_done_calls == 1);
+  CHECK(host.poll_failed_calls == 1);
+  sr_host_api older = kFakeApi;
+  older.struct_size = offsetof(sr_host_api, poll_end);  // a 1.1-sized table
+  sr::sdk::Host old_host(&older, host.ctx());
+  old_host.poll_done(false);
+  CHECK(host.poll_done_calls == 2);
+  CHECK(host.poll_failed_calls == 1);  // poll_end was not called
+}
+
+namespace {
+struct FailingSensor {
+  static constexpr sr_kind kind = SR_KIND_SENSOR;
+  static constexpr const char* name = "FailingSensor";
+  static constexpr const char* path = "test.failing.FailingSensor";
+  static constexpr const char* summary = "fails";
+  static constexpr sr_param_def params[] = {sr::sdk::end_params};
+  FailingSensor(sr::sdk::Host, const sr::sdk::Params&) {}
+  sr::sdk::PollResult poll() { return sr::sdk::PollResult::Failed; }
+};
+}  // namespace
+
+TEST_CASE("PollResult::Failed makes poll() report SR_ERROR without a log line") {
+  FakeHost host;
+  constexpr sr_class_def def = sr::sdk::detail::make_class_def<FailingSensor>();
+  char err[64] = "";
+  void* instance = def.create(&kFakeApi, host.ctx(), nullptr, 0, err, sizeof err);
+  REQUIRE(instance != nullptr);
+  CHECK(def.poll(instance) == SR_ERROR);
+  CHECK(host.logs.empty());
+  def.destroy(instance);
 }
 
 TEST_CASE("poll_async: a cancelled job does not report the poll done (the instance is gone)") {
@@ -1066,17 +1126,35 @@ TEST_CASE("poll_async: a cancelled job does not report the poll done (the instan
   CHECK(host.poll_done_calls == 0);
 }
 
-TEST_CASE("PollDone reports the poll done once when it leaves scope, also by an exception, unless dismissed") {
+TEST_CASE("PollDone reports the poll done once when it leaves scope, failed when left by an exception or "
+          "marked, and not when dismissed") {
   FakeHost host;
   sr::sdk::Host h(&kFakeApi, host.ctx());
   { sr::sdk::PollDone done(h); }
   CHECK(host.poll_done_calls == 1);
+  CHECK(host.poll_failed_calls == 0);
   try {
     sr::sdk::PollDone done(h);
     throw std::runtime_error("parse failed");
   } catch (const std::runtime_error&) {
   }
   CHECK(host.poll_done_calls == 2);
+  CHECK(host.poll_failed_calls == 1);
+  {
+    sr::sdk::PollDone done(h);
+    done.failed();
+  }
+  CHECK(host.poll_done_calls == 3);
+  CHECK(host.poll_failed_calls == 2);
+  try {
+    throw std::runtime_error("outer");
+  } catch (const std::runtime_error&) {
+    // Made while another exception is in flight: leaving normally is success.
+    sr::sdk::PollDone done(h);
+  }
+  CHECK(host.poll_done_calls == 4);
+  CHECK(host.poll_failed_calls == 2);
+  host.poll_done_calls = 2;
   {
     sr::sdk::PollDone first(h);
     sr::sdk::PollDone moved(std::move(first));  // only the new owner reports

@@ -281,7 +281,8 @@ typedef struct sr_host_api {
   /* Receive commands sent to `source` on every connection of the section
    * (actuators); they arrive through sr_class_def.on_command. */
   int (*subscribe)(sr_host_ctx* ctx, const char* source);
-  /* The asynchronous poll started by returning SR_POLL_PENDING has ended. */
+  /* The asynchronous poll started by returning SR_POLL_PENDING has ended
+   * (since 1.2, poll_end also says whether it got a reading). */
   void (*poll_done)(sr_host_ctx* ctx);
 
   /* --- connections --- */
@@ -334,6 +335,11 @@ typedef struct sr_host_api {
   /* connections: calls fn once per sensor and actuator section that uses this
    * connection, in the configuration's order; returns how many. */
   size_t (*catalogue)(sr_host_ctx* ctx, sr_catalogue_fn fn, void* user);
+  /* sensors: the asynchronous poll started by returning SR_POLL_PENDING has
+   * ended with `status`: SR_OK, or SR_ERROR when it got no reading, which
+   * counts toward the host's back-off like a poll returning SR_ERROR.
+   * poll_done(ctx) is poll_end(ctx, SR_OK). */
+  void (*poll_end)(sr_host_ctx* ctx, int status);
 } sr_host_api;
 
 /* Options of one publish, as seen by a connection. */

@@ -420,7 +420,9 @@ inline size_t emit_catalogue(const std::vector<CatalogueEntry>& entries, sr_cata
 }
 
 // What a sensor's poll() may return when it does its work asynchronously.
-enum class PollResult { Done, Pending };
+// Failed: the poll got no reading (it logged why); the host counts it toward
+// its back-off, like a poll that threw, without a second log line.
+enum class PollResult { Done, Pending, Failed };
 
 // Owns a host timer; cancels it on destruction. Movable.
 class Timer {
@@ -582,7 +584,15 @@ class Host {
     if (has(offsetof(sr_host_api, unsubscribe), api_->unsubscribe))
       api_->unsubscribe(ctx_, source.c_str(), flags);
   }
-  void poll_done() const { api_->poll_done(ctx_); }
+  // Ends the asynchronous poll that poll() started by returning Pending.
+  // ok false: it got no reading, which counts toward the host's back-off
+  // (a host older than 1.2 hears only that it ended).
+  void poll_done(bool ok = true) const {
+    if (!ok && has(offsetof(sr_host_api, poll_end), api_->poll_end))
+      api_->poll_end(ctx_, SR_ERROR);
+    else
+      api_->poll_done(ctx_);
+  }
   // Connections only: a command arrived for `source` (subscribed with flags).
   void deliver(const std::string& source, std::string_view payload, uint32_t flags = 0) const {
     if (flags != 0 && has(offsetof(sr_host_api, deliver_ex), api_->deliver_ex))
@@ -660,8 +670,9 @@ class Host {
     start_job(std::move(work), std::move(done), false);
   }
   // For a sensor's poll(): run_blocking, then the poll is reported done in
-  // every case (done returned or threw, work threw), unless the instance is
-  // gone. poll() returns what this returns.
+  // every case, unless the instance is gone. It counts as failed when work
+  // or done threw, or when done returns false (done may return bool: did
+  // the poll get a reading?). poll() returns what this returns.
   template <typename Work, typename Done>
   PollResult poll_async(Work work, Done done) const {
     start_job(std::move(work), std::move(done), true);
@@ -716,16 +727,22 @@ class Host {
     auto finish = [](void* user, int cancelled) {
       std::unique_ptr<Job> j(static_cast<Job*>(user));
       if (cancelled) return;
+      bool ok = false;
       if (!j->result) {
         j->host.error("background work failed: {}", j->failure);
       } else {
         try {
-          j->done(std::move(*j->result));
+          if constexpr (std::is_same_v<std::invoke_result_t<Done&, Result&&>, bool>)
+            ok = j->done(std::move(*j->result));
+          else {
+            j->done(std::move(*j->result));
+            ok = true;
+          }
         } catch (...) {
           detail::log_exception(j->host.api_, j->host.ctx_, "background result");
         }
       }
-      if (j->ends_poll) j->host.poll_done();
+      if (j->ends_poll) j->host.poll_done(ok);
     };
     if (api_->run_blocking(ctx_, run, finish, job.get()) != SR_OK)
       throw std::runtime_error("cannot start background work");
@@ -771,23 +788,32 @@ class Host {
 
 // For a sensor whose poll() returned Pending and ends its work in a callback
 // of its own (a child process, an fd): reports the poll done when it goes
-// out of scope, whatever the callback did or threw. Movable; dismiss() when
-// the poll goes on elsewhere.
+// out of scope, whatever the callback did. The poll counts as failed when
+// failed() was called or when the scope is left by an exception. Movable;
+// dismiss() when the poll goes on elsewhere.
 class PollDone {
  public:
-  explicit PollDone(Host host) : host_(host) {}
-  PollDone(PollDone&& other) noexcept : host_(other.host_), armed_(std::exchange(other.armed_, false)) {}
+  explicit PollDone(Host host) : host_(host), exceptions_(std::uncaught_exceptions()) {}
+  PollDone(PollDone&& other) noexcept
+      : host_(other.host_),
+        armed_(std::exchange(other.armed_, false)),
+        failed_(other.failed_),
+        exceptions_(other.exceptions_) {}
   PollDone& operator=(PollDone&&) = delete;
   PollDone(const PollDone&) = delete;
   PollDone& operator=(const PollDone&) = delete;
   ~PollDone() {
-    if (armed_) host_.poll_done();
+    if (armed_) host_.poll_done(!failed_ && std::uncaught_exceptions() == exceptions_);
   }
+  // This poll got no reading.
+  void failed() { failed_ = true; }
   void dismiss() { armed_ = false; }
 
  private:
   Host host_;
   bool armed_ = true;
+  bool failed_ = false;
+  int exceptions_;
 };
 
 // ---------------------------------------------------------------------------
@@ -846,7 +872,11 @@ struct Adapter {
     return guard(instance, "poll", [](T& t) {
       if constexpr (requires { t.poll(); }) {
         if constexpr (std::is_same_v<decltype(t.poll()), PollResult>)
-          return t.poll() == PollResult::Pending ? SR_POLL_PENDING : SR_OK;
+          switch (t.poll()) {
+            case PollResult::Pending: return SR_POLL_PENDING;
+            case PollResult::Failed: return SR_ERROR;
+            case PollResult::Done: break;
+          }
         else
           t.poll();
       }

@@ -230,6 +230,7 @@ class FakeHost {
     api_.unsubscribe = nullptr;
     api_.deliver_ex = nullptr;
     api_.catalogue = nullptr;
+    api_.poll_end = nullptr;
     api_.struct_size = static_cast<uint32_t>(offsetof(sr_host_api, subscribe_ex));
     if (minor >= 1) return;
     api_.set_status = nullptr;
@@ -245,7 +246,9 @@ class FakeHost {
   const std::vector<Delivered>& delivered() const { return delivered_; }
   // Every set_status line, in order.
   const std::vector<std::string>& statuses() const { return statuses_; }
+  // Ended asynchronous polls, and of those the ones ended as failed.
   size_t poll_done_count() const { return poll_done_count_; }
+  size_t poll_failed_count() const { return poll_failed_count_; }
   size_t refresh_requests() const { return refresh_requests_; }
 
   // The payloads published to `destination`, in order.
@@ -270,6 +273,7 @@ class FakeHost {
     delivered_.clear();
     statuses_.clear();
     poll_done_count_ = 0;
+    poll_failed_count_ = 0;
     refresh_requests_ = 0;
   }
 
@@ -507,6 +511,10 @@ class FakeHost {
     return SR_OK;
   }
   static void poll_done(sr_host_ctx* ctx) { ++of(ctx).poll_done_count_; }
+  static void poll_end(sr_host_ctx* ctx, int status) {
+    ++of(ctx).poll_done_count_;
+    if (status != SR_OK) ++of(ctx).poll_failed_count_;
+  }
   static void deliver(sr_host_ctx* ctx, const char* source, const char* payload, size_t len) {
     deliver_ex(ctx, source, payload, len, 0);
   }
@@ -596,6 +604,7 @@ class FakeHost {
     api.publish = &FakeHost::publish;
     api.subscribe = &FakeHost::subscribe;
     api.poll_done = &FakeHost::poll_done;
+    api.poll_end = &FakeHost::poll_end;
     api.deliver = &FakeHost::deliver;
     api.request_refresh = &FakeHost::request_refresh;
     api.add_timer = &FakeHost::add_timer;
@@ -630,6 +639,7 @@ class FakeHost {
   std::vector<Delivered> delivered_;
   std::vector<std::string> statuses_;
   size_t poll_done_count_ = 0;
+  size_t poll_failed_count_ = 0;
   size_t refresh_requests_ = 0;
 
   uint64_t manual_ns_ = static_cast<uint64_t>(kManualStart.count());
