@@ -73,6 +73,15 @@ class FakeInputLine final : public InputLine {
     line_->check_failure();
     return line_->input_level_;
   }
+  std::chrono::microseconds kernel_debounce() const override {
+    return line_->kernel_debounce_ == FakeLine::KernelDebounce::Takes ? line_->requested_debounce_
+                                                                       : std::chrono::microseconds{0};
+  }
+  std::string debounce_refusal() const override {
+    const bool refused =
+        line_->kernel_debounce_ == FakeLine::KernelDebounce::Refuses && line_->requested_debounce_.count() > 0;
+    return refused ? line_->refusal_ : "";
+  }
 
  private:
   std::shared_ptr<FakeLine> line_;
@@ -102,11 +111,12 @@ class FakeChip final : public Chip {
     return it == state_->line_names.end() ? "" : it->second;
   }
   std::unique_ptr<InputLine> request_input(unsigned offset, const std::string& consumer, Bias bias,
-                                           Edge edge) override {
+                                           Edge edge, std::chrono::microseconds debounce) override {
     auto line = claim(offset, consumer, "input");
     line->direction_ = FakeLine::Direction::Input;
     line->bias_ = bias;
     line->edge_ = edge;
+    line->requested_debounce_ = debounce;
     // A pull decides the level of an unconnected input.
     if (bias == Bias::PullUp) line->input_level_ = true;
     if (bias == Bias::PullDown) line->input_level_ = false;

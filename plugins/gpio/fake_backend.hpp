@@ -41,12 +41,23 @@ class FakeLine {
   void push_event(bool rising, std::chrono::nanoseconds timestamp);
   // Makes the next get_value/set_value throw this text (empty: no failure).
   void fail_with(std::string text) { failure_ = std::move(text); }
+  // How the "kernel" answers a debounce period in the next request: by
+  // default like libgpiod 1.6 (never asked, kernel_debounce() zero, no
+  // refusal). Taken, the line reports the period; the fake does not filter
+  // the edges the test pushes, as if the kernel had already done so.
+  enum class KernelDebounce { NotOffered, Takes, Refuses };
+  void kernel_debounce(KernelDebounce answer, std::string refusal = {}) {
+    kernel_debounce_ = answer;
+    refusal_ = std::move(refusal);
+  }
 
   // --- observed by the test ---
   bool requested() const { return direction_ != Direction::Unused; }
   Direction direction() const { return direction_; }
   Bias bias() const { return bias_; }
   Edge edge() const { return edge_; }
+  // The debounce period the plugin asked for in the last input request.
+  std::chrono::microseconds requested_debounce() const { return requested_debounce_; }
   const std::string& consumer() const { return consumer_; }
   bool input_level() const { return input_level_; }
   bool output_level() const { return output_level_; }
@@ -68,6 +79,9 @@ class FakeLine {
   Direction direction_ = Direction::Unused;
   Bias bias_ = Bias::Disabled;
   Edge edge_ = Edge::None;
+  std::chrono::microseconds requested_debounce_{0};
+  KernelDebounce kernel_debounce_ = KernelDebounce::NotOffered;
+  std::string refusal_;
   std::string consumer_;
   bool input_level_ = false;
   bool output_level_ = false;

@@ -3,10 +3,10 @@
 //
 // The plugin classes talk to GPIO hardware only through these interfaces, so
 // the logic does not depend on a libgpiod version:
-//   - GpiodBackend (gpiod_backend.*): the kernel's GPIO character device
-//     through libgpiod 1.6 (v1 C API). make_system_backend() returns it; a
-//     libgpiod 2.x backend would be a second file defining the same function,
-//     picked by meson, with no change to the plugin classes.
+//   - GpiodBackend (gpiod_backend.hpp): the kernel's GPIO character device,
+//     implemented twice: gpiod_backend.cpp on libgpiod 1.6 (v1 C API) and
+//     gpiod2_backend.cpp on libgpiod 2.x (v2 C API). meson builds the one
+//     that matches the libgpiod it found; make_system_backend() returns it.
 //   - FakeBackend (fake_backend.*): in-memory chips for the unit tests.
 //
 // Parameters handled here (shared by both classes):
@@ -77,6 +77,14 @@ class InputLine {
   virtual std::optional<LineEvent> read_event() = 0;
   // Physical level: true is HIGH. Throws std::runtime_error on failure.
   virtual bool get_value() = 0;
+  // The debounce period the kernel applies to this line's edges (its events
+  // then report only levels that stayed stable that long). Zero when none
+  // was asked for, when the backend cannot ask (libgpiod 1.6) or when the
+  // kernel refused it: then the caller must debounce itself.
+  virtual std::chrono::microseconds kernel_debounce() const { return {}; }
+  // Why the kernel refused the debounce period asked for ("Invalid
+  // argument"); empty when it took it or none was asked for.
+  virtual std::string debounce_refusal() const { return {}; }
 };
 
 class OutputLine {
@@ -94,8 +102,11 @@ class Chip {
   // The kernel's name for the line ("GPIO17"), empty when unnamed.
   virtual std::string line_name(unsigned offset) const = 0;
   // Throw std::runtime_error naming the line and the reason (busy, ...).
+  // A non-zero debounce (with edges only) asks the kernel to debounce the
+  // line; a backend that cannot, or a kernel that refuses, still returns
+  // the line: see InputLine::kernel_debounce() and debounce_refusal().
   virtual std::unique_ptr<InputLine> request_input(unsigned offset, const std::string& consumer, Bias bias,
-                                                   Edge edge) = 0;
+                                                   Edge edge, std::chrono::microseconds debounce) = 0;
   virtual std::unique_ptr<OutputLine> request_output(unsigned offset, const std::string& consumer,
                                                      bool high) = 0;
 };
@@ -109,7 +120,7 @@ class Backend {
   virtual std::unique_ptr<Chip> open_chip(const std::string& path) = 0;
 };
 
-// The hardware backend of this build (libgpiod 1.6).
+// The hardware backend of this build (libgpiod 1.6 or 2.x).
 std::unique_ptr<Backend> make_system_backend();
 
 // Labels of the chip that carries the 40-pin header, in search order:

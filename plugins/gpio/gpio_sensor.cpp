@@ -102,10 +102,26 @@ RpiGpioSensor::RpiGpioSensor(sdk::Host host, const sdk::Params& params, Backend&
   LineTarget target = open_line_target(backend, params);
   description_ = target.description;
   Edge edge = mode_ == Mode::Poll ? Edge::None : Edge::Both;
-  line_ = target.chip->request_input(target.offset, consumer_name(host_.section()), bias, edge);
+  // The kernel is offered the period first (libgpiod 2.x); whatever it does
+  // not take is debounced here with the settle timer.
+  const auto wanted_debounce =
+      mode_ == Mode::Poll ? std::chrono::microseconds{0} : std::chrono::ceil<std::chrono::microseconds>(debounce_);
+  line_ = target.chip->request_input(target.offset, consumer_name(host_.section()), bias, edge, wanted_debounce);
+  std::string kernel_debounce;
+  if (wanted_debounce.count() > 0) {
+    if (const auto by_kernel = line_->kernel_debounce(); by_kernel.count() > 0) {
+      // Its events report only settled levels: no settle timer on top.
+      debounce_ = std::chrono::nanoseconds{0};
+      kernel_debounce = fmt::format(", debounced by the kernel ({} us)", by_kernel.count());
+    } else if (const std::string why = line_->debounce_refusal(); !why.empty()) {
+      host_.warning("{}: the kernel refused a debounce period of {} us ({}); debouncing in software",
+                    description_, wanted_debounce.count(), why);
+    }
+  }
   state_ = line_->get_value();
-  host_.info("{}: input, {}, {}", description_, to_string(bias),
-             mode_ == Mode::Poll ? fmt::format("polled every {} s", *poll) : std::string(to_string(edge)));
+  host_.info("{}: input, {}, {}{}", description_, to_string(bias),
+             mode_ == Mode::Poll ? fmt::format("polled every {} s", *poll) : std::string(to_string(edge)),
+             kernel_debounce);
   if (mode_ != Mode::Poll) {
     if (line_->event_fd() < 0) throw std::runtime_error(fmt::format("{} has no event fd", description_));
     watch_ = host_.watch_fd(line_->event_fd(), EPOLLIN, [this](uint32_t) { on_events(); });

@@ -109,8 +109,10 @@ class GpiodChip final : public Chip {
     const char* name = line ? gpiod_line_name(line) : nullptr;
     return name ? name : "";
   }
+  // The v1 uAPI has no debounce: kernel_debounce() stays zero and the
+  // sensor debounces in software, without a refusal to log.
   std::unique_ptr<InputLine> request_input(unsigned offset, const std::string& consumer, Bias bias,
-                                           Edge edge) override {
+                                           Edge edge, std::chrono::microseconds /*debounce*/) override {
     gpiod_line_request_config config{consumer.c_str(), request_type(edge), bias_flag(bias)};
     LinePtr line = request(offset, config, 0, "input");
     return std::make_unique<GpiodInputLine>(chip_, std::move(line), what(offset));
