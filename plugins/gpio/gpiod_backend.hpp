@@ -1,13 +1,21 @@
-// The libgpiod 1.6 (v1 C API) implementation of the GPIO seam — not a plugin
-// class; the hardware side of gpio.rpi_gpio.RpiGpioSensor and
+// The libgpiod implementation of the GPIO seam — not a plugin class; the
+// hardware side of gpio.rpi_gpio.RpiGpioSensor and
 // gpio.rpi_gpio.RpiGpioActuator. Parameters and an example INI section: see
 // gpio_backend.hpp.
 //
-// Kept deliberately thin: every call maps to one libgpiod call, every handle
-// is owned by a std::unique_ptr/shared_ptr with the matching free function.
-// The chip handle is shared by the chip object and each line requested from
-// it, because libgpiod v1 lines belong to their chip: a line object keeps the
-// chip open until the line is released.
+// One declaration, two definitions; meson compiles the one matching the
+// libgpiod it found:
+//   gpiod_backend.cpp   libgpiod 1.6 (v1 C API, Debian 12). No kernel
+//                       debounce; the chip handle is shared by the chip
+//                       object and each line, because v1 lines belong to
+//                       their chip.
+//   gpiod2_backend.cpp  libgpiod 2.x (v2 C API, Debian 13, current Raspberry
+//                       Pi OS). One line request per line (each sensor or
+//                       actuator section holds one line), kernel debounce,
+//                       monotonic event timestamps; a request lives on
+//                       without its chip.
+// Both are kept deliberately thin: every call maps to one libgpiod call,
+// every handle is owned by an sdk::CHandle with the matching free function.
 //
 //   [Actuator_Led]
 //   Class = gpio.rpi_gpio.RpiGpioActuator
