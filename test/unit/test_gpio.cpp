@@ -735,6 +735,67 @@ TEST_CASE("Debounce: each edge restarts the settle time") {
   CHECK(h.payloads_to("d").back() == "OPEN");
 }
 
+TEST_CASE("Debounce: the period is offered to the kernel, with edges only") {
+  LoopHost h;
+  FakeBackend backend = pi4();
+  RpiGpioSensor events(h.host(),
+                       params<RpiGpioSensor>({{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"},
+                                              {"Debounce", "0.02"}}),
+                       backend);
+  CHECK(backend.line("gpiochip0", 17).requested_debounce() == 20000us);
+  RpiGpioSensor polled(
+      h.host(), params<RpiGpioSensor>({{"Pin", "18"}, {"Destination", "d"}, {"Poll", "1"}, {"Debounce", "0.02"}}),
+      backend);
+  CHECK(backend.line("gpiochip0", 18).requested_debounce() == 0us);
+}
+
+TEST_CASE("Debounce: when the kernel takes the period its events are published at once, without a timer") {
+  LoopHost h;
+  FakeBackend backend = pi4();
+  FakeLine& line = backend.line("gpiochip0", 17);
+  line.kernel_debounce(FakeLine::KernelDebounce::Takes);
+  RpiGpioSensor sensor(
+      h.host(),
+      params<RpiGpioSensor>(
+          {{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Debounce", "0.5"}}),
+      backend);
+  CHECK(h.logged(SR_LOG_INFO, "debounced by the kernel (500000 us)"));
+  CHECK_FALSE(h.logged(SR_LOG_WARNING, "debounce"));
+  sensor.start();
+  line.set_input(kHigh, 1000ms);
+  h.pump();  // no 0.5 s settle time: the kernel's event is already settled
+  CHECK(h.payloads_to("d") == std::vector<std::string>{"CLOSED", "OPEN"});
+}
+
+TEST_CASE("Debounce: a kernel that refuses the period is said once and the sensor debounces itself") {
+  LoopHost h;
+  FakeBackend backend = pi4();
+  FakeLine& line = backend.line("gpiochip0", 17);
+  line.kernel_debounce(FakeLine::KernelDebounce::Refuses, "Invalid argument");
+  RpiGpioSensor sensor(
+      h.host(),
+      params<RpiGpioSensor>(
+          {{"Pin", "17"}, {"Destination", "d"}, {"EventDetection", "BOTH"}, {"Debounce", "0.1"}}),
+      backend);
+  size_t refusals = 0;
+  for (const auto& log : h.logs)
+    if (log.level == SR_LOG_WARNING && log.text.find("refused a debounce period of 100000 us (Invalid argument); "
+                                                     "debouncing in software") != std::string::npos)
+      ++refusals;
+  CHECK(refusals == 1);
+  sensor.start();
+  line.set_input(kHigh, 1000ms);
+  line.set_input(kLow, 1001ms);
+  line.set_input(kHigh, 1002ms);
+  h.pump();
+  CHECK(h.published.size() == 1);  // the settle timer runs
+  CHECK(h.run_until([&] { return h.published.size() == 2; }));
+  CHECK(h.payloads_to("d") == std::vector<std::string>{"CLOSED", "OPEN"});
+  size_t later = 0;
+  for (const auto& log : h.logs) later += log.text.find("refused") != std::string::npos;
+  CHECK(later == 1);
+}
+
 // ---------------------------------------------------------------------------
 // RpiGpioSensor: button presses
 
