@@ -216,6 +216,16 @@ for p in plugins/local/local plugins/gpio/gpio plugins/one_wire/one_wire test/pl
 	fi
 done
 [ ${#missing[@]} = 0 ] || log "NOT BUILT: ${missing[*]} in $BUILD (their tests will fail)"
+# Which libgpiod API gpio.so was built for (1.6 or 2.x: gpiod2_backend.cpp);
+# the guest tests expect kernel debounce only from 2. A libgpiod outside
+# the system's paths (test/gpiod2/sysroot.sh) is found through gpio.so's
+# RUNPATH, which meson sets in the build tree, and copied to the same path.
+gpiod_api=1
+if [ -f "$BUILD/plugins/gpio/gpio.so" ] && ldd "$BUILD/plugins/gpio/gpio.so" | grep -q 'libgpiod\.so\.3 => /'; then
+	gpiod_api=2
+fi
+echo "$gpiod_api" > "$R/etc/gpiod-api"
+log "gpio.so uses the libgpiod $([ "$gpiod_api" = 2 ] && echo 2.x || echo 1.6) API"
 
 cp "$HERE/guest/init" "$R/init"
 cp "$HERE/guest/lib.sh" "$R/tests/"
