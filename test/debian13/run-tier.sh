@@ -225,12 +225,6 @@ in_chroot dpkg-query -W -f='  ${Package} ${Version}\n' g++ clang meson libfmt-de
   doctest-dev libmosquitto-dev mosquitto libgpiod-dev libcurl4-openssl-dev nlohmann-json3-dev \
   2>/dev/null || true
 gpiod_version=$(in_chroot pkg-config --modversion libgpiod 2>/dev/null || echo none)
-case $gpiod_version in
-  1.*) ;;
-  *) say "note: libgpiod here is $gpiod_version; plugins/meson.build accepts 1.6 only until the" \
-       "libgpiod 2.x backend (issue 19 items 1-2) lands, so gpio is not built and its tests" \
-       "(test_gpio, man_pages) are absent or skip: expected, not a failure of this tier" ;;
-esac
 
 t2=$SECONDS
 status=0
@@ -245,6 +239,12 @@ if [ $status -ne 0 ]; then
   exit 1
 fi
 say "configured and built in $((SECONDS - t2)) s"
+if [ ! -f "$root/src/build/plugins/gpio/gpio.so" ]; then
+  # Expected until the libgpiod 2.x backend (issue 19, items 1-2) lands:
+  # plugins/meson.build accepts libgpiod 1.6 only.
+  say "note: gpio.so not built against libgpiod $gpiod_version, so test_gpio is absent and" \
+      "man_pages skips: expected until the libgpiod 2.x backend lands, not a failure of this tier"
+fi
 
 t3=$SECONDS
 # The selection dev.sh test makes for the plain build (the default setup
