@@ -221,8 +221,11 @@ done
 # the system's paths (test/gpiod2/sysroot.sh) is found through gpio.so's
 # RUNPATH, which meson sets in the build tree, and copied to the same path.
 gpiod_api=1
-if [ -f "$BUILD/plugins/gpio/gpio.so" ] && ldd "$BUILD/plugins/gpio/gpio.so" | grep -q 'libgpiod\.so\.3 => /'; then
-	gpiod_api=2
+# (ldd's output in a variable: grep -q would close the pipe early, and
+# pipefail would turn ldd's SIGPIPE into a no.)
+if [ -f "$BUILD/plugins/gpio/gpio.so" ]; then
+	gpio_libs=$(ldd "$BUILD/plugins/gpio/gpio.so" 2>/dev/null || true)
+	[[ $gpio_libs != *'libgpiod.so.3 => /'* ]] || gpiod_api=2
 fi
 echo "$gpiod_api" > "$R/etc/gpiod-api"
 log "gpio.so uses the libgpiod $([ "$gpiod_api" = 2 ] && echo 2.x || echo 1.6) API"
