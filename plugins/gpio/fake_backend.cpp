@@ -75,11 +75,11 @@ class FakeInputLine final : public InputLine {
   }
   std::chrono::microseconds kernel_debounce() const override {
     return line_->kernel_debounce_ == FakeLine::KernelDebounce::Takes ? line_->requested_debounce_
-                                                                       : std::chrono::microseconds{0};
+                                                                      : std::chrono::microseconds{0};
   }
   std::string debounce_refusal() const override {
-    const bool refused =
-        line_->kernel_debounce_ == FakeLine::KernelDebounce::Refuses && line_->requested_debounce_.count() > 0;
+    const bool refused = line_->kernel_debounce_ == FakeLine::KernelDebounce::Refuses &&
+                         line_->requested_debounce_.count() > 0;
     return refused ? line_->refusal_ : "";
   }
 
@@ -110,8 +110,8 @@ class FakeChip final : public Chip {
     auto it = state_->line_names.find(offset);
     return it == state_->line_names.end() ? "" : it->second;
   }
-  std::unique_ptr<InputLine> request_input(unsigned offset, const std::string& consumer, Bias bias,
-                                           Edge edge, std::chrono::microseconds debounce) override {
+  std::unique_ptr<InputLine> request_input(unsigned offset, const std::string& consumer, Bias bias, Edge edge,
+                                           std::chrono::microseconds debounce) override {
     auto line = claim(offset, consumer, "input");
     line->direction_ = FakeLine::Direction::Input;
     line->bias_ = bias;

@@ -104,9 +104,10 @@ RpiGpioSensor::RpiGpioSensor(sdk::Host host, const sdk::Params& params, Backend&
   Edge edge = mode_ == Mode::Poll ? Edge::None : Edge::Both;
   // The kernel is offered the period first (libgpiod 2.x); whatever it does
   // not take is debounced here with the settle timer.
-  const auto wanted_debounce =
-      mode_ == Mode::Poll ? std::chrono::microseconds{0} : std::chrono::ceil<std::chrono::microseconds>(debounce_);
-  line_ = target.chip->request_input(target.offset, consumer_name(host_.section()), bias, edge, wanted_debounce);
+  const auto wanted_debounce = mode_ == Mode::Poll ? std::chrono::microseconds{0}
+                                                   : std::chrono::ceil<std::chrono::microseconds>(debounce_);
+  line_ =
+      target.chip->request_input(target.offset, consumer_name(host_.section()), bias, edge, wanted_debounce);
   std::string kernel_debounce;
   if (wanted_debounce.count() > 0) {
     if (const auto by_kernel = line_->kernel_debounce(); by_kernel.count() > 0) {

@@ -93,7 +93,8 @@ class Gpiod2InputLine final : public InputLine {
           fmt::format("cannot make the event fd of {} non-blocking: {}", what_, errno_text(errno)));
     buffer_.reset(gpiod_edge_event_buffer_new(kEventBatch));
     if (!buffer_)
-      throw std::runtime_error(fmt::format("cannot allocate an event buffer for {}: {}", what_, errno_text(errno)));
+      throw std::runtime_error(
+          fmt::format("cannot allocate an event buffer for {}: {}", what_, errno_text(errno)));
   }
 
   int event_fd() const override { return fd_; }
@@ -109,8 +110,10 @@ class Gpiod2InputLine final : public InputLine {
       buffered_ = static_cast<size_t>(read);
       if (buffered_ == 0) return std::nullopt;
     }
-    gpiod_edge_event* event = gpiod_edge_event_buffer_get_event(buffer_.get(), static_cast<unsigned long>(next_++));
-    if (!event) throw std::runtime_error(fmt::format("event {} of {} missing from its buffer", next_ - 1, what_));
+    gpiod_edge_event* event =
+        gpiod_edge_event_buffer_get_event(buffer_.get(), static_cast<unsigned long>(next_++));
+    if (!event)
+      throw std::runtime_error(fmt::format("event {} of {} missing from its buffer", next_ - 1, what_));
     auto timestamp = std::chrono::nanoseconds(gpiod_edge_event_get_timestamp_ns(event));
     return LineEvent{gpiod_edge_event_get_event_type(event) == GPIOD_EDGE_EVENT_RISING_EDGE, timestamp};
   }
@@ -167,8 +170,8 @@ class Gpiod2Chip final : public Chip {
     const char* name = info ? gpiod_line_info_get_name(info.get()) : nullptr;
     return name ? name : "";
   }
-  std::unique_ptr<InputLine> request_input(unsigned offset, const std::string& consumer, Bias bias,
-                                           Edge edge, std::chrono::microseconds debounce) override {
+  std::unique_ptr<InputLine> request_input(unsigned offset, const std::string& consumer, Bias bias, Edge edge,
+                                           std::chrono::microseconds debounce) override {
     LineSettings settings{GPIOD_LINE_DIRECTION_INPUT, to_gpiod(bias), to_gpiod(edge), {}, false};
     if (edge == Edge::None) debounce = {};  // debounce filters edge events; a polled line has none
     settings.debounce = debounce;
@@ -239,7 +242,8 @@ class Gpiod2Chip final : public Chip {
       return failed();
     }
     const unsigned int offsets[] = {offset};
-    if (gpiod_line_config_add_line_settings(line_config.get(), offsets, 1, settings.get()) != 0) return failed();
+    if (gpiod_line_config_add_line_settings(line_config.get(), offsets, 1, settings.get()) != 0)
+      return failed();
     gpiod_request_config_set_consumer(request_config.get(), consumer.c_str());
     RequestPtr request(gpiod_chip_request_lines(chip_.get(), request_config.get(), line_config.get()));
     if (!request) return failed();
@@ -282,7 +286,8 @@ std::vector<ChipInfo> GpiodBackend::list_chips() {
     if (!chip) continue;
     ChipInfoPtr info(gpiod_chip_get_info(chip.get()));
     if (!info) continue;
-    chips.push_back(ChipInfo{path, gpiod_chip_info_get_name(info.get()), gpiod_chip_info_get_label(info.get())});
+    chips.push_back(
+        ChipInfo{path, gpiod_chip_info_get_name(info.get()), gpiod_chip_info_get_label(info.get())});
   }
   std::sort(chips.begin(), chips.end(), by_number);
   return chips;
