@@ -22,7 +22,9 @@
 //                          counts only once it has been stable this long: each
 //                          edge restarts a settle timer, and when it expires
 //                          the line is read; a change is then dated by the
-//                          first edge of the burst
+//                          first edge of the burst. With libgpiod 2.x the
+//                          kernel is asked first; its debounced events need
+//                          no timer (a refusal is warned and the timer runs)
 //   Short_Press-Dest       where short presses go
 //   Short_Press-Threshold  seconds (default 0): shorter presses are ignored
 //   Long_Press-Dest        where long presses go
