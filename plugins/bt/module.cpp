@@ -1,0 +1,14 @@
+// bt.so: Bluetooth LE sensors through BlueZ over D-Bus (issue 13).
+//   bt.govee_sensor.GoveeSensor  Govee thermometers' advertisements
+//   bt.btle_sensor.BtleSensor    presence of LE devices by address
+// Only this module links libsystemd (sd-bus): a configuration without a
+// Bluetooth section never loads it and pays nothing.
+//
+//   [Sensor_Govee]
+//   Class = bt.govee_sensor.GoveeSensor
+//   Connection = MQTT
+//   Destination = govee
+#include "btle_sensor.hpp"
+#include "govee_sensor.hpp"
+
+SR_PLUGIN_MODULE("bt", "1.0.0", sr::bt::GoveeSensor, sr::bt::BtleSensor)
