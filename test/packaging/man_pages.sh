@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The checked-in sensor_reporter.ini.5 must match what the parameter tables
 # generate now, and both pages must render without warnings. Skips (77)
-# when not every product plugin was built (gpio needs libgpiod).
+# when not every product plugin was built (gpio needs libgpiod, bt libsystemd).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$1
-for m in heartbeat local mqtt exec gpio one_wire network openhab_rest; do
+for m in heartbeat local mqtt exec gpio one_wire network openhab_rest bt; do
   [ -f "$build/plugins/$m/$m.so" ] || { echo "plugin $m not built: skipped"; exit 77; }
 done
 work=$(mktemp -d)
