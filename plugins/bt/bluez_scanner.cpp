@@ -123,8 +123,10 @@ void BluezScanner::teardown() {
 void BluezScanner::rebind() {
   if (!bus_) {
     // First listener, or reconnecting: (re)connect through the new host.
-    if (!retry_.active()) connect();
-    else retry_ = host().add_timer(kRetry, {}, [this] { connect(); });
+    if (!retry_.active())
+      connect();
+    else
+      retry_ = host().add_timer(kRetry, {}, [this] { connect(); });
     return;
   }
   watch_ = host().watch_fd(sd_bus_get_fd(bus_.get()), 0, [this](uint32_t) { process(); });
@@ -144,22 +146,27 @@ void BluezScanner::connect() {
   auto match = [this](const char* rule, sd_bus_message_handler_t handler) {
     sd_bus_slot* slot = nullptr;
     int r = sd_bus_add_match_async(bus_.get(), &slot, rule, handler, nullptr, this);
-    if (r < 0) throw std::runtime_error(fmt::format("cannot add the D-Bus match {}: {}", rule, error_text(r)));
+    if (r < 0)
+      throw std::runtime_error(fmt::format("cannot add the D-Bus match {}: {}", rule, error_text(r)));
     matches_.emplace_back(slot);
   };
   try {
-    match("type='signal',sender='org.bluez',path='/',interface='org.freedesktop.DBus.ObjectManager',"
-          "member='InterfacesAdded'",
-          &call<&BluezScanner::on_interfaces_added>);
-    match("type='signal',sender='org.bluez',path='/',interface='org.freedesktop.DBus.ObjectManager',"
-          "member='InterfacesRemoved'",
-          &call<&BluezScanner::on_interfaces_removed>);
-    match("type='signal',sender='org.bluez',interface='org.freedesktop.DBus.Properties',"
-          "member='PropertiesChanged',path_namespace='/org/bluez'",
-          &call<&BluezScanner::on_properties_changed>);
-    match("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-          "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.bluez'",
-          &call<&BluezScanner::on_name_owner_changed>);
+    match(
+        "type='signal',sender='org.bluez',path='/',interface='org.freedesktop.DBus.ObjectManager',"
+        "member='InterfacesAdded'",
+        &call<&BluezScanner::on_interfaces_added>);
+    match(
+        "type='signal',sender='org.bluez',path='/',interface='org.freedesktop.DBus.ObjectManager',"
+        "member='InterfacesRemoved'",
+        &call<&BluezScanner::on_interfaces_removed>);
+    match(
+        "type='signal',sender='org.bluez',interface='org.freedesktop.DBus.Properties',"
+        "member='PropertiesChanged',path_namespace='/org/bluez'",
+        &call<&BluezScanner::on_properties_changed>);
+    match(
+        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.bluez'",
+        &call<&BluezScanner::on_name_owner_changed>);
   } catch (const std::exception& e) {
     host().error("bt: {}", e.what());
     connection_lost(-EIO);
@@ -250,7 +257,8 @@ int BluezScanner::on_managed_objects(sd_bus_message* m) {
       bluez_on_bus_ = false;
       return 0;
     }
-    host().error("bt: listing BlueZ's objects failed ({}); trying again in {} s", method_error(m), kRetry.count());
+    host().error("bt: listing BlueZ's objects failed ({}); trying again in {} s", method_error(m),
+                 kRetry.count());
     retry_ = host().add_timer(kRetry, {}, [this] {
       if (bus_) list_objects();
     });
@@ -275,8 +283,9 @@ int BluezScanner::on_managed_objects(sd_bus_message* m) {
   auto chosen = wanted.empty() ? adapters.begin() : adapters.find(wanted);
   if (chosen == adapters.end()) {
     if (!no_adapter_logged_)
-      host().warning("bt: BlueZ has {}: discovery starts when it appears",
-                     adapter_.empty() ? std::string("no Bluetooth adapter") : fmt::format("no adapter {}", adapter_));
+      host().warning(
+          "bt: BlueZ has {}: discovery starts when it appears",
+          adapter_.empty() ? std::string("no Bluetooth adapter") : fmt::format("no adapter {}", adapter_));
     no_adapter_logged_ = true;
     discovery_stopped("no adapter");
     return 0;
@@ -285,7 +294,8 @@ int BluezScanner::on_managed_objects(sd_bus_message* m) {
   return 0;
 }
 
-int BluezScanner::read_interfaces(const std::string& path, sd_bus_message* m, bool report, Adapters& adapters) {
+int BluezScanner::read_interfaces(const std::string& path, sd_bus_message* m, bool report,
+                                  Adapters& adapters) {
   int r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sa{sv}}");
   if (r < 0) return r;
   while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sa{sv}")) > 0) {
@@ -379,7 +389,8 @@ void BluezScanner::start_discovery() {
   // only changed data (bluetooth.md §3.2: the default differs from the docs).
   if (r >= 0) r = sd_bus_message_append(raw, "a{sv}", 2, "Transport", "s", "le", "DuplicateData", "b", 1);
   sd_bus_slot* slot = nullptr;
-  if (r >= 0) r = sd_bus_call_async(bus_.get(), &slot, raw, &call<&BluezScanner::on_discovery_filter_set>, this, 0);
+  if (r >= 0)
+    r = sd_bus_call_async(bus_.get(), &slot, raw, &call<&BluezScanner::on_discovery_filter_set>, this, 0);
   if (r < 0) {
     connection_lost(r);
     return;
@@ -390,11 +401,11 @@ void BluezScanner::start_discovery() {
 int BluezScanner::on_discovery_filter_set(sd_bus_message* m) {
   pending_call_.reset();
   if (sd_bus_message_is_method_error(m, nullptr))
-    host().warning("bt: {} refused the discovery filter ({}): discovering without it", adapter_name(adapter_path_),
-                   method_error(m));
+    host().warning("bt: {} refused the discovery filter ({}): discovering without it",
+                   adapter_name(adapter_path_), method_error(m));
   sd_bus_slot* slot = nullptr;
-  int r = sd_bus_call_method_async(bus_.get(), &slot, kBluez, adapter_path_.c_str(), kAdapter, "StartDiscovery",
-                                   &call<&BluezScanner::on_discovery_started>, this, "");
+  int r = sd_bus_call_method_async(bus_.get(), &slot, kBluez, adapter_path_.c_str(), kAdapter,
+                                   "StartDiscovery", &call<&BluezScanner::on_discovery_started>, this, "");
   if (r < 0) {
     connection_lost(r);
     return 0;
@@ -407,7 +418,8 @@ int BluezScanner::on_discovery_started(sd_bus_message* m) {
   pending_call_.reset();
   std::string_view adapter = adapter_name(adapter_path_);
   // InProgress: this connection's session runs already.
-  if (sd_bus_message_is_method_error(m, nullptr) && !sd_bus_message_is_method_error(m, "org.bluez.Error.InProgress")) {
+  if (sd_bus_message_is_method_error(m, nullptr) &&
+      !sd_bus_message_is_method_error(m, "org.bluez.Error.InProgress")) {
     if (sd_bus_message_is_method_error(m, "org.bluez.Error.NotReady")) {
       // Powered off or rfkilled: PropertiesChanged(Powered) brings it back.
       discovery_stopped(fmt::format("{} is not ready", adapter));
@@ -510,8 +522,8 @@ int BluezScanner::on_name_owner_changed(sd_bus_message* m) {
 }
 
 bool BluezScanner::is_our_device(std::string_view path) const {
-  return !adapter_path_.empty() && path.size() > adapter_path_.size() + 5 && path.starts_with(adapter_path_) &&
-         path.substr(adapter_path_.size(), 5) == "/dev_";
+  return !adapter_path_.empty() && path.size() > adapter_path_.size() + 5 &&
+         path.starts_with(adapter_path_) && path.substr(adapter_path_.size(), 5) == "/dev_";
 }
 
 }  // namespace sr::bt

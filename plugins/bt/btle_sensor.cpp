@@ -10,7 +10,8 @@ namespace sr::bt {
 
 std::optional<std::pair<std::string, std::string>> split_values(std::string_view values) {
   size_t comma = values.find(',');
-  if (comma == std::string_view::npos || values.find(',', comma + 1) != std::string_view::npos) return std::nullopt;
+  if (comma == std::string_view::npos || values.find(',', comma + 1) != std::string_view::npos)
+    return std::nullopt;
   std::string first(sdk::trim(values.substr(0, comma))), second(sdk::trim(values.substr(comma + 1)));
   if (first.empty() || second.empty()) return std::nullopt;
   return std::make_pair(first, second);

@@ -54,7 +54,8 @@ class BtleSensor final : public AdvertListener {
   static constexpr sr_kind kind = SR_KIND_SENSOR;
   static constexpr const char* name = "BtleSensor";
   static constexpr const char* path = "bt.btle_sensor.BtleSensor";
-  static constexpr const char* summary = "Publishes ON/OFF presence of Bluetooth LE devices from their advertisements";
+  static constexpr const char* summary =
+      "Publishes ON/OFF presence of Bluetooth LE devices from their advertisements";
   static constexpr sr_param_def params[] = {
       sdk::float_param("Poll").required().min(0.01).help("seconds between checks; must exceed Timeout"),
       sdk::int_param("Timeout").required().min(1).help(
@@ -69,8 +70,8 @@ class BtleSensor final : public AdvertListener {
       sdk::string_param("Values").fallback("ON,OFF").help("value_when_present,value_when_absent"),
       sdk::string_param("Adapter").fallback("").help("Bluetooth adapter, e.g. hci0; default the first one"),
       sdk::end_params};
-  static constexpr sr_io_def ios[] = {sdk::publishes("Destination", SR_VALUE_BINARY, "presence", nullptr, "OFF,ON"),
-                                      sdk::end_ios};
+  static constexpr sr_io_def ios[] = {
+      sdk::publishes("Destination", SR_VALUE_BINARY, "presence", nullptr, "OFF,ON"), sdk::end_ios};
 
   static void check(const sdk::Params& params, sdk::CheckReport& report);
 

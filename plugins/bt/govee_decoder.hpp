@@ -12,5 +12,6 @@ struct GoveeReading {
   bool sensor_error = false;
   char format = 'A';
 };
-std::optional<GoveeReading> decode_govee(uint16_t company, std::span<const uint8_t> data, std::string_view name);
+std::optional<GoveeReading> decode_govee(uint16_t company, std::span<const uint8_t> data,
+                                         std::string_view name);
 }  // namespace sr::bt

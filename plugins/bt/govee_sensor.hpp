@@ -92,8 +92,8 @@ class GoveeSensor final : public AdvertListener {
     std::optional<int> rssi;
   };
   struct Device {
-    std::string topic;  // Destination/<name>
-    Fields last;        // what was published last
+    std::string topic;           // Destination/<name>
+    Fields last;                 // what was published last
     std::optional<Fields> held;  // newer than `last`, waiting for MinInterval
     std::chrono::nanoseconds published_at{0};
     sdk::Timer release;  // publishes `held` when MinInterval has passed

@@ -32,7 +32,9 @@ using BtleInstance = sr::sdk::testing::Instance<sr::bt::BtleSensor>;
 // What BluezScanner would deliver, under the test's control.
 class FakeSource final : public AdvertSource {
  public:
-  void add_listener(AdvertListener* listener, const sr::sdk::Host&) override { listeners.push_back(listener); }
+  void add_listener(AdvertListener* listener, const sr::sdk::Host&) override {
+    listeners.push_back(listener);
+  }
   void remove_listener(AdvertListener* listener) override {
     listeners.erase(std::remove(listeners.begin(), listeners.end(), listener), listeners.end());
   }
@@ -45,7 +47,8 @@ class FakeSource final : public AdvertSource {
   void report(DeviceState state, unsigned carried, std::chrono::nanoseconds now) {
     state.last_seen = now;
     devices[state.address] = state;
-    for (AdvertListener* listener : std::vector<AdvertListener*>(listeners)) listener->on_report(state, carried);
+    for (AdvertListener* listener : std::vector<AdvertListener*>(listeners))
+      listener->on_report(state, carried);
   }
 
   std::vector<AdvertListener*> listeners;
@@ -97,10 +100,10 @@ TEST_CASE("GoveeSensor publishes an H5075's fields under Destination/<name> on e
   REQUIRE(govee.start() == SR_OK);
   CHECK(fake.source->adapters_asked == std::vector<std::string>{""});
   fake.source->report(h5075(), kAdvert, host.now());
-  CHECK(topics(host) == std::vector<std::string>{
-                           "govee/GVH5075_2762/battery=100", "govee/GVH5075_2762/temp_c=21.30",
-                           "govee/GVH5075_2762/temp_f=70.34", "govee/GVH5075_2762/humi=44.20",
-                           "govee/GVH5075_2762/rssi=-67"});
+  CHECK(topics(host) ==
+        std::vector<std::string>{"govee/GVH5075_2762/battery=100", "govee/GVH5075_2762/temp_c=21.30",
+                                 "govee/GVH5075_2762/temp_f=70.34", "govee/GVH5075_2762/humi=44.20",
+                                 "govee/GVH5075_2762/rssi=-67"});
   host.clear();
   fake.source->report(h5075(), kAdvert, host.now());  // the same again: published again
   CHECK(host.published().size() == 5);
