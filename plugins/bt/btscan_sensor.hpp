@@ -16,7 +16,8 @@
 // BtRssiSensor (deprecated in the original, kept for its configurations):
 // each poll runs a 5.12 s inquiry and looks for Address among the answers.
 // Two counters move within [0, Max]: not found → far+1, near−1; found with
-// an RSSI below −1 dBm (or with none) → near+1, far−1; found at −1 dBm or
+// an RSSI below −1 dBm (or with none, or 127: "not available") → near+1,
+// far−1; found at −1 dBm or
 // above changes nothing (as the original). near > far and near > Near → ON;
 // far > near and far > Far → OFF. The first poll publishes the state (OFF
 // until proven near), later polls only changes; refresh republishes it.

@@ -33,6 +33,13 @@ int hex_digit(char c) {
   return -1;
 }
 
+// RSSI is a signed byte, -127..+20 dBm; 127 means "not available" (what
+// virtual controllers always send).
+std::optional<int> rssi_of(uint8_t byte) {
+  if (byte == 127) return std::nullopt;
+  return static_cast<int8_t>(byte);
+}
+
 std::string address_at(std::span<const uint8_t> bytes) { return address_text(bytes.first<6>()); }
 
 // Inquiry Result (14-byte records) and Inquiry Result with RSSI (14 bytes,
@@ -49,7 +56,7 @@ std::vector<InquiryResponse> inquiry_results(std::span<const uint8_t> params, bo
   for (size_t i = 0; i < count; ++i) {
     std::span<const uint8_t> record = records.subspan(i * size, size);
     InquiryResponse response{address_at(record), std::nullopt};
-    if (with_rssi) response.rssi = static_cast<int8_t>(record[size - 1]);
+    if (with_rssi) response.rssi = rssi_of(record[size - 1]);
     out.push_back(std::move(response));
   }
   return out;
@@ -102,7 +109,7 @@ Event decode(std::span<const uint8_t> packet) {
       // Num_Responses (always 1), BD_ADDR, 5 bytes, Clock_Offset... RSSI at
       // offset 14, then 240 bytes of extended inquiry data.
       if (params.size() < 15 || params[0] != 1) return {};
-      return std::vector<InquiryResponse>{{address_at(params.subspan(1)), static_cast<int8_t>(params[14])}};
+      return std::vector<InquiryResponse>{{address_at(params.subspan(1)), rssi_of(params[14])}};
     }
     case kEvRemoteNameComplete: {
       if (params.size() < 7) return {};

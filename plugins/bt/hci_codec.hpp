@@ -43,7 +43,7 @@ struct InquiryComplete {
 };
 struct InquiryResponse {
   std::string address;      // upper case
-  std::optional<int> rssi;  // dBm; none from a plain Inquiry Result
+  std::optional<int> rssi;  // dBm; none from a plain Inquiry Result, or 127 (not available)
 };
 struct NameComplete {
   uint8_t status;

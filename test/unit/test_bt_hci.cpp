@@ -111,6 +111,12 @@ TEST_CASE("inquiry results: plain (no RSSI), with RSSI (14 and 15-byte records),
   CHECK(responses[0].address == "5C:F3:70:AB:CD:EF");
   CHECK(responses[0].rssi == -60);
 
+  // 127: "not available", as virtual controllers say.
+  Bytes unknown{0x04, 0x22, 15, 0x01, 0x01, 0, 0, 0, 0, 0x11, 0x01, 0x00, 0x0c, 0x02, 0x5a, 0x00, 0x00, 0x7f};
+  responses = std::get<std::vector<hci::InquiryResponse>>(decode(unknown));
+  REQUIRE(responses.size() == 1);
+  CHECK_FALSE(responses[0].rssi);
+
   // A record count that does not divide the bytes: nothing.
   CHECK(std::get<std::vector<hci::InquiryResponse>>(decode({0x04, 0x22, 0x04, 0x02, 0, 0, 0})).empty());
 }
