@@ -57,7 +57,7 @@ EXTRA_PACKAGES=(systemd man-db procps ca-certificates
   # The VM tier run inside (step 5): QEMU, busybox, cpio, modprobe.
   qemu-system-x86 busybox-static cpio kmod
   # The package suite run inside (step 6): packaging/build-deb's tools.
-  debhelper dpkg-dev lintian fakeroot adduser)
+  build-essential debhelper dpkg-dev lintian fakeroot adduser)
 packages_key=$(printf '%s\n' "$suite" "$mirror" "${PACKAGES[@]}" -- "${OPTIONAL_PACKAGES[@]}" \
   -- "${EXTRA_PACKAGES[@]}" | sha256sum | cut -d' ' -f1)
 
