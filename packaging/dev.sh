@@ -2,7 +2,8 @@
 # Developer entry point, the two commands README.md opens with:
 #   packaging/dev.sh run    install what is missing, build, run conf/sensor_reporter.ini
 #   packaging/dev.sh test   install what is missing, build, run the whole suite
-#                           (plain build, then again under ASan+UBSan)
+#                           (plain build, ASan+UBSan, TSan, then the slow tiers:
+#                           fault, VM, packages, fuzz, libgpiod 2.x, Debian 13)
 # Works on a fresh Debian 12/13 as root or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -104,6 +105,13 @@ cmd_test() {
   run_suite build package --suite package
   # libFuzzer campaign, 60 s per target (clang); skips (77) without libFuzzer.
   run_suite build fuzz --suite fuzz
+  # GPIO on libgpiod 2.x from this machine: a second build against Debian 13's
+  # libgpiod 2.2.1 unpacked into a cached sysroot, its gpio unit tests and the
+  # VM tier on the v2 backend (docs/vm-tests.md, "Both libgpiod APIs").
+  run_suite build gpiod2 --suite gpiod2
+  # Debian 13: this tree built in a cached trixie chroot, its default suite,
+  # the VM tier on that userland and the packages (docs/debian13.md).
+  run_suite build debian13 --suite debian13
   [ "$total_skipped" -eq 0 ] || echo "$total_skipped skipped (not counted as passed; see the lines above)"
   echo "$total_passed passed, $total_failed failed"
   [ "$total_failed" -eq 0 ] && [ "$any_failed" -eq 0 ]

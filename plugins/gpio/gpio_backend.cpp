@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <dirent.h>
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -52,6 +54,22 @@ constexpr std::array<int, 41> kBoardToBcm = {
 };
 
 }  // namespace
+
+std::vector<std::string> gpiochip_paths(const std::string& dev_dir) {
+  std::vector<std::string> names;
+  {
+    sdk::CHandle<DIR, closedir> dir(opendir(dev_dir.c_str()));
+    if (!dir) return names;
+    while (dirent* entry = readdir(dir.get()))
+      if (std::string_view(entry->d_name).starts_with("gpiochip")) names.emplace_back(entry->d_name);
+  }
+  // gpiochip12 sorts after gpiochip2.
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  for (auto& name : names) name = dev_dir + "/" + name;
+  return names;
+}
 
 std::string_view to_string(Bias bias) {
   switch (bias) {

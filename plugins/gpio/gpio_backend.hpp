@@ -68,6 +68,11 @@ struct ChipInfo {
   std::string label;  // pinctrl-bcm2711
 };
 
+// The gpiochip* entries of `dev_dir` as paths, in chip-number order
+// (gpiochip2 before gpiochip12); empty when the directory cannot be read.
+// Both libgpiod backends open each to read its name and label.
+std::vector<std::string> gpiochip_paths(const std::string& dev_dir);
+
 class InputLine {
  public:
   virtual ~InputLine() = default;

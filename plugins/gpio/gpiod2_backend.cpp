@@ -16,11 +16,9 @@
 
 #include <fmt/format.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <gpiod.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -36,7 +34,6 @@ using LineConfigPtr = sdk::CHandle<gpiod_line_config, gpiod_line_config_free>;
 using RequestConfigPtr = sdk::CHandle<gpiod_request_config, gpiod_request_config_free>;
 using RequestPtr = sdk::CHandle<gpiod_line_request, gpiod_line_request_release>;
 using EventBufferPtr = sdk::CHandle<gpiod_edge_event_buffer, gpiod_edge_event_buffer_free>;
-using DirPtr = sdk::CHandle<DIR, closedir>;
 
 // Events read from the kernel per read(); the seam hands them out one by one.
 constexpr size_t kEventBatch = 16;
@@ -261,25 +258,11 @@ class Gpiod2Chip final : public Chip {
   unsigned num_lines_ = 0;
 };
 
-// gpiochip12 sorts after gpiochip2.
-bool by_number(const ChipInfo& a, const ChipInfo& b) {
-  if (a.name.size() != b.name.size()) return a.name.size() < b.name.size();
-  return a.name < b.name;
-}
-
 }  // namespace
 
 std::vector<ChipInfo> GpiodBackend::list_chips() {
   std::vector<ChipInfo> chips;
-  std::vector<std::string> names;
-  {
-    DirPtr dir(opendir(dev_dir_.c_str()));
-    if (!dir) return chips;
-    while (dirent* entry = readdir(dir.get()))
-      if (std::string_view(entry->d_name).starts_with("gpiochip")) names.emplace_back(entry->d_name);
-  }
-  for (const auto& name : names) {
-    std::string path = dev_dir_ + "/" + name;
+  for (const auto& path : gpiochip_paths(dev_dir_)) {
     if (!gpiod_is_gpiochip_device(path.c_str())) continue;
     // A chip we may not open (permissions) cannot be used anyway.
     ChipPtr chip(gpiod_chip_open(path.c_str()));
@@ -289,7 +272,6 @@ std::vector<ChipInfo> GpiodBackend::list_chips() {
     chips.push_back(
         ChipInfo{path, gpiod_chip_info_get_name(info.get()), gpiod_chip_info_get_label(info.get())});
   }
-  std::sort(chips.begin(), chips.end(), by_number);
   return chips;
 }
 

@@ -3,11 +3,9 @@
 
 #include <fmt/format.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <gpiod.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -19,7 +17,6 @@ using ChipPtr = sdk::CHandle<gpiod_chip, gpiod_chip_close>;
 using SharedChip = std::shared_ptr<gpiod_chip>;
 // A requested line: released on destruction, before its chip is closed.
 using LinePtr = sdk::CHandle<gpiod_line, gpiod_line_release>;
-using DirPtr = sdk::CHandle<DIR, closedir>;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
@@ -140,31 +137,16 @@ class GpiodChip final : public Chip {
   ChipInfo info_;
 };
 
-// gpiochip12 sorts after gpiochip2.
-bool by_number(const ChipInfo& a, const ChipInfo& b) {
-  if (a.name.size() != b.name.size()) return a.name.size() < b.name.size();
-  return a.name < b.name;
-}
-
 }  // namespace
 
 std::vector<ChipInfo> GpiodBackend::list_chips() {
   std::vector<ChipInfo> chips;
-  std::vector<std::string> names;
-  {
-    DirPtr dir(opendir(dev_dir_.c_str()));
-    if (!dir) return chips;
-    while (dirent* entry = readdir(dir.get()))
-      if (std::string_view(entry->d_name).starts_with("gpiochip")) names.emplace_back(entry->d_name);
-  }
-  for (const auto& name : names) {
-    std::string path = dev_dir_ + "/" + name;
+  for (const auto& path : gpiochip_paths(dev_dir_)) {
     // A chip we may not open (permissions) cannot be used anyway.
     ChipPtr chip(gpiod_chip_open(path.c_str()));
     if (!chip) continue;
     chips.push_back(ChipInfo{path, gpiod_chip_name(chip.get()), gpiod_chip_label(chip.get())});
   }
-  std::sort(chips.begin(), chips.end(), by_number);
   return chips;
 }
 

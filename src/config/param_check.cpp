@@ -161,8 +161,12 @@ std::optional<std::string> check_type(const sr_param_def& def, std::string_view 
     }
     case SR_PARAM_FLOAT: {
       // strtod accepts what Python's float() accepts for plain decimals;
-      // reject nan/inf, which no parameter means.
+      // reject nan/inf, which no parameter means, and hexadecimal (0x21),
+      // which float() refuses and Params::get<double> cannot read (found by
+      // fuzz_local_rules).
       std::string copy(text);
+      if (copy.find_first_not_of("0123456789+-.eE") != std::string::npos)
+        return fmt::format("'{}' is not a number", value);
       char* end = nullptr;
       errno = 0;
       double number = copy.empty() ? 0 : std::strtod(copy.c_str(), &end);

@@ -294,6 +294,24 @@ TEST_CASE("numbers are checked for type and for the class's range") {
   CHECK(plan.components[0].poll_seconds == 1.0);
 }
 
+TEST_CASE("a number is decimal, as Python's float() reads it: hexadecimal is refused, a sign and exponent are not") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Sensor1]\n"
+      "Class = heartbeat.heartbeat.Heartbeat\n"
+      "Num-Dest = n\n"
+      "Str-Dest = s\n"
+      "Poll = 0x21\n"
+      "[Sensor2]\n"
+      "Class = heartbeat.heartbeat.Heartbeat\n"
+      "Num-Dest = n\n"
+      "Str-Dest = s\n"
+      "Poll = +1.5e1\n");
+  CHECK(strings(plan.errors) == Lines{"conf.ini:5: [Sensor1] Poll: '0x21' is not a number"});
+  REQUIRE(sections(plan) == Lines{"Sensor2"});
+  CHECK(plan.components[0].poll_seconds == 15.0);
+}
+
 TEST_CASE("an unknown key is a warning that suggests the closest known key") {
   Planner planner;
   Plan plan = planner.build(
