@@ -510,3 +510,28 @@ TEST_CASE("bt: a device BlueZ removed after TemporaryTimeout and found again is 
   REQUIRE(rig.bluez.command(govee_adv("000418ee6400", -60)));
   CHECK(rig.published("govee/GVH5075_2762/temp_c", "26.80"));
 }
+
+TEST_CASE(
+    "bt: a Govee device BlueZ already lists when the daemon starts is published under its advertised name") {
+  // Another client (Home Assistant, bluetoothctl) discovers, so BlueZ keeps
+  // the device object with its Name; BlueZ signals Name only when it changes,
+  // so the daemon learns it from GetManagedObjects or not at all.
+  Rig rig;
+  BusClient other(rig.bus.address());
+  REQUIRE(other.set_filter(false) == "ok");
+  REQUIRE(other.adapter_call("StartDiscovery") == "ok");
+  REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
+  REQUIRE(rig.bluez.output().find(std::string("signal InterfacesAdded ") + kGoveePath) != std::string::npos);
+
+  rig.start_daemon();
+  INFO(rig.context());
+  REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
+  REQUIRE(rig.bluez.command(govee_adv("000418ee6400", -60)));
+  CHECK(rig.bluez.output().find(std::string("signal PropertiesChanged ") + kGoveePath +
+                                " org.bluez.Device1 RSSI=-60,ManufacturerData=ec88:000418ee6400") !=
+        std::string::npos);
+  CHECK(rig.published("govee/GVH5075_2762/temp_c", "26.80"));
+  for (const auto& m : rig.mqtt.messages())
+    if (m.topic.rfind("sensor_reporter/govee/", 0) == 0)
+      CHECK(m.topic.rfind("sensor_reporter/govee/GVH5075_2762/", 0) == 0);
+}
