@@ -24,7 +24,10 @@ int read_dictionary(sd_bus_message* m, const ValueReader& value) {
     if ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, signature)) < 0) return r;
     if ((r = value(key, signature, m)) < 0) return r;
     // Whatever the reader left unread (a key it does not want) is skipped.
-    if ((r = sd_bus_message_skip(m, nullptr)) < 0) return r;
+    // Only then: skip(NULL) past the variant's end is -ENXIO, which made
+    // every dictionary holding a wanted key unreadable.
+    if ((r = sd_bus_message_at_end(m, 0)) < 0) return r;
+    if (r == 0 && (r = sd_bus_message_skip(m, nullptr)) < 0) return r;
     if ((r = sd_bus_message_exit_container(m)) < 0) return r;  // variant
     if ((r = sd_bus_message_exit_container(m)) < 0) return r;  // dict entry
   }

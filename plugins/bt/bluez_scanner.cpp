@@ -270,12 +270,13 @@ int BluezScanner::on_managed_objects(sd_bus_message* m) {
   }
   bluez_on_bus_ = true;
   Adapters adapters;
+  Listed listed;
   int r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
   if (r < 0) return r;
   while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "oa{sa{sv}}")) > 0) {
     const char* path = nullptr;
     if ((r = sd_bus_message_read_basic(m, SD_BUS_TYPE_OBJECT_PATH, &path)) < 0) return r;
-    if ((r = read_interfaces(path, m, false, adapters)) < 0) return r;
+    if ((r = read_interfaces(path, m, false, adapters, &listed)) < 0) return r;
     if ((r = sd_bus_message_exit_container(m)) < 0) return r;
   }
   if (r < 0) return r;
@@ -291,11 +292,14 @@ int BluezScanner::on_managed_objects(sd_bus_message* m) {
     return 0;
   }
   adapter_found(chosen->first, chosen->second);
+  // Only now is it known which devices are ours (adapter_found may also
+  // have dropped those of another adapter).
+  for (auto& [path, properties] : listed) apply_device(path, std::move(properties), false);
   return 0;
 }
 
-int BluezScanner::read_interfaces(const std::string& path, sd_bus_message* m, bool report,
-                                  Adapters& adapters) {
+int BluezScanner::read_interfaces(const std::string& path, sd_bus_message* m, bool report, Adapters& adapters,
+                                  Listed* listed) {
   int r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sa{sv}}");
   if (r < 0) return r;
   while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sa{sv}")) > 0) {
@@ -306,7 +310,12 @@ int BluezScanner::read_interfaces(const std::string& path, sd_bus_message* m, bo
       if ((r = read_adapter_properties(m, properties)) < 0) return r;
       adapters[path] = properties.powered;
     } else if (std::string_view(interface) == kDevice) {
-      if ((r = read_device(path, m, report)) < 0) return r;
+      DeviceProperties properties;
+      if ((r = read_device_properties(m, properties)) < 0) return r;
+      if (listed)
+        (*listed)[path] = std::move(properties);
+      else
+        apply_device(path, std::move(properties), report);
     } else if ((r = sd_bus_message_skip(m, "a{sv}")) < 0) {
       return r;
     }
@@ -316,11 +325,8 @@ int BluezScanner::read_interfaces(const std::string& path, sd_bus_message* m, bo
   return sd_bus_message_exit_container(m);
 }
 
-int BluezScanner::read_device(const std::string& path, sd_bus_message* m, bool report) {
-  DeviceProperties properties;
-  int r = read_device_properties(m, properties);
-  if (r < 0) return r;
-  if (!is_our_device(path)) return 0;
+void BluezScanner::apply_device(const std::string& path, DeviceProperties properties, bool report) {
+  if (!is_our_device(path)) return;
   Device& device = devices_[path];
   DeviceState& state = device.state;
   unsigned carried = 0;
@@ -344,7 +350,7 @@ int BluezScanner::read_device(const std::string& path, sd_bus_message* m, bool r
   }
   // A report is an advertisement seen while discovering: it brings RSSI or
   // advertised data. A name alone (or a listing at start) is not one.
-  if (!report || !discovering_since_ || !(carried & (kRssi | kManufacturerData | kServiceData))) return 0;
+  if (!report || !discovering_since_ || !(carried & (kRssi | kManufacturerData | kServiceData))) return;
   device.reported = true;
   state.last_seen = host().now();
   // A listener may remove itself (or another) while hearing the report.
@@ -360,7 +366,6 @@ int BluezScanner::read_device(const std::string& path, sd_bus_message* m, bool r
       host().error("bt: handling a report of {} failed: {}", state.address, e.what());
     }
   }
-  return 0;
 }
 
 void BluezScanner::adapter_found(const std::string& path, std::optional<bool> powered) {
@@ -500,7 +505,11 @@ int BluezScanner::on_properties_changed(sd_bus_message* m) {
     }
     return 0;
   }
-  if (std::string_view(interface) == kDevice) return read_device(path, m, true);
+  if (std::string_view(interface) == kDevice) {
+    DeviceProperties properties;
+    if ((r = read_device_properties(m, properties)) < 0) return r;
+    apply_device(path, std::move(properties), true);
+  }
   return 0;
 }
 

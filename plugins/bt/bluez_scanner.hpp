@@ -25,6 +25,7 @@
 #pragma once
 
 #include "advert_source.hpp"
+#include "bluez_properties.hpp"
 
 #include <systemd/sd-bus.h>
 
@@ -90,10 +91,15 @@ class BluezScanner final : public AdvertSource {
 
   // One object's interfaces dictionary, a{sa{sv}}; `report`: it came from a
   // signal during discovery (a real advertisement), not from a listing.
-  // Adapter1 objects found go to `adapters` (path → Powered).
+  // Adapter1 objects found go to `adapters` (path → Powered). With `listed`
+  // (GetManagedObjects), Device1 dictionaries are kept there by path, to be
+  // applied once the adapter is chosen: BlueZ signals a Name only when it
+  // changes, so a device it already knew has its name in the listing alone.
   using Adapters = std::map<std::string, std::optional<bool>>;
-  int read_interfaces(const std::string& path, sd_bus_message* m, bool report, Adapters& adapters);
-  int read_device(const std::string& path, sd_bus_message* m, bool report);
+  using Listed = std::map<std::string, DeviceProperties>;
+  int read_interfaces(const std::string& path, sd_bus_message* m, bool report, Adapters& adapters,
+                      Listed* listed = nullptr);
+  void apply_device(const std::string& path, DeviceProperties properties, bool report);
   void adapter_found(const std::string& path, std::optional<bool> powered);
   bool is_our_device(std::string_view path) const;
 

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -116,6 +117,86 @@ inline Memory memory(pid_t pid) {
                                      proc_kb(base + "/smaps_rollup", "Private_Dirty")) / 1024;
   m.anon_mb = static_cast<double>(proc_kb(base + "/smaps_rollup", "Anonymous")) / 1024;
   return m;
+}
+
+struct Mapping {
+  long rss_kb = 0;
+  long private_kb = 0;  // Private_Clean + Private_Dirty
+  long dirty_kb = 0;    // Private_Dirty: the process's own whatever else runs
+};
+// Rss, private and private dirty pages of /proc/PID/smaps by mapped file
+// (its base name), "[heap]", "[stack]", ... or "[anon]".
+inline std::map<std::string, Mapping> smaps_by_name(pid_t pid) {
+  std::map<std::string, Mapping> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  Mapping* current = nullptr;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const char c = line[0];
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {  // "start-end perms offset dev inode path"
+      std::istringstream fields(line);
+      std::string skip, path;
+      for (int i = 0; i < 5; ++i) fields >> skip;
+      std::getline(fields >> std::ws, path);
+      std::string name = path.empty()     ? std::string("[anon]")
+                         : path[0] == '[' ? path
+                                          : std::filesystem::path(path).filename().string();
+      current = &out[name];
+    } else if (current) {
+      long kb = std::atol(line.c_str() + line.find(':') + 1);
+      if (line.rfind("Rss:", 0) == 0) current->rss_kb += kb;
+      if (line.rfind("Private_Clean:", 0) == 0) current->private_kb += kb;
+      if (line.rfind("Private_Dirty:", 0) == 0) {
+        current->private_kb += kb;
+        current->dirty_kb += kb;
+      }
+    }
+  }
+  return out;
+}
+
+// Daemon B's mappings minus daemon A's: the six that grew most by private
+// dirty pages (heap, relocated and written library data: B's own whatever
+// else runs, where a clean page counts as private only while no other
+// process maps it), as "name dirty/private/RSS kB", and the libraries only B
+// maps.
+struct MappingDelta {
+  std::string top;
+  long dirty_kb = 0;  // B - A over every mapping
+  long only_b_count = 0;
+  Mapping only_b;
+};
+inline MappingDelta mapping_delta(const std::map<std::string, Mapping>& a,
+                                  const std::map<std::string, Mapping>& b) {
+  struct Delta {
+    std::string name;
+    long dirty_kb, private_kb, rss_kb;
+  };
+  std::vector<Delta> deltas;
+  MappingDelta out;
+  for (const auto& [name, m] : b) {
+    const Mapping base = a.count(name) ? a.at(name) : Mapping{};
+    if (!a.count(name) && name[0] != '[') {
+      ++out.only_b_count;
+      out.only_b.rss_kb += m.rss_kb;
+      out.only_b.private_kb += m.private_kb;
+      out.only_b.dirty_kb += m.dirty_kb;
+    }
+    deltas.push_back(
+        {name, m.dirty_kb - base.dirty_kb, m.private_kb - base.private_kb, m.rss_kb - base.rss_kb});
+    out.dirty_kb += m.dirty_kb - base.dirty_kb;
+  }
+  for (const auto& [name, m] : a)
+    if (!b.count(name)) out.dirty_kb -= m.dirty_kb;
+  std::sort(deltas.begin(), deltas.end(),
+            [](const Delta& x, const Delta& y) { return x.dirty_kb > y.dirty_kb; });
+  for (size_t i = 0; i < deltas.size() && i < 6; ++i) {
+    char part[160];
+    std::snprintf(part, sizeof part, "%s%s %+ld/%+ld/%+ld", i ? ", " : "", deltas[i].name.c_str(),
+                  deltas[i].dirty_kb, deltas[i].private_kb, deltas[i].rss_kb);
+    out.top += part;
+  }
+  return out;
 }
 
 // The moment a process ends, to the microsecond (a pidfd becomes readable

@@ -230,42 +230,6 @@ std::vector<std::string> items(std::initializer_list<const char*> specs) {
 // ---------------------------------------------------------------------------
 // 4. idle memory
 
-struct Mapping {
-  long rss_kb = 0;
-  long private_kb = 0;  // Private_Clean + Private_Dirty
-  long dirty_kb = 0;    // Private_Dirty: the process's own whatever else runs
-};
-// Rss, private and private dirty pages of /proc/PID/smaps by mapped file
-// (its base name), "[heap]", "[stack]", ... or "[anon]".
-std::map<std::string, Mapping> smaps_by_name(pid_t pid) {
-  std::map<std::string, Mapping> out;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
-  Mapping* current = nullptr;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    const char c = line[0];
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {  // "start-end perms offset dev inode path"
-      std::istringstream fields(line);
-      std::string skip, path;
-      for (int i = 0; i < 5; ++i) fields >> skip;
-      std::getline(fields >> std::ws, path);
-      std::string name = path.empty()     ? std::string("[anon]")
-                         : path[0] == '[' ? path
-                                          : std::filesystem::path(path).filename().string();
-      current = &out[name];
-    } else if (current) {
-      long kb = std::atol(line.c_str() + line.find(':') + 1);
-      if (line.rfind("Rss:", 0) == 0) current->rss_kb += kb;
-      if (line.rfind("Private_Clean:", 0) == 0) current->private_kb += kb;
-      if (line.rfind("Private_Dirty:", 0) == 0) {
-        current->private_kb += kb;
-        current->dirty_kb += kb;
-      }
-    }
-  }
-  return out;
-}
-
 struct Idle {
   Memory memory;
   std::map<std::string, Mapping> maps;
@@ -296,39 +260,7 @@ std::string measure_memory(int settle_s) {
   Idle b = idle_daemon(dir, "openhab.ini", openhab_section(openhab) + heartbeat("openhab"),
                        "connected to openHAB", settle_s);
 
-  // B - A per mapping, ranked by private dirty pages (heap, relocated and
-  // written library data): those are B's own whatever else runs, where a
-  // clean page counts as private only while no other process maps it.
-  struct Delta {
-    std::string name;
-    long dirty_kb, private_kb, rss_kb;
-  };
-  std::vector<Delta> deltas;
-  Mapping only_b;
-  long only_b_count = 0, dirty_kb = 0;
-  for (const auto& [name, m] : b.maps) {
-    const Mapping base = a.maps.count(name) ? a.maps.at(name) : Mapping{};
-    if (!a.maps.count(name) && name[0] != '[') {
-      ++only_b_count;
-      only_b.rss_kb += m.rss_kb;
-      only_b.private_kb += m.private_kb;
-      only_b.dirty_kb += m.dirty_kb;
-    }
-    deltas.push_back(
-        {name, m.dirty_kb - base.dirty_kb, m.private_kb - base.private_kb, m.rss_kb - base.rss_kb});
-    dirty_kb += m.dirty_kb - base.dirty_kb;
-  }
-  for (const auto& [name, m] : a.maps)
-    if (!b.maps.count(name)) dirty_kb -= m.dirty_kb;
-  std::sort(deltas.begin(), deltas.end(),
-            [](const Delta& x, const Delta& y) { return x.dirty_kb > y.dirty_kb; });
-  std::string top;
-  for (size_t i = 0; i < deltas.size() && i < 6; ++i) {
-    char part[160];
-    std::snprintf(part, sizeof part, "%s%s %+ld/%+ld/%+ld", i ? ", " : "", deltas[i].name.c_str(),
-                  deltas[i].dirty_kb, deltas[i].private_kb, deltas[i].rss_kb);
-    top += part;
-  }
+  const MappingDelta delta = mapping_delta(a.maps, b.maps);
   char line[1024];
   std::snprintf(
       line, sizeof line,
@@ -337,9 +269,9 @@ std::string measure_memory(int settle_s) {
       "B - A by mapping, dirty/private/RSS kB: %s; %ld libraries only B maps: RSS %ld kB, private %ld kB, "
       "dirty %ld kB (floor: daemon A itself; budget: module adds <= 0.3 MB private)",
       settle_s, a.memory.private_mb, b.memory.private_mb, b.memory.private_mb - a.memory.private_mb,
-      static_cast<double>(dirty_kb) / 1024, a.memory.rss_mb, b.memory.rss_mb,
-      b.memory.rss_mb - a.memory.rss_mb, top.c_str(), only_b_count, only_b.rss_kb, only_b.private_kb,
-      only_b.dirty_kb);
+      static_cast<double>(delta.dirty_kb) / 1024, a.memory.rss_mb, b.memory.rss_mb,
+      b.memory.rss_mb - a.memory.rss_mb, delta.top.c_str(), delta.only_b_count, delta.only_b.rss_kb,
+      delta.only_b.private_kb, delta.only_b.dirty_kb);
   return line;
 }
 

@@ -49,10 +49,13 @@ void write_file(const std::string& path, std::string_view content) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
-Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
-  int out_pipe[2], err_pipe[2];
+Process::Process(std::vector<std::string> argv, std::vector<std::string> env, bool pipe_stdin) {
+  int out_pipe[2], err_pipe[2], in_pipe[2] = {-1, -1};
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");
+  // Close-on-exec: no other child (the daemon under test) inherits the
+  // write end, so closing it here really ends the child's input.
+  if (pipe_stdin && pipe2(in_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   // Environment: ours, with `env` entries replacing same-named ones.
   std::map<std::string, std::string> vars;
   for (char** e = environ; *e; ++e) {
@@ -73,6 +76,7 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    if (pipe_stdin) dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
     // The test runner may block signals; the daemon must start with defaults.
@@ -85,10 +89,15 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
+  if (pipe_stdin) {
+    close(in_pipe[0]);
+    stdin_fd_ = in_pipe[1];
+  }
   reader_ = std::thread([this, out = out_pipe[0], err = err_pipe[0]] { read_loop(out, err); });
 }
 
 Process::~Process() {
+  close_stdin();
   if (!exit_code_) {
     ::kill(pid_, SIGKILL);
     wait_exit(10s);
@@ -119,15 +128,43 @@ void Process::read_loop(int out_fd, int err_fd) {
   }
 }
 
+bool Process::write_stdin(std::string_view text) {
+  if (stdin_fd_ < 0) return false;
+  while (!text.empty()) {
+    // MSG_NOSIGNAL exists for sockets only: a write to a pipe whose reader
+    // is gone raises SIGPIPE, so this thread blocks it around the write and
+    // takes the pending one away before unblocking.
+    sigset_t pipe_only, before;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
+    ssize_t n = ::write(stdin_fd_, text.data(), text.size());
+    int error = errno;
+    if (n < 0 && error == EPIPE) {
+      timespec zero{};
+      sigtimedwait(&pipe_only, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    if (n < 0 && error == EINTR) continue;
+    if (n < 0) return false;
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void Process::close_stdin() {
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = -1;
+}
+
 void Process::signal(int signo) const {
   if (!exit_code_) ::kill(pid_, signo);
 }
 
 bool Process::wait_for_output(std::string_view text, std::chrono::milliseconds timeout, size_t from) {
   std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [&] {
-    return merged_.size() > from && merged_.find(text, from) != std::string::npos;
-  });
+  return changed_.wait_for(
+      lock, timeout, [&] { return merged_.size() > from && merged_.find(text, from) != std::string::npos; });
 }
 
 std::optional<int> Process::wait_exit(std::chrono::milliseconds timeout) {
@@ -159,7 +196,8 @@ std::string Process::stderr_text() const {
   return err_;
 }
 
-RunResult run(std::vector<std::string> argv, std::vector<std::string> env, std::chrono::milliseconds timeout) {
+RunResult run(std::vector<std::string> argv, std::vector<std::string> env,
+              std::chrono::milliseconds timeout) {
   Process process(std::move(argv), std::move(env));
   RunResult result;
   auto code = process.wait_exit(timeout);

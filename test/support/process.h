@@ -43,19 +43,26 @@ void write_file(const std::string& path, std::string_view content);
 class Process {
  public:
   // env: extra NAME=VALUE entries on top of the test's environment.
-  explicit Process(std::vector<std::string> argv, std::vector<std::string> env = {});
+  // pipe_stdin: the child reads what write_stdin() sends (and sees the end
+  // of its input when close_stdin() is called or the Process is destroyed);
+  // otherwise it inherits the test's stdin.
+  explicit Process(std::vector<std::string> argv, std::vector<std::string> env = {}, bool pipe_stdin = false);
   ~Process();  // SIGKILL and reap if still running
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }
   void signal(int signo) const;
+  // Writes all of `text` to the child's stdin (pipe_stdin only); false when
+  // the child no longer reads it (exited). Never raises SIGPIPE.
+  bool write_stdin(std::string_view text);
+  void close_stdin();
   // True once `text` has appeared in the merged output (searched from
   // `from`, an offset into output()).
   bool wait_for_output(std::string_view text, std::chrono::milliseconds timeout, size_t from = 0);
   // Exit code (128 + signal number when killed), or nullopt on timeout.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
-  std::string output() const;      // stdout and stderr as they arrived
+  std::string output() const;  // stdout and stderr as they arrived
   std::string stdout_text() const;
   std::string stderr_text() const;
 
@@ -63,6 +70,7 @@ class Process {
   void read_loop(int out_fd, int err_fd);
 
   pid_t pid_ = -1;
+  int stdin_fd_ = -1;
   std::optional<int> exit_code_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
