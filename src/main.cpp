@@ -25,7 +25,9 @@ int describe(sr::PluginRegistry& registry, const std::string& class_string) {
     fmt::print(stderr, "sensor_reporter: {}\n", error->message);
     return error->exit_code;
   }
-  fmt::print("{}", sr::format_class_description(std::get<sr::PluginClass>(resolved)));
+  const auto& [plugin, warning] = std::get<sr::ResolvedClass>(resolved);
+  if (!warning.empty()) fmt::print(stderr, "warning: {}\n", warning);
+  fmt::print("{}", sr::format_class_description(plugin));
   return 0;
 }
 

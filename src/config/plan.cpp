@@ -334,7 +334,10 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
         if (error->exit_code == 69) plan.plugin_unavailable = true;
         c.errors.push_back(check.at(class_entry->line, class_entry->key, error->message));
       } else {
-        c.component.plugin = std::get<PluginClass>(resolved);
+        auto& [plugin, warning] = std::get<ResolvedClass>(resolved);
+        c.component.plugin = plugin;
+        if (!warning.empty())
+          plan.warnings.push_back(check.at(class_entry->line, class_entry->key, warning, Severity::Warning));
         if (c.component.plugin.def->kind != static_cast<uint32_t>(*kind))
           c.errors.push_back(check.at(class_entry->line, class_entry->key,
                                       fmt::format("{} is {}, but [{}] declares {}",

@@ -42,6 +42,14 @@ std::string path_in(std::string_view dir, std::string_view file) {
   return fmt::format("{}/{}", dir, file);
 }
 
+// "sr_test.test.TestSensor (/build/test/plugins/sr_test.so), ..." for an
+// error that asks the user to pick one.
+std::string candidate_list(const std::vector<PluginClass>& matches) {
+  std::vector<std::string> paths;
+  for (const auto& m : matches) paths.push_back(fmt::format("{} ({})", canonical_path(m), m.module->path));
+  return join(paths, ", ");
+}
+
 }  // namespace
 
 std::string_view kind_name(uint32_t kind) {
@@ -78,6 +86,17 @@ std::string check_class(const sr_class_def& def, std::span<const sr_param_def> p
     }
   }
   return {};
+}
+
+std::string canonical_path(const PluginClass& plugin) {
+  std::string_view name = plugin.def->name;
+  std::string_view path = plugin.def->path ? plugin.def->path : "";
+  // Only a path that resolves back to this very class: its first component
+  // the module's file name, its last the class.
+  if (path.starts_with(plugin.module->name + ".") && path.size() > plugin.module->name.size() + name.size() &&
+      path.ends_with(fmt::format(".{}", name)))
+    return std::string(path);
+  return fmt::format("{}.{}", plugin.module->name, name);
 }
 
 PluginClass LoadedModule::plugin_class(size_t index) const {
@@ -149,11 +168,12 @@ std::variant<const LoadedModule*, PluginError> PluginRegistry::load_module(std::
     std::string path = path_in(dir, file);
     if (is_file(path)) return load_file(path, std::string(module_name));
   }
-  PluginError error{kExUnavailable,
-                    fmt::format("cannot find plugin module '{}' ({}); searched: {}", module_name,
-                                file, join(search_path_, ", "))};
-  failed_.emplace(module_name, error);
-  return error;
+  // Not remembered in failed_: a missing file is not a module that failed
+  // to load, and a bare or misplaced class must not list it as one.
+  return PluginError{kExUnavailable,
+                     fmt::format("cannot find plugin module '{}' ({}); searched: {}", module_name, file,
+                                 join(search_path_, ", ")),
+                     /*module_missing=*/true};
 }
 
 std::variant<const LoadedModule*, PluginError> PluginRegistry::load_file(const std::string& path,
@@ -227,21 +247,24 @@ std::variant<const LoadedModule*, PluginError> PluginRegistry::load_file(const s
   return result;
 }
 
-std::variant<PluginClass, PluginError> PluginRegistry::resolve(std::string_view class_string) {
+std::variant<ResolvedClass, PluginError> PluginRegistry::resolve(std::string_view class_string) {
   std::string_view text = trim(class_string);
   size_t first_dot = text.find('.');
   if (first_dot != std::string_view::npos) {
     std::string_view module_name = text.substr(0, first_dot);
     std::string_view class_name = text.substr(text.rfind('.') + 1);
     auto loaded = load_module(module_name);
-    if (auto* error = std::get_if<PluginError>(&loaded)) return *error;
+    if (auto* error = std::get_if<PluginError>(&loaded))
+      return error->module_missing ? resolve_elsewhere(module_name, class_name, *error) : *error;
+    // A module that exists is authoritative: no looking elsewhere when it
+    // lacks the class.
     const LoadedModule* module = std::get<const LoadedModule*>(loaded);
     std::vector<std::string> paths, names;
     for (size_t i = 0; i < module->classes.size(); ++i) {
-      const sr_class_def& def = module->classes[i].def;
-      if (class_name == def.name) return module->plugin_class(i);
-      paths.emplace_back(def.path ? def.path : def.name);
-      names.emplace_back(def.name);
+      PluginClass plugin = module->plugin_class(i);
+      if (class_name == plugin.def->name) return ResolvedClass{plugin, {}};
+      paths.push_back(canonical_path(plugin));
+      names.emplace_back(plugin.def->name);
     }
     std::string hint = closest_match(class_name, names);
     return PluginError{kExConfig, fmt::format("module '{}' ({}) has no class '{}'{}; it provides: {}", module_name,
@@ -250,28 +273,59 @@ std::variant<PluginClass, PluginError> PluginRegistry::resolve(std::string_view 
                                               join(paths, ", "))};
   }
   // A bare class name: look through every module on the path.
-  std::vector<PluginError> broken = load_all();
+  std::vector<PluginError> broken;
+  std::vector<PluginClass> matches = classes_named(text, broken);
+  if (matches.size() == 1) return ResolvedClass{matches.front(), {}};
+  if (matches.size() > 1)
+    return PluginError{
+        kExConfig, fmt::format("class '{}' is ambiguous; write one of: {}", text, candidate_list(matches))};
+  // The class may live in a module that could not be loaded: then the
+  // module, not the configuration, is the problem.
+  return PluginError{broken.empty() ? kExConfig : kExUnavailable,
+                     fmt::format("unknown class '{}'; {}", text, available_classes(broken))};
+}
+
+std::variant<ResolvedClass, PluginError> PluginRegistry::resolve_elsewhere(std::string_view module_name,
+                                                                           std::string_view class_name,
+                                                                           const PluginError& missing) {
+  std::vector<PluginError> broken;
+  std::vector<PluginClass> matches = classes_named(class_name, broken);
+  if (matches.size() == 1) {
+    const PluginClass& found = matches.front();
+    return ResolvedClass{found,
+                         fmt::format("no plugin module '{}' ({}.so); using {} from {} (write that instead)",
+                                     module_name, module_name, canonical_path(found), found.module->path)};
+  }
+  if (matches.size() > 1)
+    return PluginError{missing.exit_code,
+                       fmt::format("{}; class '{}' is in more than one module; write one of: {}",
+                                   missing.message, class_name, candidate_list(matches)),
+                       /*module_missing=*/true};
+  return PluginError{missing.exit_code,
+                     fmt::format("{}; class '{}' is unknown: no module on the path has it; {}",
+                                 missing.message, class_name, available_classes(broken)),
+                     /*module_missing=*/true};
+}
+
+std::vector<PluginClass> PluginRegistry::classes_named(std::string_view class_name,
+                                                       std::vector<PluginError>& broken) {
+  broken = load_all();
   std::vector<PluginClass> matches;
   for (const auto& c : classes())
-    if (text == c.def->name) matches.push_back(c);
-  if (matches.size() == 1) return matches.front();
-  if (matches.size() > 1) {
-    std::vector<std::string> paths;
-    for (const auto& m : matches) paths.emplace_back(fmt::format("{} ({})", m.def->path, m.module->path));
-    return PluginError{kExConfig, fmt::format("class '{}' is ambiguous; write one of: {}", text,
-                                              join(paths, ", "))};
-  }
+    if (class_name == c.def->name) matches.push_back(c);
+  return matches;
+}
+
+std::string PluginRegistry::available_classes(const std::vector<PluginError>& broken) const {
   std::vector<std::string> names;
   for (const auto& c : classes()) names.emplace_back(c.def->name);
-  std::string message = fmt::format("unknown class '{}'; available classes: {}", text,
-                                    names.empty() ? "none" : join(names, ", "));
-  if (broken.empty()) return PluginError{kExConfig, message};
-  // The class may live in a module that could not be loaded: name them
-  // (--list-plugins says why each one failed).
+  std::string text = fmt::format("available classes: {}", names.empty() ? "none" : join(names, ", "));
+  if (broken.empty()) return text;
+  // Name the modules the class might be in (--list-plugins says why each
+  // one failed).
   std::vector<std::string> files;
   for (const auto& [name, error] : failed_) files.push_back(name + ".so");
-  return PluginError{kExUnavailable,
-                     fmt::format("{}; not loadable: {} (see sensor_reporter --list-plugins)", message, join(files, ", "))};
+  return fmt::format("{}; not loadable: {} (see sensor_reporter --list-plugins)", text, join(files, ", "));
 }
 
 std::vector<PluginError> PluginRegistry::load_all() {

@@ -66,15 +66,33 @@ struct LoadedModule {
 struct PluginError {
   int exit_code;
   std::string message;
+  bool module_missing = false;  // the module's file is in no directory of the search path
 };
+
+// A resolved `Class` string. `warning` is set when the string named a module
+// that is in no directory of the search path and the class was taken from
+// the one module that has it (SPEC 3.3: the original's documents write
+// govee.govee_sensor.GoveeSensor for a class of module bt); it names the
+// canonical string to write instead. Empty when the string was exact.
+struct ResolvedClass {
+  PluginClass plugin;
+  std::string warning;
+};
+
+// The dotted `Class` string that resolves to `plugin` directly: its declared
+// path when that names its module and class, else "module.Class".
+std::string canonical_path(const PluginClass& plugin);
 
 class PluginRegistry {
  public:
   explicit PluginRegistry(std::vector<std::string> search_path);
 
   // "heartbeat.heartbeat.Heartbeat" (module = first component, class = last)
-  // or a bare "Heartbeat" (every module on the path is searched).
-  std::variant<PluginClass, PluginError> resolve(std::string_view class_string);
+  // or a bare "Heartbeat" (every module on the path is searched). A module
+  // that exists decides alone, even when it lacks the class; when the named
+  // module does not exist, every module on the path is searched and exactly
+  // one must have the class (ResolvedClass::warning says so).
+  std::variant<ResolvedClass, PluginError> resolve(std::string_view class_string);
 
   // Loads every module on the search path (first directory wins for a
   // module name); returns the problems of those that could not be loaded.
@@ -94,6 +112,17 @@ class PluginRegistry {
 
  private:
   std::variant<const LoadedModule*, PluginError> load_module(std::string_view module_name);
+  // The class of a dotted string whose module is missing (`missing` says so):
+  // taken from the one module on the path that has it, or an error that
+  // lists the modules that do (several) or the classes there are (none).
+  std::variant<ResolvedClass, PluginError> resolve_elsewhere(std::string_view module_name,
+                                                             std::string_view class_name,
+                                                             const PluginError& missing);
+  // Every class on the path named `class_name` (loads every module).
+  std::vector<PluginClass> classes_named(std::string_view class_name, std::vector<PluginError>& broken);
+  // "available classes: A, B[; not loadable: x.so (see ...)]" for an error
+  // about a class no module has.
+  std::string available_classes(const std::vector<PluginError>& broken) const;
   std::variant<const LoadedModule*, PluginError> load_file(const std::string& path,
                                                            const std::string& module_name);
 

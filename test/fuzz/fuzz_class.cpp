@@ -6,8 +6,10 @@
 //
 // Invariants:
 //  - a resolved class is named exactly like the last dotted component of the
-//    trimmed string (or the whole of a bare one), comes from the module the
-//    first component names, and passes check_class;
+//    trimmed string (or the whole of a bare one) and passes check_class; it
+//    comes from the module the first component names, or, with a warning,
+//    from another one (the named module does not exist), and then its
+//    canonical path resolves to the same class without a warning;
 //  - a failure has exit code 69 (module unavailable) or 78 (configuration)
 //    and a message;
 //  - resolving the same string again gives the same answer (the registry
@@ -61,8 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(repeated.exit_code == error->exit_code && repeated.message == error->message);
     return 0;
   }
-  const auto& found = std::get<sr::PluginClass>(first);
-  FUZZ_CHECK(found.def == std::get<sr::PluginClass>(again).def);
+  const auto& [found, warning] = std::get<sr::ResolvedClass>(first);
+  const auto& repeated = std::get<sr::ResolvedClass>(again);
+  FUZZ_CHECK(found.def == repeated.plugin.def && warning == repeated.warning);
   FUZZ_CHECK(found.module && found.def && found.def->name);
   FUZZ_CHECK(sr::check_class(*found.def, found.params).empty());
 
@@ -70,9 +73,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto first_dot = trimmed.find('.');
   if (first_dot == std::string_view::npos) {
     FUZZ_CHECK(trimmed == found.def->name);
+    FUZZ_CHECK(warning.empty());
   } else {
     FUZZ_CHECK(trimmed.substr(trimmed.rfind('.') + 1) == found.def->name);
-    FUZZ_CHECK(trimmed.substr(0, first_dot) == found.module->name);
+    FUZZ_CHECK((trimmed.substr(0, first_dot) == found.module->name) == warning.empty());
+    auto canonical = registry->resolve(sr::canonical_path(found));
+    const auto* direct = std::get_if<sr::ResolvedClass>(&canonical);
+    FUZZ_CHECK(direct && direct->plugin.def == found.def && direct->warning.empty());
   }
   return 0;
 }

@@ -183,6 +183,15 @@ TEST_CASE("--describe accepts the dotted INI path as well as the bare name") {
   CHECK(r.out == heartbeat_description());
 }
 
+TEST_CASE(
+    "--describe of a dotted path whose module does not exist describes the one class of that name, warning") {
+  auto r = run({"--describe", "nosuch.x.Heartbeat"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == heartbeat_description());
+  CHECK(r.err == "warning: no plugin module 'nosuch' (nosuch.so); using heartbeat.heartbeat.Heartbeat from " +
+                     module_file("heartbeat") + " (write that instead)\n");
+}
+
 TEST_CASE("--describe of an unknown class: 78, listing the classes that exist") {
   auto r = run({"--describe", "Nope"});
   CHECK(r.exit_code == 78);

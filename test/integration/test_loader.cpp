@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 #include "support/doctest_lines.h"
+#include "support/known_classes.h"
 
 #include <csignal>
 #include <string>
@@ -68,14 +69,17 @@ bool has_line(const Lines& lines, const std::string& wanted) {
   return false;
 }
 
-// Every directory the daemon searches after --plugin-dir test_dir().
-std::string searched_dirs() {
-  std::vector<std::string> dirs{test_dir()};
+// Every directory the daemon searches with these --plugin-dir entries.
+std::string searched_dirs(std::vector<std::string> dirs = {test_dir()}) {
   for (auto& dir : sr::split_trimmed(sr::test::plugin_path(), ':'))
     if (!dir.empty()) dirs.push_back(dir);
   dirs.emplace_back(SR_PLUGIN_DIR);
   return sr::join(dirs, ", ");
 }
+
+// The test modules that cannot be loaded, as an unknown class names them.
+constexpr const char* kBrokenTestModules =
+    "bad_default.so, bad_pattern.so, no_entry.so, undefined_symbol.so, wrong_abi.so";
 
 // Connection, a sensor whose factory throws and a heartbeat that logs every
 // publish at DEBUG.
@@ -98,13 +102,108 @@ constexpr const char* kThrowingConfig =
 
 }  // namespace
 
-TEST_CASE("a Class whose module file does not exist: 69, naming the file and every directory searched") {
+TEST_CASE(
+    "a Class whose module file does not exist and whose class no module has: 69, naming every directory "
+    "searched and the classes there are") {
   TempDir dir;
   std::string ini = sensor_ini(dir, "nosuch.nosuch.NoSuch");
   auto r = check(ini);
   CHECK(r.exit_code == 69);
   CHECK(r.out == "");
-  CHECK(r.err == class_error(ini, "cannot find plugin module 'nosuch' (nosuch.so); searched: " + searched_dirs()));
+  CHECK(r.err ==
+        class_error(ini, "cannot find plugin module 'nosuch' (nosuch.so); searched: " + searched_dirs() +
+                             "; class 'NoSuch' is unknown: no module on the path has it; available "
+                             "classes: " +
+                             sr::join(sr::test::known_classes(/*with_test_modules=*/true), ", ") +
+                             "; not loadable: " + kBrokenTestModules +
+                             " (see sensor_reporter --list-plugins)"));
+}
+
+TEST_CASE(
+    "a Class whose module does not exist but whose class one module has: a warning with file:line and the "
+    "path to write, and --check passes") {
+  TempDir dir;
+  std::string ini =
+      dir.write("test.ini", "[Sensor_A]\nDestination = d\nValues = 1\nClass = nosuchmodule.x.TestSensor\n");
+  auto r = check(ini);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err == "warning: " + ini +
+                     ":4: [Sensor_A] Class: no plugin module 'nosuchmodule' (nosuchmodule.so); using "
+                     "sr_test.test.TestSensor from " +
+                     module("sr_test") + " (write that instead)\n");
+  CHECK(r.out == ini + ": OK, 1 section would run\n");
+}
+
+TEST_CASE("the daemon runs a section whose class was found in another module, at start and after SIGHUP") {
+  TempDir dir;
+  auto config = [&](const std::string& sensor_class, const std::string& value) {
+    return "[Connection_L]\nClass = local.local_conn.LocalConnection\nName = local\n\n"
+           "[Actuator_Out]\nClass = sr_test.test.TestActuator\nConnection = local\nCommandSrc = cmd\n"
+           "Output = " +
+           dir.file("out.txt") +
+           "\n\n"
+           "[Sensor_Fallback]\nClass = " +
+           sensor_class + "\nConnection = local\nPoll = 60\nDestination = cmd\nValues = " + value + "\n";
+  };
+  // Line 12 is the sensor's Class line.
+  auto warning = [&](const std::string& ini) {
+    return ini + ":12: [Sensor_Fallback] Class: no plugin module 'nosuchmodule' (nosuchmodule.so); using " +
+           "sr_test.test.TestSensor from " + module("sr_test") + " (write that instead)";
+  };
+  std::string ini = dir.write("test.ini", config("nosuchmodule.x.TestSensor", "ON"));
+  sr::test::Process daemon({sr::test::binary(), "--plugin-dir", test_dir(), ini});
+  // The sensor really runs: its first poll reaches the actuator.
+  REQUIRE(sr::test::wait_until([&] { return sr::test::read_file(dir.file("out.txt")) == "cmd ON\n"; }, 10s));
+  CHECK(daemon.stderr_text() == "warning: " + warning(ini) + "\n");
+
+  // A reload that keeps the misplaced module warns again and runs the new value.
+  dir.write("test.ini", config("nosuchmodule.x.TestSensor", "OFF"));
+  size_t before_reload = daemon.output().size();
+  daemon.signal(SIGHUP);
+  REQUIRE(sr::test::wait_until(
+      [&] { return sr::test::read_file(dir.file("out.txt")) == "cmd ON\ncmd OFF\n"; }, 10s));
+  REQUIRE(daemon.wait_for_output("reloaded: 3 sections running", 10s, before_reload));
+  Lines lines = log_lines(daemon.output().substr(before_reload));
+  CAPTURE(lines);
+  CHECK(has_line(lines, "WARNING " + warning(ini)));
+
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait_exit(10s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+}
+
+TEST_CASE("a Class whose module does not exist and whose class two modules have: 69, listing both paths") {
+  TempDir dir;
+  std::string twins = test_dir() + "/twin";
+  std::string ini = sensor_ini(dir, "nosuchmodule.x.TwinSensor");
+  auto r = check(ini, {"--plugin-dir", twins});
+  CHECK(r.exit_code == 69);
+  CHECK(r.out == "");
+  CHECK(r.err ==
+        class_error(ini, "cannot find plugin module 'nosuchmodule' (nosuchmodule.so); searched: " +
+                             searched_dirs({test_dir(), twins}) +
+                             "; class 'TwinSensor' is in more than one module; write one of: "
+                             "twin_a.twin.TwinSensor (" +
+                             twins + "/twin_a.so), twin_b.twin.TwinSensor (" + twins + "/twin_b.so)"));
+}
+
+TEST_CASE(
+    "a module that exists decides alone: no looking elsewhere for a class it lacks or when it is broken") {
+  TempDir dir;
+  // Throwing is a class of throwing.so, but module sr_test exists.
+  std::string lacking = sensor_ini(dir, "sr_test.x.Throwing");
+  auto r = check(lacking);
+  CHECK(r.exit_code == 78);
+  CHECK(r.err.starts_with(lacking + ":2: [Sensor_A] Class: module 'sr_test' (" + module("sr_test") +
+                          ") has no class 'Throwing'; it provides: sr_test.test.TestSensor, "));
+  // TestSensor is a class of sr_test.so, but module wrong_abi exists.
+  std::string broken = sensor_ini(dir, "wrong_abi.x.TestSensor");
+  r = check(broken);
+  CHECK(r.exit_code == 69);
+  CHECK(r.err ==
+        class_error(broken, "plugin module " + module("wrong_abi") +
+                                " was built for plugin ABI 2.0; this sensor_reporter provides ABI 1.2"));
 }
 
 TEST_CASE("a module dlopen refuses: 69, with dlerror's text and the hint") {

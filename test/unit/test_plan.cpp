@@ -16,6 +16,8 @@
 
 #include <sensor_reporter/sdk.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -51,6 +53,25 @@ Lines strings(const std::vector<Diagnostic>& diagnostics) {
 
 // The registry must outlive every plan built with it: plans point at class
 // descriptors inside the loaded modules.
+// The test modules that cannot be loaded, as an unknown class names them.
+constexpr const char* kBrokenTestModules =
+    "bad_default.so, bad_pattern.so, no_entry.so, undefined_symbol.so, wrong_abi.so";
+
+// A valid heartbeat section whose Class line (its second) is `class_line`.
+std::string heartbeat_section(std::string_view section, std::string_view class_line) {
+  return fmt::format("[{}]\n{}\nNum-Dest = n\nStr-Dest = s\nPoll = 1\n", section, class_line);
+}
+
+// The error of a dotted Class whose module is missing and whose class no
+// module on search_path() has.
+std::string missing_module_error(const std::string& module, const std::string& class_name) {
+  return "cannot find plugin module '" + module + "' (" + module +
+         ".so); searched: " + sr::join(search_path(), ", ") + "; class '" + class_name +
+         "' is unknown: no module on the path has it; available classes: " +
+         sr::join(sr::test::known_classes(/*with_test_modules=*/true), ", ") +
+         "; not loadable: " + kBrokenTestModules + " (see sensor_reporter --list-plugins)";
+}
+
 struct Planner {
   sr::PluginRegistry registry{search_path()};
   Plan build(std::string_view text, bool keep_going = false) {
@@ -420,21 +441,12 @@ TEST_CASE("a duplicate connection Name is an error at its Name line naming the o
 
 TEST_CASE("Class accepts the dotted path and the bare class name") {
   Planner planner;
-  Plan plan = planner.build(
-      "[Sensor1]\n"
-      "Class = heartbeat.heartbeat.Heartbeat\n"
-      "Num-Dest = n\n"
-      "Str-Dest = s\n"
-      "Poll = 1\n"
-      "[Sensor2]\n"
-      "Class = Heartbeat\n"
-      "Num-Dest = n\n"
-      "Str-Dest = s\n"
-      "Poll = 1\n"
-      "[Actuator1]\n"
-      "Class = TestActuator\n"
-      "CommandSrc = c\n"
-      "Output = /dev/null\n");
+  Plan plan = planner.build(heartbeat_section("Sensor1", "Class = heartbeat.heartbeat.Heartbeat") +
+                            heartbeat_section("Sensor2", "Class = Heartbeat") +
+                            "[Actuator1]\n"
+                            "Class = TestActuator\n"
+                            "CommandSrc = c\n"
+                            "Output = /dev/null\n");
   CHECK(strings(plan.errors) == Lines{});
   REQUIRE(plan.components.size() == 3);
   const ComponentPlan& dotted = component(plan, "Sensor1");
@@ -480,8 +492,7 @@ TEST_CASE("an unknown bare class name lists every class on the plugin path and t
   std::string available = sr::join(sr::test::known_classes(/*with_test_modules=*/true), ", ");
   CHECK(strings(plan.errors) ==
         Lines{"conf.ini:2: [Sensor1] Class: unknown class 'Nope'; available classes: " + available +
-              "; not loadable: bad_default.so, bad_pattern.so, no_entry.so, undefined_symbol.so, wrong_abi.so (see sensor_reporter "
-              "--list-plugins)"});
+              "; not loadable: " + kBrokenTestModules + " (see sensor_reporter --list-plugins)"});
   CHECK(plan.exit_code() == 69);
 }
 
@@ -497,11 +508,76 @@ TEST_CASE("a module that is not on the plugin path is unavailable: exit code 69"
       "Class = nosuch.nosuch.NoSuchSensor\n");
   CHECK(strings(plan.errors) ==
         Lines{"conf.ini:5: [Sensor1] Poll: 0 is below the minimum 1",
-              "conf.ini:7: [Sensor2] Class: cannot find plugin module 'nosuch' (nosuch.so); searched: " +
-                  sr::join(search_path(), ", ")});
+              "conf.ini:7: [Sensor2] Class: " + missing_module_error("nosuch", "NoSuchSensor")});
   CHECK(plan.plugin_unavailable);
   // A missing module outranks the configuration error.
   CHECK(plan.exit_code() == 69);
+}
+
+TEST_CASE("a dotted Class whose module does not exist takes the one class of that name, with a warning") {
+  Planner planner;
+  Plan plan = planner.build(heartbeat_section("Sensor1", "Class = heartbeat.heartbeat.Heartbeat") +
+                            heartbeat_section("Sensor2", "class = pulse.pulse_sensor.Heartbeat"));
+  CHECK(strings(plan.errors) == Lines{});
+  CHECK(strings(plan.warnings) ==
+        Lines{"conf.ini:7: [Sensor2] class: no plugin module 'pulse' (pulse.so); using "
+              "heartbeat.heartbeat.Heartbeat from " +
+              module_dir("heartbeat") + "/heartbeat.so (write that instead)"});
+  CHECK(plan.exit_code() == 0);
+  // The very class the canonical path names, validated like any other.
+  CHECK(component(plan, "Sensor2").plugin.def == component(plan, "Sensor1").plugin.def);
+  CHECK(*find_param(component(plan, "Sensor2").params, "Num-Dest") == "n");
+}
+
+TEST_CASE("a dotted Class whose module does not exist and whose class is in two modules lists both") {
+  std::string twins = sr::test::test_plugin_dir() + "/twin";
+  sr::PluginRegistry registry(std::vector<std::string>{twins});
+  ParseResult parsed = parse_text("[Sensor1]\nClass = gone.x.TwinSensor\n", "conf.ini");
+  Plan plan = build_plan(parsed, registry, false);
+  CHECK(strings(plan.errors) ==
+        Lines{"conf.ini:2: [Sensor1] Class: cannot find plugin module 'gone' (gone.so); searched: " + twins +
+              "; class 'TwinSensor' is in more than one module; write one of: twin_a.twin.TwinSensor (" +
+              twins + "/twin_a.so), twin_b.twin.TwinSensor (" + twins + "/twin_b.so)"});
+  CHECK(plan.warnings.empty());
+  CHECK(plan.exit_code() == 69);
+  // The bare name is ambiguous the same way.
+  plan = build_plan(parse_text("[Sensor1]\nClass = TwinSensor\n", "conf.ini"), registry, false);
+  CHECK(strings(plan.errors) ==
+        Lines{"conf.ini:2: [Sensor1] Class: class 'TwinSensor' is ambiguous; write one of: "
+              "twin_a.twin.TwinSensor (" +
+              twins + "/twin_a.so), twin_b.twin.TwinSensor (" + twins + "/twin_b.so)"});
+  CHECK(plan.exit_code() == 78);
+}
+
+TEST_CASE("a dotted Class into a module that exists never looks elsewhere") {
+  Planner planner;
+  // TestSensor exists in sr_test, but module heartbeat is authoritative.
+  Plan plan = planner.build("[Sensor1]\nClass = heartbeat.heartbeat.TestSensor\n");
+  CHECK(strings(plan.errors) ==
+        Lines{"conf.ini:2: [Sensor1] Class: module 'heartbeat' (" + module_dir("heartbeat") +
+              "/heartbeat.so) has no class 'TestSensor'; it provides: heartbeat.heartbeat.Heartbeat"});
+  CHECK(plan.warnings.empty());
+  CHECK(plan.exit_code() == 78);
+}
+
+TEST_CASE("canonical_path: the declared path when it leads back to the class, else module.Class") {
+  sr::LoadedModule module;
+  module.name = "bt";
+  sr_class_def def{};
+  def.name = "GoveeSensor";
+  sr::PluginClass plugin{&module, &def, {}, {}};
+  def.path = "bt.govee_sensor.GoveeSensor";
+  CHECK(sr::canonical_path(plugin) == "bt.govee_sensor.GoveeSensor");
+  def.path = "govee.govee_sensor.GoveeSensor";  // another module's name
+  CHECK(sr::canonical_path(plugin) == "bt.GoveeSensor");
+  def.path = "bt.govee_sensor.Other";  // another class's name
+  CHECK(sr::canonical_path(plugin) == "bt.GoveeSensor");
+  def.path = "bt.GoveeSensor";
+  CHECK(sr::canonical_path(plugin) == "bt.GoveeSensor");
+  def.path = "btx.GoveeSensor";  // a longer module name that starts the same
+  CHECK(sr::canonical_path(plugin) == "bt.GoveeSensor");
+  def.path = nullptr;
+  CHECK(sr::canonical_path(plugin) == "bt.GoveeSensor");
 }
 
 TEST_CASE("a class of the wrong kind for its section is an error") {
@@ -626,11 +702,12 @@ TEST_CASE("keep_going drops bad sections and the sections that use them, as warn
       "Class = nosuch.mod.Thing\n",                // 19
       true);
   CHECK(strings(plan.errors) == Lines{});
-  CHECK(strings(plan.warnings) ==
-        Lines{"conf.ini:7: [Connection2] OnLT: 'low' is not a number (section skipped: --keep-going)",
-              "conf.ini:12: [Sensor1] Connection: connection 'bad' was skipped (section skipped: --keep-going)",
-              "conf.ini:19: [Sensor3] Class: cannot find plugin module 'nosuch' (nosuch.so); searched: " +
-                  sr::join(search_path(), ", ") + " (section skipped: --keep-going)"});
+  CHECK(
+      strings(plan.warnings) ==
+      Lines{"conf.ini:7: [Connection2] OnLT: 'low' is not a number (section skipped: --keep-going)",
+            "conf.ini:12: [Sensor1] Connection: connection 'bad' was skipped (section skipped: --keep-going)",
+            "conf.ini:19: [Sensor3] Class: " + missing_module_error("nosuch", "Thing") +
+                " (section skipped: --keep-going)"});
   for (const auto& d : plan.warnings) CHECK(d.severity == Severity::Warning);
   CHECK(sections(plan) == Lines{"Connection1", "Sensor2"});
   CHECK_FALSE(plan.plugin_unavailable);
