@@ -241,19 +241,28 @@ printf '%s\n' "${WITHOUT[@]}" > "$R/etc/plugins-without"
 # Kernel modules in load order, dependencies first. w1_therm must be there
 # before w1-fake's first bus search: nothing autoloads in the guest.
 declare -A MOD_PARAMS=([w1_fake]="nsensors=2")
-: > "$R/etc/modules.load"
 mkdir -p "$WORK/empty-modprobe.d"
-for m in configfs gpio-sim w1_therm w1-fake; do
-	modprobe -C "$WORK/empty-modprobe.d" -d "$KROOT" -S "$KVER" --show-depends "$m" |
-		while read -r kind path _; do
-			[ "$kind" = insmod ] || continue
-			ko=$(basename "$path")
-			grep -q "^$ko\b" "$R/etc/modules.load" && continue
-			cp "$path" "$R/lib/modules/$ko"
-			name=${ko%.ko}
-			echo "$ko ${MOD_PARAMS[${name//-/_}]:-}" >> "$R/etc/modules.load"
-		done
-done
+# add_modules LIST MODULE...: the modules and their dependencies into the
+# initramfs, listed in LIST ("file.ko params" lines) in load order; one
+# already there (in any list) is not repeated.
+add_modules() {
+	local list=$1 m
+	shift
+	: > "$list"
+	for m in "$@"; do
+		modprobe -C "$WORK/empty-modprobe.d" -d "$KROOT" -S "$KVER" --show-depends "$m" |
+			while read -r kind path _; do
+				[ "$kind" = insmod ] || continue
+				ko=$(basename "$path")
+				[ -e "$R/lib/modules/$ko" ] && continue
+				cp "$path" "$R/lib/modules/$ko"
+				name=${ko%.ko}
+				echo "$ko ${MOD_PARAMS[${name//-/_}]:-}" >> "$list"
+			done
+	done
+}
+add_modules "$R/etc/modules.load" configfs gpio-sim w1_therm w1-fake
+
 CPIO=$WORK/initramfs.cpio
 (cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) > "$CPIO"
 log "initramfs: $(du -k "$CPIO" | cut -f1) KiB; modules: $(cut -d' ' -f1 "$R/etc/modules.load" | tr '\n' ' ')"
