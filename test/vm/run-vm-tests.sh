@@ -326,7 +326,7 @@ echo "$gpiod_api" > "$R/etc/gpiod-api"
 log "gpio.so uses the libgpiod $([ "$gpiod_api" = 2 ] && echo 2.x || echo 1.6) API"
 
 cp "$HERE/guest/init" "$R/init"
-cp "$HERE/guest/lib.sh" "$R/tests/"
+cp "$HERE/guest/lib.sh" "$HERE/guest/bt.sh" "$R/tests/"
 cp "$HERE"/guest/tests/*.sh "$R/tests/"
 chmod 755 "$R/init" "$R"/tests/*.sh
 echo "$TEST_TIMEOUT" > "$R/etc/test-timeout"
