@@ -232,7 +232,7 @@ bt_missing_libs() {
 # have to be followed by hand). Installed ones are left alone (no upgrades).
 bt_install_libs() {
 	local p pkgs=()
-	for p in $(sed -n 's/^Depends: //p' "$1/control" | tr ',|' '\n\n' |
+	for p in $(sed -n 's/^Depends: //p' "$1/control" | sed 's/[,|]/\n/g' |
 		sed -n 's/^ *\(lib[^ ]*\).*/\1/p' | sort -u); do
 		installed "$p" || pkgs+=("$p")
 	done
@@ -367,9 +367,9 @@ bt_missing=
 if [ ! -f "$BT_CACHE/control" ]; then
 	bt_missing="BlueZ is not cached in $CACHE and could not be downloaded (no network to the archive?)"
 else
-	bt_libs=$(bt_missing_libs "$BT_CACHE/root")
+	bt_libs=$(bt_missing_libs "$BT_CACHE/root" | tr '\n' ' ')
 	[ -z "$bt_libs" ] ||
-		bt_missing="the host lacks libraries for BlueZ ($(echo $bt_libs)); run once as root to install them"
+		bt_missing="the host lacks libraries for BlueZ (${bt_libs% }); run once as root to install them"
 fi
 if [ -z "$bt_missing" ]; then
 	for b in "${BT_BINS[@]}"; do

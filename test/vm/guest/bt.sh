@@ -130,6 +130,7 @@ bt_load_modules() {
 # bt_expect SECONDS DESCRIPTION COMMAND...: eventually, with its verdict as
 # the status (a step the rest depends on)
 bt_expect() {
+	# shellcheck disable=SC2154 # lib.sh's count of failed checks
 	_bt_fails=$fail
 	eventually "$@"
 	[ "$fail" = "$_bt_fails" ]
