@@ -4,14 +4,16 @@
 # Boots Debian's own kernel in QEMU with an initramfs that holds busybox, the
 # gpio-sim and w1-fake kernel modules, this build's sensor_reporter binary,
 # its plugin modules (gpio, one_wire, local, sr_test) with every shared
-# library they need, and the guest tests in guest/tests/. The guest runs the
-# tests and powers off; this script reads the results from the serial console.
+# library they need, BlueZ and D-Bus with the Bluetooth modules (guest/bt.sh;
+# the Bluetooth tests skip when BlueZ can be neither downloaded nor found in
+# the cache), and the guest tests in guest/tests/. The guest runs the tests
+# and powers off; this script reads the results from the serial console.
 #
 # Usage: run-vm-tests.sh BUILD_DIR [--without MODULE]... [--accel auto|kvm|tcg] [--refresh]
 #        run-vm-tests.sh --setup-only [--refresh]
 #   --without MODULE  the build has no MODULE.so on purpose (e.g. gpio without
 #                     libgpiod): its tests are skipped instead of failing
-#   --refresh         ignore the cached kernel and ask apt again
+#   --refresh         ignore the cached kernel and BlueZ and ask apt again
 #   --setup-only      only fill the cache (as root, e.g. before running the
 #                     suite as another user), no build dir needed
 # Environment: SR_VM_CACHE (default /var/tmp/sensor_reporter-vm), KVER
@@ -29,6 +31,7 @@ MEM=${QEMU_MEM:-512}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
 ACCEL=auto
+APT_UPDATED=0
 REFRESH=0
 SETUP_ONLY=0
 WITHOUT=()
@@ -86,6 +89,7 @@ apt_install() {
 	export DEBIAN_FRONTEND=noninteractive
 	log "apt-get update"
 	apt-get update -qq || skip "apt-get update failed (no network to the archive?)"
+	APT_UPDATED=1
 	if [ -z "${KVER:-}" ]; then
 		KVER=$(apt-cache depends linux-image-amd64 2>/dev/null |
 			sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1)
@@ -158,6 +162,86 @@ build_modules() {
 	echo "$KMOD_KEY" > "$kroot/.modules"
 }
 
+# ------------------------------------------------------------- bluetooth --
+# BlueZ for the Bluetooth guest tests (guest/bt.sh): btvirt emulates two LE
+# controllers on the kernel's hci_vhci, bluetoothd drives them, btmgmt
+# advertises. The packages are downloaded and unpacked into the cache, never
+# installed: bluez's service would start on the host. The guest's D-Bus comes
+# the same way, so a host without dbus works too. Keyed by bluez's version;
+# --refresh asks again.
+BT_PKGS=(bluez bluez-test-tools dbus-daemon dbus-bin)
+# What the guest gets of them. bluetoothctl is the discovery client: a
+# discovery session lives as long as its D-Bus connection, so it needs a
+# process that stays (fed commands through a FIFO), and it sets the filter
+# with the same SetDiscoveryFilter call a plugin makes. dbus-send reads
+# properties: 31 KiB on libdbus, which bluetoothd needs anyway (busctl would
+# add systemd's 3.3 MiB shared library and more, gdbus needs gio).
+BT_BINS=(/usr/libexec/bluetooth/bluetoothd /usr/bin/btvirt /usr/bin/btmgmt
+	/usr/bin/bluetoothctl /usr/bin/dbus-daemon /usr/bin/dbus-send)
+# btvirt opens AF_ALG ecb(aes) and cmac(aes) for each controller (BlueZ's
+# src/shared/crypto.c) and gives up without them: nothing autoloads them in
+# the guest.
+BT_MODULES=(hci_vhci ecb cmac algif_skcipher algif_hash)
+
+# fetch_bluez: download BT_PKGS and unpack them into $CACHE/bluez-VERSION/root.
+# Status 1 when the archive cannot be reached: the Bluetooth tests then skip.
+fetch_bluez() {
+	local debs=$CACHE/bluez-debs dir deb ver
+	rm -rf "$debs"
+	mkdir -p "$debs" || return 1
+	log "apt-get download ${BT_PKGS[*]} (unpacked into $CACHE, not installed)"
+	# Stale package lists name files the mirror no longer has (404): update
+	# once. Without a network (each try waits about 10 s for DNS), do not.
+	if ! (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "${BT_PKGS[@]}") 2> "$debs/err"; then
+		cat "$debs/err" >&2
+		if [ "$APT_UPDATED" = 1 ] || [ "$(id -u)" != 0 ] || ! grep -q ' 404 ' "$debs/err" ||
+			! apt-get update -qq ||
+			! (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "${BT_PKGS[@]}"); then
+			rm -rf "$debs"
+			return 1
+		fi
+		APT_UPDATED=1
+	fi
+	rm -f "$debs/err"
+	# (called as a condition, so set -e does not apply here)
+	ver=$(dpkg-deb -f "$debs"/bluez_*.deb Version) && [ -n "$ver" ] || return 1
+	dir=$CACHE/bluez-$ver
+	rm -rf "$dir"
+	mkdir -p "$dir/root" || return 1
+	for deb in "$debs"/*.deb; do
+		dpkg-deb -x "$deb" "$dir/root" || return 1
+		dpkg-deb -f "$deb" Package Version Depends >> "$dir/control.new" || return 1
+	done
+	mv "$dir/control.new" "$dir/control" # marks the unpacked tree complete
+	rm -rf "$debs"
+	echo "bluez-$ver" > "$CACHE/bluez-current"
+}
+
+# bt_missing_libs ROOT: sonames ldd cannot find for the guest's BlueZ and
+# D-Bus programs (their libraries come from the host, like all the others).
+bt_missing_libs() {
+	local b
+	for b in "${BT_BINS[@]}"; do
+		ldd "$1$b" 2>/dev/null | sed -n 's/^[[:space:]]*\([^ ]*\) => not found.*/\1/p'
+	done | sort -u
+}
+
+# bt_install_libs DIR: install the library packages among DIR's Depends that
+# the host lacks, and only those: a library starts no service, and apt
+# resolves what it needs in turn (unpacked next to BlueZ, that chain would
+# have to be followed by hand). Installed ones are left alone (no upgrades).
+bt_install_libs() {
+	local p pkgs=()
+	for p in $(sed -n 's/^Depends: //p' "$1/control" | sed 's/[,|]/\n/g' |
+		sed -n 's/^ *\(lib[^ ]*\).*/\1/p' | sort -u); do
+		installed "$p" || pkgs+=("$p")
+	done
+	[ ${#pkgs[@]} -gt 0 ] && [ "$(id -u)" = 0 ] || return 1
+	log "apt-get install ${pkgs[*]} (libraries for the guest's BlueZ)"
+	apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null; }
+}
+
 # Network and root are needed only for what is not cached yet.
 KVER=${KVER:-$(cat "$CACHE/current" 2>/dev/null || true)}
 if [ "$REFRESH" = 1 ] || [ -z "$KVER" ] || ! host_tools_present || [ ! -f "$CACHE/kernel-$KVER/.version" ]; then
@@ -168,6 +252,17 @@ if [ "$REFRESH" = 1 ] || [ -z "$KVER" ] || ! host_tools_present || [ ! -f "$CACH
 fi
 [ "$(cat "$CACHE/kernel-$KVER/.modules" 2>/dev/null)" = "$KMOD_KEY" ] || build_modules
 log "kernel $KVER from $CACHE"
+BT_CACHE=$CACHE/$(cat "$CACHE/bluez-current" 2>/dev/null || echo bluez-none)
+if [ "$REFRESH" = 1 ] || [ ! -f "$BT_CACHE/control" ]; then
+	if fetch_bluez; then
+		BT_CACHE=$CACHE/$(cat "$CACHE/bluez-current")
+	else
+		log "BlueZ cannot be downloaded and is not cached: the Bluetooth tests will skip"
+	fi
+fi
+if [ -f "$BT_CACHE/control" ] && [ -n "$(bt_missing_libs "$BT_CACHE/root")" ]; then
+	bt_install_libs "$BT_CACHE" || true
+fi
 flock -u 9 2>/dev/null || true
 [ "$SETUP_ONLY" = 0 ] || exit 0
 KROOT=$CACHE/kernel-$KVER
@@ -231,7 +326,7 @@ echo "$gpiod_api" > "$R/etc/gpiod-api"
 log "gpio.so uses the libgpiod $([ "$gpiod_api" = 2 ] && echo 2.x || echo 1.6) API"
 
 cp "$HERE/guest/init" "$R/init"
-cp "$HERE/guest/lib.sh" "$R/tests/"
+cp "$HERE/guest/lib.sh" "$HERE/guest/bt.sh" "$R/tests/"
 cp "$HERE"/guest/tests/*.sh "$R/tests/"
 chmod 755 "$R/init" "$R"/tests/*.sh
 echo "$TEST_TIMEOUT" > "$R/etc/test-timeout"
@@ -241,22 +336,64 @@ printf '%s\n' "${WITHOUT[@]}" > "$R/etc/plugins-without"
 # Kernel modules in load order, dependencies first. w1_therm must be there
 # before w1-fake's first bus search: nothing autoloads in the guest.
 declare -A MOD_PARAMS=([w1_fake]="nsensors=2")
-: > "$R/etc/modules.load"
 mkdir -p "$WORK/empty-modprobe.d"
-for m in configfs gpio-sim w1_therm w1-fake; do
-	modprobe -C "$WORK/empty-modprobe.d" -d "$KROOT" -S "$KVER" --show-depends "$m" |
-		while read -r kind path _; do
-			[ "$kind" = insmod ] || continue
-			ko=$(basename "$path")
-			grep -q "^$ko\b" "$R/etc/modules.load" && continue
-			cp "$path" "$R/lib/modules/$ko"
-			name=${ko%.ko}
-			echo "$ko ${MOD_PARAMS[${name//-/_}]:-}" >> "$R/etc/modules.load"
-		done
-done
+# add_modules LIST MODULE...: the modules and their dependencies into the
+# initramfs, listed in LIST ("file.ko params" lines) in load order; one
+# already there (in any list) is not repeated.
+add_modules() {
+	local list=$1 m
+	shift
+	: > "$list"
+	for m in "$@"; do
+		modprobe -C "$WORK/empty-modprobe.d" -d "$KROOT" -S "$KVER" --show-depends "$m" |
+			while read -r kind path _; do
+				[ "$kind" = insmod ] || continue
+				ko=$(basename "$path")
+				[ -e "$R/lib/modules/$ko" ] && continue
+				cp "$path" "$R/lib/modules/$ko"
+				name=${ko%.ko}
+				echo "$ko ${MOD_PARAMS[${name//-/_}]:-}" >> "$list"
+			done
+	done
+}
+add_modules "$R/etc/modules.load" configfs gpio-sim w1_therm w1-fake
+
+# Bluetooth (guest/bt.sh): BlueZ and D-Bus from the cache with their
+# libraries, the modules bt_start loads (not /init: only Bluetooth tests pay
+# for them), Debian's main.conf (AutoEnable=true powers the controllers) and
+# our config for a private system bus. Without them /etc/bt-missing says
+# why and the Bluetooth tests skip.
+bt_missing=
+if [ ! -f "$BT_CACHE/control" ]; then
+	bt_missing="BlueZ is not cached in $CACHE and could not be downloaded (no network to the archive?)"
+else
+	bt_libs=$(bt_missing_libs "$BT_CACHE/root" | tr '\n' ' ')
+	[ -z "$bt_libs" ] ||
+		bt_missing="the host lacks libraries for BlueZ (${bt_libs% }); run once as root to install them"
+fi
+if [ -z "$bt_missing" ]; then
+	for b in "${BT_BINS[@]}"; do
+		copy_elf "$BT_CACHE/root$b" "$b"
+	done
+	mkdir -p "$R/etc/bluetooth" "$R/var/lib/bluetooth"
+	cp "$BT_CACHE/root/etc/bluetooth/main.conf" "$R/etc/bluetooth/"
+	cp "$HERE/guest/dbus-system.conf" "$R/etc/dbus-system.conf"
+	echo 5b8f0e2a6c1d4e7f9a3b2c1d0e9f8a7b > "$R/etc/machine-id" # libdbus needs one
+	# dbus-daemon looks its users up and refuses connections from a nameless uid
+	echo 'root:x:0:0:root:/tmp:/bin/sh' > "$R/etc/passwd"
+	echo 'root:x:0:' > "$R/etc/group"
+	ln -s ../run "$R/var/run" # as on Debian: some clients look for /var/run/dbus
+	awk '$1 == "Package:" { p = $2 } $1 == "Version:" { print p, $2 }' "$BT_CACHE/control" > "$R/etc/bt-versions"
+	add_modules "$R/etc/modules.bt" "${BT_MODULES[@]}"
+	log "Bluetooth: $(tr '\n' ' ' < "$R/etc/bt-versions")from $BT_CACHE"
+else
+	echo "$bt_missing" > "$R/etc/bt-missing"
+	log "Bluetooth tests will skip: $bt_missing"
+fi
 CPIO=$WORK/initramfs.cpio
 (cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) > "$CPIO"
 log "initramfs: $(du -k "$CPIO" | cut -f1) KiB; modules: $(cut -d' ' -f1 "$R/etc/modules.load" | tr '\n' ' ')"
+[ ! -f "$R/etc/modules.bt" ] || log "Bluetooth modules: $(cut -d' ' -f1 "$R/etc/modules.bt" | tr '\n' ' ')"
 T_INITRD=$(now)
 
 # ------------------------------------------------------------------- qemu --
