@@ -53,9 +53,8 @@ void GoveeSensor::on_report(const DeviceState& state, unsigned carried) {
     device.topic = fmt::format("{}/{}", destination_, govee_topic_name(state.name, state.address));
     host_.info("Govee device {} ({}) found: publishing to {}", state.address, state.name, device.topic);
   }
-  Fields fields;
-  fields.battery = fmt::format("{}", reading->battery);
-  fields.rssi = state.rssi;
+  // format_govee leaves temperature and humidity empty on a sensor error.
+  Fields fields{format_govee(*reading), state.rssi};
   if (reading->sensor_error) {
     if (!device.error_logged)
       host_.warning("Govee device {} ({}) reports a sensor error: publishing battery and rssi only",
@@ -63,9 +62,6 @@ void GoveeSensor::on_report(const DeviceState& state, unsigned carried) {
     device.error_logged = true;
   } else {
     device.error_logged = false;
-    fields.temp_c = fmt::format("{:.2f}", reading->temp_c);
-    fields.temp_f = fmt::format("{:.2f}", reading->temp_c * 1.8 + 32);
-    fields.humi = fmt::format("{:.2f}", reading->humidity);
   }
   std::chrono::nanoseconds now = host_.now();
   bool first = device.published_at.count() == 0 && !device.release.active();
@@ -89,11 +85,11 @@ void GoveeSensor::on_report(const DeviceState& state, unsigned carried) {
 }
 
 void GoveeSensor::publish(Device& device, const Fields& fields) {
-  host_.publish(device.topic + "/battery", fields.battery);
-  if (!fields.temp_c.empty()) {
-    host_.publish(device.topic + "/temp_c", fields.temp_c);
-    host_.publish(device.topic + "/temp_f", fields.temp_f);
-    host_.publish(device.topic + "/humi", fields.humi);
+  host_.publish(device.topic + "/battery", fields.values.battery);
+  if (!fields.values.temp_c.empty()) {
+    host_.publish(device.topic + "/temp_c", fields.values.temp_c);
+    host_.publish(device.topic + "/temp_f", fields.values.temp_f);
+    host_.publish(device.topic + "/humi", fields.values.humi);
   }
   if (fields.rssi) host_.publish(device.topic + "/rssi", fmt::format("{}", *fields.rssi));
   device.last = fields;

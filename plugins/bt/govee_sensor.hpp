@@ -41,6 +41,7 @@
 #pragma once
 
 #include "advert_source.hpp"
+#include "govee_decoder.hpp"
 
 #include <sensor_reporter/sdk.hpp>
 
@@ -88,7 +89,7 @@ class GoveeSensor final : public AdvertListener {
 
  private:
   struct Fields {
-    std::string battery, temp_c, temp_f, humi;  // temp/humi empty: sensor error
+    GoveeFields values;  // temp/humi empty: sensor error
     std::optional<int> rssi;
   };
   struct Device {
