@@ -299,10 +299,15 @@ copy_elf "$SR_BIN" /usr/local/bin/sensor_reporter
 for t in gpiodetect gpioinfo; do # diagnostics only
 	[ -x "/usr/bin/$t" ] && copy_elf "/usr/bin/$t" "/usr/bin/$t"
 done
+# A real broker and subscriber in the guest, for the tests that check the
+# wire (45-bt-sensors: the seed's MQTT configuration); dev.sh installs both.
+for t in /usr/sbin/mosquitto /usr/bin/mosquitto_sub; do
+	[ -x "$t" ] && copy_elf "$t" "$t"
+done
 # Plugins are dlopen'ed, so ldd of the binary does not see them or their
 # libraries (libgpiod for gpio.so): copy each with its own ldd list.
 missing=()
-for p in plugins/local/local plugins/gpio/gpio plugins/one_wire/one_wire test/plugins/sr_test; do
+for p in plugins/local/local plugins/gpio/gpio plugins/one_wire/one_wire plugins/mqtt/mqtt plugins/bt/bt test/plugins/sr_test; do
 	name=${p##*/}
 	if [ -f "$BUILD/$p.so" ]; then
 		copy_elf "$BUILD/$p.so" "/usr/lib/sensor_reporter/plugins/$name.so"
