@@ -36,6 +36,20 @@ namespace {
 
 constexpr auto kAdvertisingInterval = 2s;
 
+// bench_common's fail() exits at once; this program owns a dbus-daemon, the
+// double, a broker and daemons, so it throws and lets their destructors end
+// them (main prints the reason).
+[[noreturn]] void bail(const std::string& why, const t::Process* daemon = nullptr) {
+  throw std::runtime_error(why + (daemon ? "\n--- daemon output ---\n" + daemon->output() : std::string()));
+}
+
+void stop(t::Process& daemon) {
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait_exit(10s);
+  if (code != 0)
+    bail("exit code " + (code ? std::to_string(*code) : std::string("none within 10 s")), &daemon);
+}
+
 std::string device_address(int index) {
   char text[32];
   std::snprintf(text, sizeof text, "A4:C1:38:00:%02X:%02X", index / 256, index % 256);
@@ -69,7 +83,7 @@ Idle idle_daemon(const t::TempDir& dir, const std::string& name, const std::stri
   until_up(*daemon);
   std::this_thread::sleep_for(std::chrono::seconds(settle_s));  // settle, not synchronisation
   Idle idle{memory(daemon->pid()), smaps_by_name(daemon->pid())};
-  stop_daemon(*daemon);
+  stop(*daemon);
   return idle;
 }
 
@@ -83,7 +97,7 @@ std::string measure_memory(const t::SystemBus& bus, t::BluezDouble& bluez, int d
   Idle a = idle_daemon(
       dir, "local.ini", base, bus,
       [](t::Process& daemon) {
-        if (!daemon.wait_for_output("running 2 sections", 10s)) fail("daemon A did not start", &daemon);
+        if (!daemon.wait_for_output("running 2 sections", 10s)) bail("daemon A did not start", &daemon);
       },
       settle_s);
   Idle b = idle_daemon(
@@ -93,9 +107,9 @@ std::string measure_memory(const t::SystemBus& bus, t::BluezDouble& bluez, int d
       bus,
       [&](t::Process& daemon) {
         if (!daemon.wait_for_output("bt: discovering LE advertisements on hci0", 10s))
-          fail("daemon B did not discover", &daemon);
+          bail("daemon B did not discover", &daemon);
         for (int i = 0; i < devices; ++i)
-          if (!bluez.command(govee_advert(i, 0))) fail("the double did not take an advertisement", &daemon);
+          if (!bluez.command(govee_advert(i, 0))) bail("the double did not take an advertisement", &daemon);
         if (!t::wait_until(
                 [&] {
                   std::string out = daemon.output();
@@ -106,7 +120,7 @@ std::string measure_memory(const t::SystemBus& bus, t::BluezDouble& bluez, int d
                   return n >= static_cast<size_t>(devices);
                 },
                 10s))
-          fail("daemon B did not find every device", &daemon);
+          bail("daemon B did not find every device", &daemon);
       },
       settle_s);
   const MappingDelta delta = mapping_delta(a.maps, b.maps);
@@ -131,7 +145,7 @@ std::string measure_memory(const t::SystemBus& bus, t::BluezDouble& bluez, int d
 std::string measure_cpu(const t::SystemBus& bus, t::BluezDouble& bluez, int seconds, int devices) {
   auto broker = start_broker();
   t::MqttClient client(broker->port());
-  if (!client.wait_connected(5s) || !client.subscribe("bt/govee/#", 0)) fail("MQTT client cannot subscribe");
+  if (!client.wait_connected(5s) || !client.subscribe("bt/govee/#", 0)) bail("MQTT client cannot subscribe");
   t::TempDir dir;
   auto daemon = std::make_unique<t::Process>(
       std::vector<std::string>{
@@ -144,9 +158,9 @@ std::string measure_cpu(const t::SystemBus& bus, t::BluezDouble& bluez, int seco
   t::Process floor({SR_BENCH_BT_FLOOR}, {bus.env()});
   t::Process mqtt_floor({SR_BENCH_BT_FLOOR, std::to_string(broker->port())}, {bus.env()});
   if (!daemon->wait_for_output("bt: discovering LE advertisements on hci0", 10s))
-    fail("the daemon did not discover", daemon.get());
+    bail("the daemon did not discover", daemon.get());
   for (t::Process* p : {&floor, &mqtt_floor})
-    if (!p->wait_for_output("discovering", 10s)) fail("a floor client did not discover: " + p->output());
+    if (!p->wait_for_output("discovering", 10s)) bail("a floor client did not discover: " + p->output());
 
   const auto tick = std::chrono::duration_cast<Clock::duration>(kAdvertisingInterval) / devices;
   long sent = 0;
@@ -156,7 +170,7 @@ std::string measure_cpu(const t::SystemBus& bus, t::BluezDouble& bluez, int seco
       if (at >= end) return;
       std::this_thread::sleep_until(at);  // the devices' advertising schedule
       if (!bluez.command(govee_advert(static_cast<int>(sent % devices), sent / devices)))
-        fail("the double did not take an advertisement", daemon.get());
+        bail("the double did not take an advertisement", daemon.get());
       ++sent;
     }
   };
@@ -164,7 +178,7 @@ std::string measure_cpu(const t::SystemBus& bus, t::BluezDouble& bluez, int seco
   advertise_until(Clock::now(), Clock::now() + kAdvertisingInterval);
   const size_t expected_warm = static_cast<size_t>(sent) * 5;
   if (!client.wait_for([&](const std::vector<t::Received>& all) { return all.size() >= expected_warm; }, 10s))
-    fail("the warm-up readings did not arrive", daemon.get());
+    bail("the warm-up readings did not arrive", daemon.get());
 
   const pid_t dbus_pid = bus.pid(), double_pid = bluez.pid();
   const long sent0 = sent;
@@ -182,7 +196,7 @@ std::string measure_cpu(const t::SystemBus& bus, t::BluezDouble& bluez, int seco
   const size_t expected = received0 + static_cast<size_t>(adverts) * 5;
   client.wait_for([&](const std::vector<t::Received>& all) { return all.size() >= expected; }, 10s);
   const size_t received = client.messages().size() - received0;
-  stop_daemon(*daemon);
+  stop(*daemon);
   for (t::Process* p : {&floor, &mqtt_floor}) {
     p->signal(SIGTERM);
     p->wait_exit(5s);
