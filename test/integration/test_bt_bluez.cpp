@@ -13,6 +13,7 @@
 #include "support/broker.h"
 #include "support/mqtt_client.h"
 #include "support/process.h"
+#include "support/reporter.h"
 #include "support/system_bus.h"
 
 #include <doctest/doctest.h>
@@ -171,6 +172,11 @@ Destination1 = presence/thermometer
                      port, extra);
 }
 
+// An H5075 advertisement of kGovee: the bytes after the company ID 0xEC88.
+std::string govee_adv(const std::string& data, int rssi, const std::string& address = kGovee) {
+  return fmt::format("adv {} GVH5075_2762 ec88 {} rssi={}", address, data, rssi);
+}
+
 struct Rig {
   explicit Rig(std::vector<std::string> double_args = {}, bool start_bluez = true)
       : bluez(bus, std::move(double_args), start_bluez), mqtt(broker.port()) {
@@ -182,17 +188,22 @@ struct Rig {
         std::vector<std::string>{binary(), dir.write("sr.ini", config(broker.port()))},
         std::vector<std::string>{bus.env()});
   }
+  // Started, and BlueZ's discovery session opened for it.
+  void start_discovering() {
+    start_daemon();
+    REQUIRE_MESSAGE(logged("bt: discovering LE advertisements on hci0"), context());
+    REQUIRE_MESSAGE(bluez.wait_for("call StartDiscovery /org/bluez/hci0", 5s), context());
+  }
+  // One H5075 advertisement of kGovee, and its temp_c on the wire.
+  bool reading(const std::string& data, int rssi, const std::string& temp_c) {
+    return bluez.command(govee_adv(data, rssi)) && published("govee/GVH5075_2762/temp_c", temp_c);
+  }
   // The daemon's log line, after `from` (an offset into its output).
   bool logged(const std::string& text, size_t from = 0, std::chrono::milliseconds timeout = 10s) {
     return daemon->wait_for_output(text, timeout, from);
   }
   size_t log_mark() const { return daemon->output().size(); }
-  size_t log_count(const std::string& text) const {
-    std::string out = daemon->output();
-    size_t n = 0;
-    for (size_t at = out.find(text); at != std::string::npos; at = out.find(text, at + 1)) ++n;
-    return n;
-  }
+  size_t log_count(const std::string& text) const { return occurrences(daemon->output(), text); }
   bool published(const std::string& topic, const std::string& payload,
                  std::chrono::milliseconds timeout = 10s) {
     return mqtt.wait_for_message("sensor_reporter/" + topic, payload, timeout);
@@ -214,11 +225,6 @@ struct Rig {
   TempDir dir;
   std::unique_ptr<Process> daemon;
 };
-
-// An H5075 advertisement of kGovee: the bytes after the company ID 0xEC88.
-std::string govee_adv(const std::string& data, int rssi, const std::string& address = kGovee) {
-  return fmt::format("adv {} GVH5075_2762 ec88 {} rssi={}", address, data, rssi);
-}
 
 }  // namespace
 
@@ -263,46 +269,45 @@ TEST_CASE("BlueZ double: DuplicateData decides whether unchanged ManufacturerDat
   BluezDouble bluez(bus);
   BusClient client(bus.address());
   INFO(bluez.all_output());
+  // One advertisement of kGovee; what the client heard of the device:
+  // "InterfacesAdded", "PropertiesChanged KEY,KEY", or "none" (the double
+  // said it signalled nothing).
+  auto advertise = [&](const std::string& data, int rssi) -> std::string {
+    size_t from = client.signals().size(), mark = bluez.mark();
+    REQUIRE(bluez.command(govee_adv(data, rssi)));
+    if (bluez.output().find("signal none", mark) != std::string::npos) return "none";
+    if (bluez.output().find("ignored adv", mark) != std::string::npos) return "ignored";
+    REQUIRE(client.wait_signal(kGoveePath, 5s, from));
+    for (size_t i = from; i < client.signals().size(); ++i) {
+      std::string line = client.signals()[i];
+      size_t at = line.find(std::string(" ") + kGoveePath);
+      if (at != std::string::npos) return line.erase(at, std::string(kGoveePath).size() + 1);
+    }
+    return "?";
+  };
 
   // Nobody discovers: an advertisement makes no object.
-  REQUIRE(bluez.command(govee_adv("000341c26400", -60)));
-  CHECK(bluez.output().find("ignored adv A4:C1:38:27:62:01: not discovering") != std::string::npos);
+  CHECK(advertise("000341c26400", -60) == "ignored");
 
   SUBCASE("DuplicateData false: RSSI on every report (filtered discovery), data only when it changes") {
     REQUIRE(client.set_filter(false) == "ok");
     REQUIRE(client.adapter_call("StartDiscovery") == "ok");
-    REQUIRE(bluez.command(govee_adv("000341c26400", -60)));
-    REQUIRE(client.wait_signal(std::string("InterfacesAdded ") + kGoveePath, 5s));
-    size_t from = client.signals().size();
-    REQUIRE(bluez.command(govee_adv("000341c26400", -60)));
-    REQUIRE(client.wait_signal(std::string("PropertiesChanged ") + kGoveePath, 5s, from));
-    CHECK(client.signals().back() == std::string("PropertiesChanged ") + kGoveePath + " RSSI");
-    REQUIRE(bluez.command(govee_adv("00811f096400", -60)));
-    REQUIRE(client.wait_signal("ManufacturerData", 5s, from));
-    CHECK(client.signals().back() ==
-          std::string("PropertiesChanged ") + kGoveePath + " RSSI,ManufacturerData");
+    CHECK(advertise("000341c26400", -60) == "InterfacesAdded");
+    CHECK(advertise("000341c26400", -60) == "PropertiesChanged RSSI");
+    CHECK(advertise("00811f096400", -60) == "PropertiesChanged RSSI,ManufacturerData");
   }
   SUBCASE("DuplicateData true: every report signals RSSI and ManufacturerData") {
     REQUIRE(client.set_filter(true) == "ok");
     REQUIRE(client.adapter_call("StartDiscovery") == "ok");
-    REQUIRE(bluez.command(govee_adv("000341c26400", -60)));
-    REQUIRE(client.wait_signal(std::string("InterfacesAdded ") + kGoveePath, 5s));
-    size_t from = client.signals().size();
-    REQUIRE(bluez.command(govee_adv("000341c26400", -60)));
-    REQUIRE(client.wait_signal(std::string("PropertiesChanged ") + kGoveePath, 5s, from));
-    CHECK(client.signals().back() ==
-          std::string("PropertiesChanged ") + kGoveePath + " RSSI,ManufacturerData");
+    CHECK(advertise("000341c26400", -60) == "InterfacesAdded");
+    CHECK(advertise("000341c26400", -60) == "PropertiesChanged RSSI,ManufacturerData");
   }
   SUBCASE("no filter: RSSI only on a change of 8 dBm or more, data only when it changes") {
     REQUIRE(client.adapter_call("StartDiscovery") == "ok");
-    REQUIRE(bluez.command(govee_adv("000341c26400", -60)));
-    REQUIRE(client.wait_signal(std::string("InterfacesAdded ") + kGoveePath, 5s));
-    size_t from = client.signals().size();
-    REQUIRE(bluez.command(govee_adv("000341c26400", -65)));
-    CHECK(bluez.output().find(std::string("signal none ") + kGoveePath) != std::string::npos);
-    REQUIRE(bluez.command(govee_adv("000341c26400", -70)));
-    REQUIRE(client.wait_signal(std::string("PropertiesChanged ") + kGoveePath, 5s, from));
-    CHECK(client.signals().back() == std::string("PropertiesChanged ") + kGoveePath + " RSSI");
+    CHECK(advertise("000341c26400", -60) == "InterfacesAdded");
+    CHECK(advertise("000341c26400", -65) == "none");
+    CHECK(advertise("000341c26400", -70) == "PropertiesChanged RSSI");
+    CHECK(advertise("00811f096400", -70) == "PropertiesChanged ManufacturerData");
   }
 }
 
@@ -328,15 +333,13 @@ TEST_CASE("BlueZ double: a device is removed TemporaryTimeout after its last adv
 
 TEST_CASE("bt: an H5075 advertisement through BlueZ is published decoded, every advertisement") {
   Rig rig;
-  rig.start_daemon();
+  rig.start_discovering();
   INFO(rig.context());
-  REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
   // The scanner asked for every advertisement: Transport le, DuplicateData true.
   REQUIRE(rig.bluez.wait_for("call StartDiscovery /org/bluez/hci0", 5s));
   CHECK(rig.bluez.output().find("call SetDiscoveryFilter /org/bluez/hci0") != std::string::npos);
 
-  REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
-  CHECK(rig.published("govee/GVH5075_2762/temp_c", "21.30"));
+  CHECK(rig.reading("000341c26400", -67, "21.30"));
   CHECK(rig.published("govee/GVH5075_2762/humi", "44.20"));
   CHECK(rig.published("govee/GVH5075_2762/battery", "100"));
   CHECK(rig.published("govee/GVH5075_2762/temp_f", "70.34"));
@@ -373,11 +376,9 @@ TEST_CASE("bt: an H5075 advertisement through BlueZ is published decoded, every 
 
 TEST_CASE("bt: bluetoothd restarted: discovery stops, runs again, and the next advertisement is published") {
   Rig rig;
-  rig.start_daemon();
+  rig.start_discovering();
   INFO(rig.context());
-  REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
-  REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
-  REQUIRE(rig.published("govee/GVH5075_2762/temp_c", "21.30"));
+  REQUIRE(rig.reading("000341c26400", -67, "21.30"));
 
   SUBCASE("killed and back at once, the adapter powered") {
     size_t mark = rig.log_mark();
@@ -405,53 +406,40 @@ TEST_CASE("bt: bluetoothd restarted: discovery stops, runs again, and the next a
     return;
   }
   REQUIRE(rig.bluez.wait_for("call StartDiscovery /org/bluez/hci0", 5s));
-  REQUIRE(rig.bluez.command(govee_adv("000418ee6400", -60)));
-  CHECK(rig.published("govee/GVH5075_2762/temp_c", "26.80"));
+  CHECK(rig.reading("000418ee6400", -60, "26.80"));
   CHECK(rig.published("govee/GVH5075_2762/humi", "52.60"));
   CHECK(rig.log_count("discovery on hci0 stopped") == 1);
   CHECK(rig.log_count("discovery on hci0 running again") == 1);
 }
 
-TEST_CASE("bt: adapter powered off and on: one log line each, discovery re-established") {
+TEST_CASE(
+    "bt: adapter powered off and on, or removed and plugged in: one log line each, discovery "
+    "re-established") {
   Rig rig;
-  rig.start_daemon();
+  rig.start_discovering();
   INFO(rig.context());
-  REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
-  REQUIRE(rig.bluez.wait_for("call StartDiscovery /org/bluez/hci0", 5s));
-
-  REQUIRE(rig.bluez.command("power off"));
-  REQUIRE(rig.logged("bt: discovery on hci0 stopped: powered off"));
-  // Off: nothing is discovered, nothing published.
+  std::string off, stopped, on;
+  SUBCASE("powered off and on") { off = "power off", stopped = "stopped: powered off", on = "power on"; }
+  SUBCASE("removed and plugged in (registered unpowered, then AutoEnable)") {
+    off = "remove-adapter", stopped = "stopped: adapter hci0 was removed", on = "add-adapter";
+  }
+  REQUIRE(rig.bluez.command(off));
+  REQUIRE(rig.logged("bt: discovery on hci0 " + stopped));
+  // Meanwhile nothing is discovered, nothing published.
   REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
   CHECK(rig.bluez.output().find("ignored adv A4:C1:38:27:62:01: not discovering") != std::string::npos);
 
   size_t mark = rig.bluez.mark();
-  REQUIRE(rig.bluez.command("power on"));
+  REQUIRE(rig.bluez.command(on));
   REQUIRE(rig.logged("bt: hci0 powered on"));
   REQUIRE(rig.logged("bt: discovery on hci0 running again"));
-  // BlueZ dropped the session and the filter with the power: both are asked for again.
+  // BlueZ dropped the session and the filter: both are asked for again.
   REQUIRE(rig.bluez.wait_for("call StartDiscovery /org/bluez/hci0", 5s, mark));
   CHECK(rig.bluez.output().find("call SetDiscoveryFilter /org/bluez/hci0", mark) != std::string::npos);
-  REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
-  REQUIRE(rig.published("govee/GVH5075_2762/temp_c", "21.30"));
+  REQUIRE(rig.reading("000341c26400", -67, "21.30"));
   CHECK(rig.log_count("discovery on hci0 stopped") == 1);
   CHECK(rig.log_count("hci0 powered on") == 1);
   CHECK(rig.log_count("discovery on hci0 running again") == 1);
-}
-
-TEST_CASE("bt: adapter removed and plugged in again: discovery follows it") {
-  Rig rig;
-  rig.start_daemon();
-  INFO(rig.context());
-  REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
-  REQUIRE(rig.bluez.command("remove-adapter"));
-  REQUIRE(rig.logged("bt: discovery on hci0 stopped: adapter hci0 was removed"));
-  size_t mark = rig.bluez.mark();
-  REQUIRE(rig.bluez.command("add-adapter"));
-  REQUIRE(rig.logged("bt: discovery on hci0 running again"));
-  REQUIRE(rig.bluez.wait_for("call StartDiscovery /org/bluez/hci0", 5s, mark));
-  REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
-  CHECK(rig.published("govee/GVH5075_2762/temp_c", "21.30"));
 }
 
 TEST_CASE("bt: the daemon started before bluetoothd discovers once it appears") {
@@ -462,15 +450,13 @@ TEST_CASE("bt: the daemon started before bluetoothd discovers once it appears") 
       rig.logged("bt: bluetoothd is not running (no org.bluez on the system bus): discovery waits for it"));
   rig.bluez.start();
   REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
-  REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
-  CHECK(rig.published("govee/GVH5075_2762/temp_c", "21.30"));
+  CHECK(rig.reading("000341c26400", -67, "21.30"));
 }
 
 TEST_CASE("bt: BtleSensor is ON while its device advertises and OFF once Timeout passed without one") {
   Rig rig;
-  rig.start_daemon();
+  rig.start_discovering();
   INFO(rig.context());
-  REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
   const std::string topic = "sensor_reporter/presence/thermometer";
   // Before any advertisement: absent.
   REQUIRE(rig.mqtt.wait_for_message(topic, "OFF", 10s));
@@ -501,14 +487,11 @@ TEST_CASE("bt: BtleSensor is ON while its device advertises and OFF once Timeout
 
 TEST_CASE("bt: a device BlueZ removed after TemporaryTimeout and found again is published again") {
   Rig rig({"--temporary-timeout", "0.5"});
-  rig.start_daemon();
+  rig.start_discovering();
   INFO(rig.context());
-  REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
-  REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
-  REQUIRE(rig.published("govee/GVH5075_2762/temp_c", "21.30"));
+  REQUIRE(rig.reading("000341c26400", -67, "21.30"));
   REQUIRE(rig.bluez.wait_for(std::string("signal InterfacesRemoved ") + kGoveePath, 5s));
-  REQUIRE(rig.bluez.command(govee_adv("000418ee6400", -60)));
-  CHECK(rig.published("govee/GVH5075_2762/temp_c", "26.80"));
+  CHECK(rig.reading("000418ee6400", -60, "26.80"));
 }
 
 TEST_CASE(
@@ -523,9 +506,8 @@ TEST_CASE(
   REQUIRE(rig.bluez.command(govee_adv("000341c26400", -67)));
   REQUIRE(rig.bluez.output().find(std::string("signal InterfacesAdded ") + kGoveePath) != std::string::npos);
 
-  rig.start_daemon();
+  rig.start_discovering();
   INFO(rig.context());
-  REQUIRE(rig.logged("bt: discovering LE advertisements on hci0"));
   REQUIRE(rig.bluez.command(govee_adv("000418ee6400", -60)));
   CHECK(rig.bluez.output().find(std::string("signal PropertiesChanged ") + kGoveePath +
                                 " org.bluez.Device1 RSSI=-60,ManufacturerData=ec88:000418ee6400") !=

@@ -275,6 +275,23 @@ struct Report {
   std::map<std::string, Bytes> service_data;
 };
 
+// device_set_manufacturer_data / device_set_service_data: with duplicates
+// wanted the stored data is cleared first; each key is then added as
+// bt_ad_add_* does, true when it is new or its bytes changed (so the
+// property is signalled). Keys not in this report stay.
+template <typename Key>
+bool merge_advertised(std::map<Key, Bytes>& stored, const std::map<Key, Bytes>& reported, bool duplicate) {
+  if (reported.empty()) return false;
+  if (duplicate) stored.clear();
+  bool changed = false;
+  for (const auto& [key, bytes] : reported) {
+    auto [entry, added] = stored.try_emplace(key, bytes);
+    if (added || entry->second != bytes) changed = true;
+    entry->second = bytes;
+  }
+  return changed;
+}
+
 class Double;
 
 struct Device {
@@ -829,26 +846,9 @@ void Double::advertise(const Report& report) {
     changed.push_back("Alias");
   }
   bool duplicate = duplicate_data();
-  if (!report.manufacturer_data.empty()) {
-    if (duplicate) d.manufacturer_data.clear();
-    bool any = false;
-    for (const auto& [company, bytes] : report.manufacturer_data) {
-      auto [entry, added] = d.manufacturer_data.try_emplace(company, bytes);
-      if (added || entry->second != bytes) any = true;
-      entry->second = bytes;
-    }
-    if (any) changed.push_back("ManufacturerData");
-  }
-  if (!report.service_data.empty()) {
-    if (duplicate) d.service_data.clear();
-    bool any = false;
-    for (const auto& [uuid, bytes] : report.service_data) {
-      auto [entry, added] = d.service_data.try_emplace(uuid, bytes);
-      if (added || entry->second != bytes) any = true;
-      entry->second = bytes;
-    }
-    if (any) changed.push_back("ServiceData");
-  }
+  if (merge_advertised(d.manufacturer_data, report.manufacturer_data, duplicate))
+    changed.push_back("ManufacturerData");
+  if (merge_advertised(d.service_data, report.service_data, duplicate)) changed.push_back("ServiceData");
   if (changed.empty()) {
     say("signal none " + d.path);
     return;
