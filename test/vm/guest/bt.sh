@@ -158,7 +158,10 @@ bt_start() {
 		not_ok "bluetooth: dbus-daemon listens on /run/dbus/system_bus_socket"
 		return 1
 	fi
-	bt_daemon btvirt btvirt -L -l2
+	# BT_VIRT_ARGS: "-l2" gives dual-mode controllers (classic inquiry and
+	# name requests, for the btscan classes); the default is LE-only.
+	# shellcheck disable=SC2086
+	bt_daemon btvirt btvirt ${BT_VIRT_ARGS:--L -l2}
 	if ! wait_for 10 test -e "/sys/class/bluetooth/$BT_ADVERTISER"; then
 		not_ok "bluetooth: btvirt creates $BT_SCANNER and $BT_ADVERTISER"
 		return 1
