@@ -20,7 +20,8 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" "$SRC" -Dpkg_config_path="$pc" >/dev/null
 fi
 ninja -C "$BUILD" -j2 plugins/gpio/gpio.so test/test_gpio src/sensor_reporter \
-	plugins/local/local.so plugins/one_wire/one_wire.so test/plugins/sr_test.so >/dev/null
+	plugins/local/local.so plugins/one_wire/one_wire.so plugins/mqtt/mqtt.so test/plugins/sr_test.so \
+	$(if [ -d "$BUILD/plugins/bt" ]; then echo plugins/bt/bt.so; fi) >/dev/null
 needed=$(readelf -d "$BUILD/plugins/gpio/gpio.so") # not piped into grep -q: pipefail and SIGPIPE
 [[ $needed == *'[libgpiod.so.3]'* ]] ||
 	{ log "FAIL: $BUILD/plugins/gpio/gpio.so does not link libgpiod.so.3"; exit 1; }
