@@ -11,6 +11,7 @@
 #include "support/doctest_lines.h"
 #include "support/known_classes.h"
 
+#include <algorithm>
 #include <csignal>
 #include <string>
 #include <vector>
@@ -322,7 +323,10 @@ TEST_CASE("a factory that throws with --keep-going: the other sections run until
   CAPTURE(lines);
   CHECK(has_line(lines, "ERROR [Sensor_Bad] cannot create throwing.throwing.Throwing: sensor hardware not found"));
   CHECK(has_line(lines, "INFO running 2 sections"));
-  CHECK(has_line(lines, "DEBUG [Sensor_HB] publish hb/num = 0"));
+  // The uptime in ms at the first poll: 0 on a quick machine, 1 or more
+  // under a sanitizer on a busy one. That the section ran is the point.
+  CHECK(std::any_of(lines.begin(), lines.end(),
+                    [](const std::string& l) { return l.starts_with("DEBUG [Sensor_HB] publish hb/num = "); }));
   CHECK(has_line(lines, "INFO SIGTERM: stopping"));
   CHECK(has_line(lines, "INFO stopped"));
 }
