@@ -8,17 +8,6 @@
 namespace sr::bt {
 namespace {
 
-std::shared_ptr<AdvertSource> shared_bluez_scanner(const std::string& adapter) {
-  // One scanner (one bus connection, one discovery session) per adapter:
-  // a second StartDiscovery on the same connection would say InProgress.
-  static std::map<std::string, std::weak_ptr<AdvertSource>> scanners;
-  std::weak_ptr<AdvertSource>& slot = scanners[adapter];
-  if (auto scanner = slot.lock()) return scanner;
-  auto scanner = std::make_shared<BluezScanner>(adapter);
-  slot = scanner;
-  return scanner;
-}
-
 SourceFactory& factory() {
   static SourceFactory current;
   return current;
@@ -27,7 +16,10 @@ SourceFactory& factory() {
 }  // namespace
 
 std::shared_ptr<AdvertSource> advert_source(const std::string& adapter) {
-  return factory() ? factory()(adapter) : shared_bluez_scanner(adapter);
+  // One scanner (one bus connection, one discovery session) per adapter: a
+  // second StartDiscovery on the same connection would say InProgress.
+  if (!factory()) return shared_per_adapter<BluezScanner>(adapter);
+  return factory()(adapter);
 }
 
 SourceFactory set_source_factory(SourceFactory next) { return std::exchange(factory(), std::move(next)); }
@@ -36,6 +28,16 @@ std::string canonical_address(std::string_view address) {
   std::string out(address);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
+}
+
+std::vector<WatchedDevice> watched_devices(const sdk::Params& params) {
+  std::vector<WatchedDevice> devices;
+  auto addresses = params.numbered("Address");
+  auto destinations = params.numbered("Destination");
+  for (size_t i = 0; i < addresses.size() && i < destinations.size(); ++i)
+    devices.push_back(
+        WatchedDevice{canonical_address(addresses[i].value), destinations[i].value, std::nullopt});
+  return devices;
 }
 
 }  // namespace sr::bt

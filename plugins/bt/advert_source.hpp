@@ -76,4 +76,28 @@ SourceFactory set_source_factory(SourceFactory factory);
 // "a4:c1:38:12:34:56" → "A4:C1:38:12:34:56": the form BlueZ uses.
 std::string canonical_address(std::string_view address);
 
+// The one T (constructed from the adapter name) that every section of this
+// process naming `adapter` shares while any holds it: one bus connection
+// (BluezScanner) or one HCI socket (HciChannel) per adapter.
+template <typename T>
+std::shared_ptr<T> shared_per_adapter(const std::string& adapter) {
+  static std::map<std::string, std::weak_ptr<T>> instances;
+  std::weak_ptr<T>& slot = instances[adapter];
+  if (auto instance = slot.lock()) return instance;
+  auto instance = std::make_shared<T>(adapter);
+  slot = instance;
+  return instance;
+}
+
+// A device a presence sensor (BtleSensor, SimpleBtSensor) watches: AddressN
+// with its DestinationN, and what was last published for it.
+struct WatchedDevice {
+  std::string address;  // canonical
+  std::string destination;
+  std::optional<bool> present;  // unknown before the first poll
+};
+// The section's Address1..n / Destination1..n pairs (the host checked that
+// both families have the same numbers).
+std::vector<WatchedDevice> watched_devices(const sdk::Params& params);
+
 }  // namespace sr::bt

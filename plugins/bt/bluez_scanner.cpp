@@ -130,6 +130,7 @@ void BluezScanner::rebind() {
     return;
   }
   watch_ = host().watch_fd(sd_bus_get_fd(bus_.get()), 0, [this](uint32_t) { process(); });
+  watched_events_ = 0;
   deadline_.cancel();
   deadline_usec_ = 0;
   rearm();
@@ -173,6 +174,7 @@ void BluezScanner::connect() {
     return;
   }
   watch_ = host().watch_fd(sd_bus_get_fd(bus_.get()), 0, [this](uint32_t) { process(); });
+  watched_events_ = 0;
   list_objects();
   rearm();
 }
@@ -183,14 +185,7 @@ void BluezScanner::connection_lost(int error) {
                    error_text(error), kRetry.count());
     bus_lost_ = true;
   }
-  discovering_since_.reset();
-  watch_.reset();
-  deadline_.cancel();
-  deadline_usec_ = 0;
-  pending_call_.reset();
-  matches_.clear();
-  bus_.reset();
-  devices_.clear();
+  teardown();
   retry_ = host().add_timer(kRetry, {}, [this] { connect(); });
 }
 
@@ -217,8 +212,10 @@ void BluezScanner::rearm() {
     connection_lost(events);
     return;
   }
-  // POLLIN/POLLOUT have the values of EPOLLIN/EPOLLOUT.
-  watch_.modify(static_cast<uint32_t>(events));
+  // POLLIN/POLLOUT have the values of EPOLLIN/EPOLLOUT. Mostly unchanged
+  // from one wake-up to the next: no epoll_ctl then.
+  if (static_cast<uint32_t>(events) != watched_events_ && watch_.modify(static_cast<uint32_t>(events)))
+    watched_events_ = static_cast<uint32_t>(events);
   uint64_t until = 0;
   if (sd_bus_get_timeout(bus_.get(), &until) < 0 || until == UINT64_MAX) {
     deadline_.cancel();

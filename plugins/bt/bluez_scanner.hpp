@@ -113,11 +113,12 @@ class BluezScanner final : public AdvertSource {
   std::vector<Slot> matches_;
   Slot pending_call_;  // the one asynchronous call in flight, if any
   sdk::FdWatch watch_;
-  sdk::Timer deadline_;         // sd-bus's own timeout (method call replies)
-  uint64_t deadline_usec_ = 0;  // what deadline_ is set for; 0: none
-  sdk::Timer retry_;            // reconnecting to the system bus
-  bool bluez_on_bus_ = true;    // false once we know bluetoothd is away
-  bool bus_lost_ = false;       // the system bus went away (said once)
+  uint32_t watched_events_ = 0;  // what watch_ asks epoll for
+  sdk::Timer deadline_;          // sd-bus's own timeout (method call replies)
+  uint64_t deadline_usec_ = 0;   // what deadline_ is set for; 0: none
+  sdk::Timer retry_;             // reconnecting to the system bus
+  bool bluez_on_bus_ = true;     // false once we know bluetoothd is away
+  bool bus_lost_ = false;        // the system bus went away (said once)
   bool no_adapter_logged_ = false;
   bool powered_off_logged_ = false;
   bool ever_discovered_ = false;

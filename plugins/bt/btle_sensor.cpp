@@ -36,11 +36,7 @@ BtleSensor::BtleSensor(sdk::Host host, const sdk::Params& params)
   if (!values) throw std::runtime_error("Values must be two values separated by a comma: present,absent");
   present_value_ = values->first;
   absent_value_ = values->second;
-  auto addresses = params.numbered("Address");
-  auto destinations = params.numbered("Destination");
-  // The host checked that both families have the same numbers.
-  for (size_t i = 0; i < addresses.size() && i < destinations.size(); ++i)
-    devices_.push_back(Watched{canonical_address(addresses[i].value), destinations[i].value, std::nullopt});
+  devices_ = watched_devices(params);
 }
 
 BtleSensor::~BtleSensor() {
@@ -69,7 +65,7 @@ bool BtleSensor::evaluate() {
     return false;
   }
   std::chrono::nanoseconds now = host_.now();
-  for (Watched& device : devices_) {
+  for (WatchedDevice& device : devices_) {
     const DeviceState* seen = source_->find(device.address);
     bool present = seen && now - seen->last_seen <= timeout_;
     if (device.present == present) continue;
@@ -79,12 +75,12 @@ bool BtleSensor::evaluate() {
   return true;
 }
 
-void BtleSensor::publish(const Watched& device) {
+void BtleSensor::publish(const WatchedDevice& device) {
   host_.publish(device.destination, device.present.value_or(false) ? present_value_ : absent_value_);
 }
 
 void BtleSensor::refresh() {
-  for (const Watched& device : devices_) publish(device);
+  for (const WatchedDevice& device : devices_) publish(device);
 }
 
 }  // namespace sr::bt

@@ -86,22 +86,16 @@ class BtleSensor final : public AdvertListener {
   void on_report(const DeviceState&, unsigned) override {}
 
  private:
-  struct Watched {
-    std::string address;  // canonical (upper case)
-    std::string destination;
-    std::optional<bool> present;  // unknown before the first poll
-  };
-
   // Publishes what changed (everything the first time); false when
   // discovery does not run.
   bool evaluate();
-  void publish(const Watched& device);
+  void publish(const WatchedDevice& device);
 
   sdk::Host host_;
   std::chrono::nanoseconds timeout_;
   std::string present_value_, absent_value_;
   std::string adapter_;
-  std::vector<Watched> devices_;
+  std::vector<WatchedDevice> devices_;
   std::shared_ptr<AdvertSource> source_;
   sdk::Timer pending_poll_;
 };

@@ -2,8 +2,6 @@
 // for the parameters and decisions.
 #include "btscan_sensor.hpp"
 
-#include "advert_source.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -46,10 +44,7 @@ void SimpleBtSensor::check(const sdk::Params& params, sdk::CheckReport& report) 
 
 SimpleBtSensor::SimpleBtSensor(sdk::Host host, const sdk::Params& params)
     : host_(host), adapter_(params.get<std::string>("Adapter")) {
-  auto addresses = params.numbered("Address");
-  auto destinations = params.numbered("Destination");
-  for (size_t i = 0; i < addresses.size() && i < destinations.size(); ++i)
-    devices_.push_back(Watched{canonical_address(addresses[i].value), destinations[i].value, std::nullopt});
+  devices_ = watched_devices(params);
 }
 
 SimpleBtSensor::~SimpleBtSensor() {
@@ -72,7 +67,7 @@ void SimpleBtSensor::ask(size_t index) {
   }
   channel_->request_name(this, host_, devices_[index].address, kNameTimeout,
                          [this, index](std::optional<std::string> name, std::string error) {
-                           Watched& device = devices_[index];
+                           WatchedDevice& device = devices_[index];
                            if (!error.empty()) {
                              host_.error("{}: {}", device.address, error);
                              failed_ = true;
@@ -89,7 +84,7 @@ void SimpleBtSensor::ask(size_t index) {
 }
 
 void SimpleBtSensor::refresh() {
-  for (const Watched& device : devices_)
+  for (const WatchedDevice& device : devices_)
     if (device.present) host_.publish(device.destination, *device.present ? "ON" : "OFF");
 }
 

@@ -44,6 +44,7 @@
 //   Destination1 = presence/phone
 #pragma once
 
+#include "advert_source.hpp"
 #include "hci_channel.hpp"
 
 #include <sensor_reporter/sdk.hpp>
@@ -96,16 +97,11 @@ class SimpleBtSensor {
   void refresh();
 
  private:
-  struct Watched {
-    std::string address;
-    std::string destination;
-    std::optional<bool> present;
-  };
   void ask(size_t index);  // the name request of devices_[index], then the next
 
   sdk::Host host_;
   std::string adapter_;
-  std::vector<Watched> devices_;
+  std::vector<WatchedDevice> devices_;
   std::shared_ptr<HciChannel> channel_;
   bool failed_ = false;  // this poll had a request fail
 };

@@ -1,6 +1,8 @@
 // HciChannel: classic requests over a raw HCI socket; see hci_channel.hpp.
 #include "hci_channel.hpp"
 
+#include "advert_source.hpp"
+
 #include <fmt/format.h>
 
 #include <sys/epoll.h>
@@ -53,12 +55,7 @@ std::chrono::nanoseconds inquiry_timeout(uint8_t units) {
 }  // namespace
 
 std::shared_ptr<HciChannel> HciChannel::for_adapter(const std::string& adapter) {
-  static std::map<std::string, std::weak_ptr<HciChannel>> channels;
-  std::weak_ptr<HciChannel>& slot = channels[adapter];
-  if (auto channel = slot.lock()) return channel;
-  auto channel = std::make_shared<HciChannel>(adapter);
-  slot = channel;
-  return channel;
+  return shared_per_adapter<HciChannel>(adapter);
 }
 
 HciChannel::~HciChannel() {
@@ -146,12 +143,7 @@ void HciChannel::next() {
     if (!error.empty()) {
       // Fails on the next turn of the loop, never inside the caller's poll():
       // a poll that returned Pending must not have ended already.
-      timeout_ = running_->host.add_timer(std::chrono::nanoseconds(0), {}, [this, error] {
-        if (running_ && running_->opcode == hci::kOpInquiry)
-          finish_inquiry(error);
-        else if (running_)
-          finish_name(std::nullopt, error);
-      });
+      timeout_ = running_->host.add_timer(std::chrono::nanoseconds(0), {}, [this, error] { fail(error); });
       return;
     }
     watch_ = running_->host.watch_fd(socket_.get(), EPOLLIN, [this](uint32_t) { on_readable(); });
@@ -168,20 +160,30 @@ void HciChannel::next() {
   }
 }
 
-void HciChannel::finish_name(std::optional<std::string> name, std::string error) {
+void HciChannel::fail(std::string error) {
+  if (!running_) return;
+  if (running_->opcode == hci::kOpInquiry)
+    finish_inquiry(std::move(error));
+  else
+    finish_name(std::nullopt, std::move(error));
+}
+
+HciChannel::Request HciChannel::take_running() {
   Request request = std::move(*running_);
   running_.reset();
   watch_.reset();
   timeout_.cancel();
+  return request;
+}
+
+void HciChannel::finish_name(std::optional<std::string> name, std::string error) {
+  Request request = take_running();
   request.name_done(std::move(name), std::move(error));
   next();
 }
 
 void HciChannel::finish_inquiry(std::string error) {
-  Request request = std::move(*running_);
-  running_.reset();
-  watch_.reset();
-  timeout_.cancel();
+  Request request = take_running();
   auto found = std::move(found_);
   found_.clear();
   if (error.empty())
@@ -200,10 +202,7 @@ void HciChannel::on_readable() {
       if (errno == EAGAIN) return;
       std::string error = fmt::format("reading from {} failed: {}", adapter_, std::strerror(errno));
       socket_.reset();
-      if (running_ && running_->opcode == hci::kOpInquiry)
-        finish_inquiry(error);
-      else if (running_)
-        finish_name(std::nullopt, error);
+      fail(error);
       return;
     }
     if (!running_) return;
@@ -213,10 +212,7 @@ void HciChannel::on_readable() {
       std::string error = fmt::format("{} refused the {}: {}", adapter_,
                                       running_->opcode == hci::kOpInquiry ? "inquiry" : "name request",
                                       hci::status_text(status->status));
-      if (running_->opcode == hci::kOpInquiry)
-        finish_inquiry(error);
-      else
-        finish_name(std::nullopt, error);
+      fail(error);
       return;  // the watch belonged to that request
     }
     if (running_->opcode == hci::kOpRemoteNameRequest) {

@@ -66,7 +66,9 @@ class HciChannel {
     InquiryDone inquiry_done;
   };
 
-  void next();  // start the queue's head, if idle
+  void next();                   // start the queue's head, if idle
+  Request take_running();        // ends the running request's watch and timer
+  void fail(std::string error);  // the running request, whichever kind
   void finish_name(std::optional<std::string> name, std::string error);
   void finish_inquiry(std::string error);
   void on_readable();
