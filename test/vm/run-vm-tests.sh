@@ -167,7 +167,10 @@ build_modules() {
 # controllers on the kernel's hci_vhci, bluetoothd drives them, btmgmt
 # advertises. The packages are downloaded and unpacked into the cache, never
 # installed: bluez's service would start on the host. The guest's D-Bus comes
-# the same way, so a host without dbus works too. Keyed by bluez's version;
+# the same way, so a host without dbus works too. Keyed by bluez's version,
+# and the pointer to it by the userland's release: they run on its libraries
+# (bookworm's dbus-daemon needs libdbus's private symbols of 1.14, trixie
+# has 1.16), so a Debian 13 chroot sharing this cache fetches its own.
 # --refresh asks again.
 BT_PKGS=(bluez bluez-test-tools dbus-daemon dbus-bin)
 # What the guest gets of them. bluetoothctl is the discovery client: a
@@ -182,6 +185,7 @@ BT_BINS=(/usr/libexec/bluetooth/bluetoothd /usr/bin/btvirt /usr/bin/btmgmt
 # src/shared/crypto.c) and gives up without them: nothing autoloads them in
 # the guest.
 BT_MODULES=(hci_vhci ecb cmac algif_skcipher algif_hash)
+BT_CURRENT=$CACHE/bluez-current-$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-unknown}")
 
 # fetch_bluez: download BT_PKGS and unpack them into $CACHE/bluez-VERSION/root.
 # Status 1 when the archive cannot be reached: the Bluetooth tests then skip.
@@ -214,7 +218,7 @@ fetch_bluez() {
 	done
 	mv "$dir/control.new" "$dir/control" # marks the unpacked tree complete
 	rm -rf "$debs"
-	echo "bluez-$ver" > "$CACHE/bluez-current"
+	echo "bluez-$ver" > "$BT_CURRENT"
 }
 
 # bt_missing_libs ROOT: sonames ldd cannot find for the guest's BlueZ and
@@ -252,10 +256,10 @@ if [ "$REFRESH" = 1 ] || [ -z "$KVER" ] || ! host_tools_present || [ ! -f "$CACH
 fi
 [ "$(cat "$CACHE/kernel-$KVER/.modules" 2>/dev/null)" = "$KMOD_KEY" ] || build_modules
 log "kernel $KVER from $CACHE"
-BT_CACHE=$CACHE/$(cat "$CACHE/bluez-current" 2>/dev/null || echo bluez-none)
+BT_CACHE=$CACHE/$(cat "$BT_CURRENT" 2>/dev/null || echo bluez-none)
 if [ "$REFRESH" = 1 ] || [ ! -f "$BT_CACHE/control" ]; then
 	if fetch_bluez; then
-		BT_CACHE=$CACHE/$(cat "$CACHE/bluez-current")
+		BT_CACHE=$CACHE/$(cat "$BT_CURRENT")
 	else
 		log "BlueZ cannot be downloaded and is not cached: the Bluetooth tests will skip"
 	fi
@@ -285,11 +289,16 @@ mknod -m 600 "$R/dev/console" c 5 1 2>/dev/null || log "cannot mknod /dev/consol
 
 # copy_elf HOST_PATH GUEST_PATH: the file plus every library ldd lists, at
 # the same absolute paths (ld.so's built-in search path finds them there).
+# A library ldd cannot find, or one without a symbol version the file needs
+# (a program unpacked from another release), is an error here: in the guest
+# it would only show as a program that does not start.
 copy_elf() {
 	mkdir -p "$R$(dirname "$2")"
 	cp -L "$1" "$R$2"
-	local lib
-	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*' || true); do
+	local lib libs
+	libs=$(ldd "$1" 2>&1 || true)
+	[[ $libs != *'not found'* ]] || die "$1 cannot run on this host's libraries: $(grep 'not found' <<<"$libs" | head -3)"
+	for lib in $(grep -o '=> /[^ ]*\|^[[:space:]]*/[^ ]*' <<<"$libs" | grep -o '/[^ ]*' || true); do
 		[ -e "$R$lib" ] && continue
 		mkdir -p "$R$(dirname "$lib")"
 		cp -L "$lib" "$R$lib"
