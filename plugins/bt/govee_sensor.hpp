@@ -74,9 +74,9 @@ class GoveeSensor final : public AdvertListener {
           .min(0)
           .help("seconds between two publications of one device; 0: every advertisement"),
       sdk::end_params};
-  // A tree, not one value: Destination/<device>/<field>.
-  static constexpr sr_io_def ios[] = {sdk::publishes("Destination", SR_VALUE_NUMBER, "temperature", "°C"),
-                                      sdk::end_ios};
+  // A tree, not one value: Destination/<device>/<field>, devices named at
+  // run time. "tree" tells discovery so (it announces none of it yet).
+  static constexpr sr_io_def ios[] = {sdk::publishes("Destination", SR_VALUE_NUMBER, "tree"), sdk::end_ios};
 
   GoveeSensor(sdk::Host host, const sdk::Params& params);
   ~GoveeSensor() override;

@@ -114,6 +114,18 @@ Settings read_settings(const sdk::Params& params) {
   if (s.reconnect_max < s.reconnect_min)
     throw std::runtime_error(fmt::format("ReconnectMax {} is below ReconnectMin {}", s.reconnect_max, s.reconnect_min));
   s.offline_queue = params.get<std::size_t>("OfflineQueue");
+  auto& d = s.discovery;
+  d.format = params.choice<discovery::Format>("Discovery");
+  d.prefix = params.find("DiscoveryPrefix").value_or(d.format == discovery::Format::Homie ? "homie" : "homeassistant");
+  d.mode = params.choice<discovery::HaMode>("DiscoveryMode");
+  d.homie_version = params.get<int>("HomieVersion");
+  d.birth_topic = params.get("BirthTopic");
+  d.device.id = params.find("DeviceId").value_or(s.client_id);
+  if (d.format != discovery::Format::None && discovery::sanitize_id(d.device.id).empty())
+    throw std::runtime_error(fmt::format("DeviceId '{}' has no letter or digit to make an id of", d.device.id));
+  d.device.name = params.find("DeviceName").value_or(host_name());
+  d.device.sw_version = SR_MQTT_VERSION;
+  d.device.root_topic = s.root_topic;
   return s;
 }
 
@@ -124,7 +136,8 @@ MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
       refresh_topic_(settings_.root_topic + "/refresh"),
       reconnect_(std::chrono::duration_cast<Clock>(std::chrono::duration<double>(settings_.reconnect_min)),
                  std::chrono::duration_cast<Clock>(std::chrono::duration<double>(settings_.reconnect_max))),
-      queue_(settings_.offline_queue) {
+      queue_(settings_.offline_queue),
+      discovery_(host, settings_.discovery, discovery_link()) {
   init_library();
   numeric_host_ = is_numeric_address(settings_.host);
   mosquitto* m = mosquitto_new(settings_.client_id.c_str(), true, this);
@@ -155,8 +168,15 @@ MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
                                        settings_.has_password ? settings_.password.c_str() : nullptr);
     if (rc != MOSQ_ERR_SUCCESS) throw std::runtime_error(fmt::format("credentials: {}", mosquitto_strerror(rc)));
   }
-  // The Will goes into every CONNECT, the first one included.
-  int rc = mosquitto_will_set(m, status_topic_.c_str(), 7, "OFFLINE", settings_.qos, true);
+  // The Will goes into every CONNECT, the first one included. MQTT has one
+  // per connection: a Homie device's must set its $state to lost (the
+  // convention requires it), so with Homie the status topic goes OFFLINE on
+  // a clean stop only (docs/discovery.md).
+  const discovery::Message homie_will = discovery_.will();
+  int rc = homie_will.topic.empty()
+               ? mosquitto_will_set(m, status_topic_.c_str(), 7, "OFFLINE", settings_.qos, true)
+               : mosquitto_will_set(m, homie_will.topic.c_str(), static_cast<int>(homie_will.payload.size()),
+                                    homie_will.payload.data(), homie_will.qos, true);
   if (rc != MOSQ_ERR_SUCCESS) throw std::runtime_error(fmt::format("Last Will: {}", mosquitto_strerror(rc)));
 
   if (settings_.tls) {
@@ -187,6 +207,31 @@ MqttConnection::~MqttConnection() {
 }
 
 std::string MqttConnection::endpoint() const { return fmt::format("{}:{}", settings_.host, settings_.port); }
+
+discovery::Link MqttConnection::discovery_link() {
+  discovery::Link link;
+  // The announcer sends only while online; its messages skip the offline
+  // queue (a reconnect announces again anyway).
+  link.send = [this](const discovery::Message& m) {
+    if (state_ != State::Online) return;
+    send(m.topic, m.payload, m.qos, m.retain);
+    update_write_interest();
+  };
+  link.subscribe = [this](const std::string& filter) {
+    if (state_ != State::Online) return;
+    int rc = mosquitto_subscribe(mosq_.get(), nullptr, filter.c_str(), 1);
+    if (rc != MOSQ_ERR_SUCCESS) host_.error("cannot subscribe to {}: {}", filter, mosquitto_strerror(rc));
+    update_write_interest();
+  };
+  link.unsubscribe = [this](const std::string& filter) {
+    if (state_ != State::Online) return;
+    mosquitto_unsubscribe(mosq_.get(), nullptr, filter.c_str());
+    update_write_interest();
+  };
+  link.refresh = [this] { host_.request_refresh(); };
+  link.deliver = [this](const std::string& relative, std::string_view payload) { host_.deliver(relative, payload); };
+  return link;
+}
 
 void MqttConnection::report_status() {
   std::string status;
@@ -302,6 +347,7 @@ void MqttConnection::on_keepalive_tick() {
 void MqttConnection::lost(const std::string& why) {
   const bool was_online = state_ == State::Online;
   state_ = State::Idle;
+  discovery_.disconnected();
   socket_watch_.reset();
   keepalive_timer_.cancel();
   socket_fd_ = -1;
@@ -374,6 +420,7 @@ void MqttConnection::handle_connack(int rc) {
     host_.request_refresh();
   else
     host_.debug("first connection: the queue held every reading taken before it; no refresh");
+  discovery_.connected();
 }
 
 std::string MqttConnection::topic_of(const std::string& source, uint32_t flags) const {
@@ -394,6 +441,7 @@ void MqttConnection::handle_message(const mosquitto_message* message) {
     host_.request_refresh();
     return;
   }
+  if (discovery_.on_message(topic, payload, message->retain)) return;
   if (is_echo(topic, payload)) {
     host_.debug("ignored own state echo on {}", topic);
     return;
@@ -437,6 +485,7 @@ void MqttConnection::publish(std::string_view destination, std::string_view payl
     throw std::runtime_error(fmt::format("'{}' is not a topic to publish to (empty, or with + or #)", topic));
   bool retain = flags & SR_PUBLISH_RETAIN ? true : flags & SR_PUBLISH_NO_RETAIN ? false : settings_.retain;
   if (flags & SR_PUBLISH_ECHO) echoes_.push_back(Echo{topic, std::string(payload), host_.now() + kEchoWindow});
+  discovery_.published(topic, payload);
   if (state_ == State::Online && queue_.empty()) {
     send(topic, payload, settings_.qos, retain);
     update_write_interest();
@@ -511,10 +560,10 @@ void MqttConnection::unsubscribe(std::string_view source, uint32_t flags) {
 }
 
 void MqttConnection::catalogue_changed() {
-  // Discovery messages (Home Assistant, openHAB) will be generated from the
-  // catalogue; for now it is logged for whoever debugs a setup.
+  const std::vector<sdk::CatalogueEntry> catalogue = host_.catalogue();
+  discovery_.set_catalogue(catalogue);
   if (!host_.log_enabled(SR_LOG_DEBUG)) return;
-  for (const auto& entry : host_.catalogue())
+  for (const auto& entry : catalogue)
     for (const auto& io : entry.ios)
       host_.debug("catalogue: [{}] {} {} {}{}", entry.section, io.direction == SR_IO_PUBLISHES ? "publishes" : "accepts",
                   io.key, io.topic, io.unit.empty() ? "" : " in " + io.unit);
@@ -535,6 +584,9 @@ bool MqttConnection::is_echo(const std::string& topic, std::string_view payload)
 void MqttConnection::flush_before_exit() {
   if (state_ != State::Online) return;
   mosquitto* m = mosq_.get();
+  for (const discovery::Message& last : discovery_.farewell())
+    mosquitto_publish(m, nullptr, last.topic.c_str(), static_cast<int>(last.payload.size()), last.payload.data(),
+                      last.qos, last.retain);
   offline_acked_ = settings_.qos == 0;
   int rc = mosquitto_publish(m, &offline_mid_, status_topic_.c_str(), 7, "OFFLINE", settings_.qos, true);
   if (rc != MOSQ_ERR_SUCCESS) return;

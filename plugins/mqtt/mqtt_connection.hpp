@@ -26,6 +26,7 @@
 //   Client = garage-pi
 #pragma once
 
+#include "discovery_announcer.hpp"
 #include "offline_queue.hpp"
 #include <sensor_reporter/reconnect_policy.hpp>
 
@@ -67,6 +68,7 @@ struct Settings {
   double reconnect_min{};
   double reconnect_max{};
   std::size_t offline_queue{};
+  discovery::Settings discovery;
 };
 
 // Reads and checks the parameters (PasswordFile, the TLS default port and
@@ -104,6 +106,21 @@ class MqttConnection {
       sdk::float_param("ReconnectMax").fallback("60").min(0.05).max(86400).help("longest wait between retries"),
       sdk::int_param("OfflineQueue").fallback("1000").min(0).max(1000000)
           .help("messages kept in order while disconnected; 0 disables"),
+      sdk::choice_param("Discovery", "none|homeassistant|homie")
+          .fallback("none")
+          .help("announce every section: Home Assistant MQTT discovery or a Homie device"),
+      sdk::string_param("DiscoveryPrefix")
+          .pattern("[^/+#]([^+#]*[^/+#])?", "a topic without + or # and without a leading or trailing /")
+          .help("discovery topic prefix; default homeassistant, or homie"),
+      sdk::choice_param("DiscoveryMode", "device|component")
+          .fallback("device")
+          .help("Home Assistant: one config per device (HA >= 2024.11) or one per entity (older HA, openHAB)"),
+      sdk::choice_param("HomieVersion", "4|5").fallback("4").help("Homie convention: 4 (openHAB) or 5"),
+      sdk::string_param("DeviceId").help("stable id of this device in discovery; default the Client id"),
+      sdk::string_param("DeviceName").help("device name shown in discovery; default the host name"),
+      sdk::string_param("BirthTopic")
+          .fallback("homeassistant/status")
+          .help("Home Assistant's status topic: announced again when it says online"),
       sdk::end_params};
   // Rules one value against another; --check reports them.
   static void check(const sdk::Params& params, sdk::CheckReport& report);
@@ -140,6 +157,7 @@ class MqttConnection {
   void flush_before_exit();
   void report_status();
   std::string endpoint() const;
+  discovery::Link discovery_link();
 
   void handle_connack(int rc);
   void handle_disconnect(int reason);
@@ -181,8 +199,11 @@ class MqttConnection {
   int offline_mid_ = -1;
   bool offline_acked_ = false;
   std::thread::id loop_thread_;
+  discovery::Announcer discovery_;
 };
 static_assert(sdk::choice_count(MqttConnection::params, "Version") == 3,
               "Protocol follows Version's choices");
+static_assert(sdk::choice_count(MqttConnection::params, "Discovery") == 3,
+              "discovery::Format follows Discovery's choices");
 
 }  // namespace sr::mqtt

@@ -25,17 +25,30 @@ constexpr sr_param_def kConnectionCommon[] = {
     string_param("Class").required().help("plugin class, e.g. mqtt.mqtt_conn.MqttConnection"),
     string_param("Name").required().help("connection name that sensors and actuators list in Connection"),
     choice_param("Level", kLevels).help("log level of this section")};
+// How a section shows in its connections' discovery (plugins/mqtt/
+// discovery_model.hpp reads them from the catalogue).
+constexpr sr_param_def kDiscovery = bool_param("Discovery").help("no: leave this section out of discovery");
+constexpr sr_param_def kDiscoveryName =
+    string_param("DiscoveryName").help("name in Home Assistant or Homie; default the section name");
+constexpr sr_param_def kDiscoveryComponent =
+    string_param("DiscoveryComponent")
+        .help("sensor, binary_sensor, event, device_automation or text instead of the class's choice");
+constexpr sr_param_def kDiscoveryDeviceClass =
+    string_param("DiscoveryDeviceClass").help("Home Assistant device_class instead of the class's choice");
+
 constexpr sr_param_def kSensorCommon[] = {
     string_param("Class").required().help("plugin class, e.g. heartbeat.heartbeat.Heartbeat"),
     string_param("Connection").help("comma-separated connection Names to publish to"),
     float_param("Poll").help("seconds between polls; absent or <= 0: not polled"),
     bool_param("Retain").help("retain this section's messages (overrides the connection)"),
-    choice_param("Level", kLevels).help("log level of this section")};
+    choice_param("Level", kLevels).help("log level of this section"),
+    kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
 constexpr sr_param_def kActuatorCommon[] = {
     string_param("Class").required().help("plugin class, e.g. exec.exec_actuator.ExecActuator"),
     string_param("Connection").help("comma-separated connection Names to take commands from"),
     bool_param("Retain").help("retain this section's state messages (overrides the connection)"),
-    choice_param("Level", kLevels).help("log level of this section")};
+    choice_param("Level", kLevels).help("log level of this section"),
+    kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
 constexpr sr_param_def kLogging[] = {
     choice_param("Level", kLevels).fallback("INFO").help("global log level"),
     bool_param("Syslog").fallback("no").help("also log to syslog"),

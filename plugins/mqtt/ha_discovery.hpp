@@ -1,0 +1,47 @@
+// Home Assistant MQTT discovery for a discovery::Device: the retained config
+// messages, the topics they live on, and the clean-up of what is no longer
+// configured (../shared/reference/discovery.md, A.1-A.11).
+//
+// Device mode (HA >= 2024.11): one message, <prefix>/device/<id>/config,
+// with "device", "origin", the shared "availability" and "components".
+// Component mode (older HA, openHAB's HA binding): one message per entity on
+// <prefix>/<platform>/<id>/<entity id>/config. Either way unique_id is
+// sr_<device id>_<entity id> and default_entity_id <platform>.<device id>_<entity id>
+// (never object_id, ignored since HA 2026.4). Keys are written in a fixed
+// order, so an unchanged configuration gives byte-identical payloads.
+#pragma once
+
+#include "discovery_model.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sr::mqtt::discovery {
+
+enum class HaMode { Device, Component };  // follows DiscoveryMode's "device|component"
+
+struct HaOptions {
+  std::string prefix = "homeassistant";
+  HaMode mode = HaMode::Device;
+};
+
+// The retained (QoS 1) config messages announcing `device`.
+std::vector<Message> ha_config(const Device& device, const HaOptions& options);
+
+// The filters under which this device's configs live in either mode, to
+// read them back at start.
+std::vector<std::string> ha_owned_filters(const Device& device, const HaOptions& options);
+bool ha_owns_topic(const Device& device, const HaOptions& options, std::string_view topic);
+
+// `found`: what the broker holds under the owned filters, or what was last
+// sent; `config`: ha_config's. The messages to send before `config` so that
+// nothing no longer configured survives: a device config losing components
+// is first sent with each gone one reduced to {"platform": ...} (HA's
+// documented removal); a per-component topic `config` lacks, or a device
+// topic in component mode, gets an empty retained payload. Payloads that are
+// not JSON objects are stale. Nothing stale: none.
+std::vector<Message> ha_cleanup(const std::vector<Message>& found, const std::vector<Message>& config,
+                                const Device& device, const HaOptions& options);
+
+}  // namespace sr::mqtt::discovery

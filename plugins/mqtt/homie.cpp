@@ -1,0 +1,219 @@
+#include "homie.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace sr::mqtt::discovery {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kDeviceNode = "sensor-reporter";
+
+struct Property {
+  std::string id;
+  const Entity* entity;
+  std::string datatype;
+  std::string format;
+  bool settable = false;
+  bool retained = true;
+};
+
+struct Node {
+  std::string id;
+  std::string name;
+  std::vector<Property> properties;
+};
+
+Property property_of(const Entity& e, int version) {
+  Property p{sanitize_id(e.key, '-'), &e, "string", "", false, true};
+  switch (e.component) {
+    case Component::Sensor:
+      if (e.value_type == SR_VALUE_NUMBER) p.datatype = "float";
+      break;
+    case Component::BinarySensor:
+      p.datatype = "enum";
+      p.format = e.payload_off + "," + e.payload_on;
+      break;
+    case Component::Switch:
+      p.datatype = "enum";
+      p.format = e.payload_off + "," + e.payload_on;
+      p.settable = true;
+      break;
+    case Component::Button:
+      p.datatype = "enum";
+      p.format = e.payload_press;
+      p.settable = true;
+      p.retained = false;
+      break;
+    case Component::Text: p.settable = true; break;
+    case Component::Trigger:
+    case Component::Event:
+      if (version >= 5) p.datatype = "datetime";
+      p.retained = false;
+      break;
+  }
+  return p;
+}
+
+// Sections in file order, each a node; the device's own entities (no
+// section) last, in node "sensor-reporter".
+std::vector<Node> nodes_of(const Device& device, int version) {
+  std::vector<Node> nodes;
+  for (const Entity& e : device.entities) {
+    const std::string id = e.section.empty() ? std::string(kDeviceNode) : sanitize_id(e.section, '-');
+    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const Node& n) { return n.id == id; });
+    if (it == nodes.end()) {
+      nodes.push_back(Node{id, e.section.empty() ? "sensor_reporter" : e.section, {}});
+      it = std::prev(nodes.end());
+    }
+    it->properties.push_back(property_of(e, version));
+  }
+  return nodes;
+}
+
+std::string csv(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+Json description_nodes(const std::vector<Node>& nodes) {
+  Json out = Json::object();
+  for (const Node& node : nodes) {
+    Json n;
+    n["name"] = node.name;
+    Json properties = Json::object();
+    for (const Property& p : node.properties) {
+      Json j;
+      j["name"] = p.entity->name;
+      j["datatype"] = p.datatype;
+      if (!p.format.empty()) j["format"] = p.format;
+      if (p.settable) j["settable"] = true;
+      if (!p.retained) j["retained"] = false;
+      if (!p.entity->unit.empty()) j["unit"] = p.entity->unit;
+      properties[p.id] = std::move(j);
+    }
+    n["properties"] = std::move(properties);
+    out[node.id] = std::move(n);
+  }
+  return out;
+}
+
+Json description(const Device& device, const HomieOptions& options) {
+  Json d;
+  d["homie"] = "5.0";
+  d["version"] = options.description_version;
+  d["name"] = device.name;
+  d["nodes"] = description_nodes(nodes_of(device, options.version));
+  return d;
+}
+
+bool announced(const std::vector<Message>& announce, const std::string& topic) {
+  return std::any_of(announce.begin(), announce.end(), [&](const Message& m) { return m.topic == topic; });
+}
+
+}  // namespace
+
+std::string homie_base(const Device& device, const HomieOptions& options) {
+  const std::string id = sanitize_id(device.id, '-');
+  return options.version >= 5 ? options.domain + "/5/" + id : options.domain + "/" + id;
+}
+
+std::string homie_state_topic(const Device& device, const HomieOptions& options) {
+  return homie_base(device, options) + "/$state";
+}
+
+std::vector<Message> homie_announce(const Device& device, const HomieOptions& options) {
+  const std::string base = homie_base(device, options);
+  std::vector<Message> out;
+  auto put = [&](const std::string& topic, std::string payload) { out.push_back(Message{topic, std::move(payload)}); };
+  put(base + "/$state", "init");
+  if (options.version >= 5) {
+    put(base + "/$description", description(device, options).dump());
+    return out;
+  }
+  const std::vector<Node> nodes = nodes_of(device, options.version);
+  std::vector<std::string> node_ids;
+  for (const Node& n : nodes) node_ids.push_back(n.id);
+  put(base + "/$homie", "4.0.0");
+  put(base + "/$name", device.name);
+  // $extensions (v4: required, empty when none) is left out: an empty
+  // retained payload is a deletion in MQTT.
+  put(base + "/$nodes", csv(node_ids));
+  for (const Node& node : nodes) {
+    const std::string n = base + "/" + node.id;
+    std::vector<std::string> property_ids;
+    for (const Property& p : node.properties) property_ids.push_back(p.id);
+    put(n + "/$name", node.name);
+    put(n + "/$type", node.id == kDeviceNode ? "sensor_reporter" : "section");
+    put(n + "/$properties", csv(property_ids));
+    for (const Property& p : node.properties) {
+      const std::string t = n + "/" + p.id;
+      put(t + "/$name", p.entity->name);
+      put(t + "/$datatype", p.datatype);
+      if (!p.format.empty()) put(t + "/$format", p.format);
+      if (p.settable) put(t + "/$settable", "true");
+      if (!p.retained) put(t + "/$retained", "false");
+      if (!p.entity->unit.empty()) put(t + "/$unit", p.entity->unit);
+    }
+  }
+  return out;
+}
+
+std::vector<HomieRoute> homie_routes(const Device& device, const HomieOptions& options) {
+  const std::string base = homie_base(device, options);
+  std::vector<HomieRoute> routes;
+  for (const Node& node : nodes_of(device, options.version))
+    for (const Property& p : node.properties) {
+      HomieRoute r;
+      r.state_topic = p.entity->state_topic;
+      r.property_topic = base + "/" + node.id + "/" + p.id;
+      if (p.settable) r.set_topic = r.property_topic + "/set";
+      r.command_topic = p.entity->command_topic;
+      r.retained = p.retained;
+      routes.push_back(std::move(r));
+    }
+  return routes;
+}
+
+std::vector<Message> homie_cleanup(const std::vector<Message>& found, const std::vector<Message>& announce,
+                                   const Device& device, const HomieOptions& options) {
+  const std::string base = homie_base(device, options) + "/";
+  const std::vector<HomieRoute> routes = homie_routes(device, options);
+  std::vector<Message> out;
+  for (const Message& old : found) {
+    if (old.payload.empty() || old.topic.compare(0, base.size(), base) != 0) continue;
+    if (old.topic == base + "$state" || announced(announce, old.topic)) continue;
+    const bool set = old.topic.size() > 4 && old.topic.compare(old.topic.size() - 4, 4, "/set") == 0;
+    const bool live_value = std::any_of(routes.begin(), routes.end(),
+                                        [&](const HomieRoute& r) { return r.property_topic == old.topic; });
+    if (!set && live_value) continue;
+    out.push_back(Message{old.topic, ""});
+  }
+  return out;
+}
+
+std::uint64_t homie_description_version(const std::vector<Message>& found, const Device& device,
+                                        const HomieOptions& options, std::uint64_t now) {
+  const std::string topic = homie_base(device, options) + "/$description";
+  for (const Message& m : found) {
+    if (m.topic != topic) continue;
+    Json old = Json::parse(m.payload, nullptr, false);
+    if (!old.is_object() || !old.contains("version") || !old["version"].is_number_unsigned()) break;
+    const std::uint64_t old_version = old["version"].get<std::uint64_t>();
+    HomieOptions same = options;
+    same.description_version = old_version;
+    if (description(device, same) == old) return old_version;
+    return std::max(old_version + 1, now);
+  }
+  return now;
+}
+
+std::string homie_value(std::string_view payload, const HomieOptions& options) {
+  if (payload.empty() && options.version >= 5) return std::string(1, '\0');
+  return std::string(payload);
+}
+
+}  // namespace sr::mqtt::discovery
