@@ -95,7 +95,10 @@ class SectionMapper {
       : entry_(entry), root_(root), report_(report) {}
 
   std::vector<Entity> map() {
+    // A switch: a command (ON/OFF/TOGGLE, or the two values of a binary
+    // input), and the state the section publishes, when it does.
     const sdk::CatalogueIo* command = find(SR_IO_ACCEPTS, SR_VALUE_COMMAND);
+    if (!command) command = find(SR_IO_ACCEPTS, SR_VALUE_BINARY);
     const sdk::CatalogueIo* state = command ? find_measure(SR_IO_PUBLISHES, "switch") : nullptr;
     for (const sdk::CatalogueIo& io : entry_.ios) {
       if (&io == state) continue;  // the switch's state
@@ -206,10 +209,11 @@ class SectionMapper {
   }
 
   void apply_overrides() {
-    const std::string name = param(entry_, kSectionName);
+    // The first entity is the section's main one (the contact, the
+    // switch): it carries the bare name, the others add their key's.
+    const std::string name = param(entry_, kSectionName).empty() ? entry_.section : param(entry_, kSectionName);
     for (Entity& e : entities_)
-      e.name = entities_.size() == 1 ? (name.empty() ? entry_.section : name)
-                                      : fmt::format("{} {}", name.empty() ? entry_.section : name, key_label(e.key));
+      e.name = &e == &entities_.front() ? name : fmt::format("{} {}", name, key_label(e.key));
     if (entities_.empty()) return;
     Entity& first = entities_.front();
     const std::string wanted = param(entry_, kSectionComponent);

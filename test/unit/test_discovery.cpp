@@ -1,0 +1,459 @@
+// Unit tests for discovery (plugins/mqtt/discovery_model, ha_discovery,
+// homie): every product class, through the host's own catalogue code and
+// its real parameter and io tables, maps to the right Home Assistant
+// component and Homie property; the HA and Homie messages, their clean-up.
+#include "config/plan.h"
+#include "host/catalogue.h"
+#include "mqtt/discovery_model.hpp"
+#include "mqtt/ha_discovery.hpp"
+#include "mqtt/homie.hpp"
+
+#include "bt/btle_sensor.hpp"
+#include "bt/btscan_sensor.hpp"
+#include "bt/govee_sensor.hpp"
+#include "exec/exec_actuator.hpp"
+#include "exec/exec_sensor.hpp"
+#include "gpio/gpio_actuator.hpp"
+#include "gpio/gpio_sensor.hpp"
+#include "heartbeat/heartbeat.hpp"
+#include "network/arp_sensor.hpp"
+#include "one_wire/ds18x20_sensor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace sr::mqtt::discovery;
+using Json = nlohmann::json;
+
+template <typename T, size_t N>
+std::span<const T> without_end(const T (&table)[N]) {
+  return std::span<const T>(table, N - 1);
+}
+
+// The catalogue entry the host makes for a section of class T with these
+// parameters (table defaults applied as the planner does).
+template <typename T>
+sr::sdk::CatalogueEntry entry(std::string section, sr::config::ParamList values) {
+  static std::deque<sr_class_def> defs;  // the plan points at it
+  sr_class_def& def = defs.emplace_back();
+  def.struct_size = sizeof def;
+  def.kind = T::kind;
+  def.name = T::name;
+  def.path = T::path;
+  def.summary = T::summary;
+  def.params = T::params;
+  def.ios = T::ios;
+  for (const sr_param_def& p : without_end(T::params))
+    if (p.default_value && !sr::config::find_param(values, p.name)) values.emplace_back(p.name, p.default_value);
+  sr::config::ComponentPlan plan;
+  plan.section = std::move(section);
+  plan.kind = T::kind;
+  plan.plugin.def = &def;
+  plan.plugin.params = without_end(T::params);
+  plan.plugin.ios = without_end(T::ios);
+  plan.params = std::move(values);
+  plan.connections = {"MQTT"};
+  return sr::catalogue_section(plan);
+}
+
+DeviceInfo info() { return DeviceInfo{"Garage-Pi", "garage pi", "1.2.3", "sr"}; }
+
+const Entity& only(const Device& d, std::string_view section) {
+  const Entity* found = nullptr;
+  int count = 0;
+  for (const Entity& e : d.entities)
+    if (e.section == section) found = &e, ++count;
+  REQUIRE(count == 1);
+  return *found;
+}
+
+std::vector<sr::sdk::CatalogueEntry> every_class() {
+  return {
+      entry<sr::heartbeat::Heartbeat>("Heartbeat", {{"Num-Dest", "hb/ms"}, {"Str-Dest", "hb/text"}, {"Poll", "60"}}),
+      entry<sr::exec::ExecSensor>("Uptime", {{"Script", "uptime"}, {"Destination", "uptime"}, {"Poll", "10"}}),
+      entry<sr::exec::ExecActuator>("Cmd", {{"Command", "echo"}, {"CommandSrc", "cmd"}, {"ResultsDest", "cmd/out"}}),
+      entry<sr::gpio::RpiGpioSensor>("Door", {{"Pin", "17"},
+                                              {"Destination", "door"},
+                                              {"Values", "SHUT,AJAR"},
+                                              {"Short_Press-Dest", "door/short"},
+                                              {"Long_Press-Dest", "door/long"}}),
+      entry<sr::gpio::RpiGpioActuator>("Relay", {{"Pin", "18"},
+                                                 {"CommandSrc", "relay/cmd"},
+                                                 {"ToggleCommandSrc", "relay/toggle"},
+                                                 {"StateDest", "relay/state"}}),
+      entry<sr::network::ArpSensor>("Phone", {{"Address", "aa:bb:cc:dd:ee:ff"}, {"Destination", "phone"}, {"Poll", "10"}}),
+      entry<sr::one_wire::Ds18x20Sensor>("Temp", {{"Sensor", "28-000005e2fdc3"}, {"Destination", "temp"}, {"TempUnit", "F"},
+                                                  {"Poll", "10"}}),
+      entry<sr::bt::GoveeSensor>("Govee", {{"Destination", "govee"}}),
+      entry<sr::bt::BtleSensor>("Tag", {{"Address1", "aa:bb:cc:dd:ee:01"}, {"Destination1", "tag"}}),
+      entry<sr::bt::SimpleBtSensor>("Watch", {{"Address1", "aa:bb:cc:dd:ee:02"}, {"Destination1", "watch"}}),
+      entry<sr::bt::BtRssiSensor>("Keys", {{"Address", "aa:bb:cc:dd:ee:03"}, {"Destination", "keys"}}),
+  };
+}
+
+}  // namespace
+
+TEST_CASE("sanitize_id keeps [a-z0-9] and one separator") {
+  CHECK(sanitize_id("Sensor.1") == "sensor_1");
+  CHECK(sanitize_id("aa:bb::CC", '-') == "aa-bb-cc");
+  CHECK(sanitize_id("__x__") == "x");
+  CHECK(sanitize_id("été") == "t");
+  CHECK(sanitize_id("") == "");
+}
+
+TEST_CASE("every product class maps to the component its outputs and inputs call for") {
+  BuildReport report;
+  const Device d = build_device(info(), every_class(), report);
+  CHECK(d.id == "garage_pi");
+  CHECK(d.availability_topic == "sr/status");
+
+  SUBCASE("Heartbeat: two diagnostic sensors, the number a duration in ms") {
+    std::vector<const Entity*> hb;
+    for (const Entity& e : d.entities)
+      if (e.section == "Heartbeat") hb.push_back(&e);
+    REQUIRE(hb.size() == 2);
+    CHECK(hb[0]->component == Component::Sensor);
+    CHECK(hb[0]->state_topic == "sr/hb/ms");
+    CHECK(hb[0]->device_class == "duration");
+    CHECK(hb[0]->unit == "ms");
+    CHECK(hb[0]->state_class == "measurement");
+    CHECK(hb[0]->entity_category == "diagnostic");
+    CHECK(hb[0]->name == "Heartbeat");
+    CHECK(hb[1]->name == "Heartbeat Str");
+    CHECK(hb[1]->device_class == "");
+    CHECK(hb[1]->state_class == "");
+    CHECK(hb[1]->entity_category == "diagnostic");
+  }
+  SUBCASE("ExecSensor: a text sensor; ExecActuator: its results, its free-text command left out") {
+    const Entity& uptime = only(d, "Uptime");
+    CHECK(uptime.component == Component::Sensor);
+    CHECK(uptime.device_class == "");
+    const Entity& cmd = only(d, "Cmd");
+    CHECK(cmd.key == "ResultsDest");
+    CHECK(cmd.state_topic == "sr/cmd/out");
+    REQUIRE(report.notes.size() == 2);
+    CHECK(report.notes[0] == "[Cmd] CommandSrc: takes free text; not announced unless DiscoveryComponent = text");
+  }
+  SUBCASE("RpiGpioSensor: a contact with the section's Values, two press triggers") {
+    std::vector<const Entity*> door;
+    for (const Entity& e : d.entities)
+      if (e.section == "Door") door.push_back(&e);
+    REQUIRE(door.size() == 3);
+    CHECK(door[0]->component == Component::BinarySensor);
+    CHECK(door[0]->device_class == "opening");
+    CHECK(door[0]->payload_off == "SHUT");
+    CHECK(door[0]->payload_on == "AJAR");
+    CHECK(door[1]->component == Component::Trigger);
+    CHECK(door[1]->trigger_type == "button_short_press");
+    CHECK(door[1]->trigger_subtype == "button_1");
+    CHECK_FALSE(door[1]->retained_state);
+    CHECK(door[2]->trigger_type == "button_long_press");
+    CHECK(door[2]->trigger_subtype == "button_2");
+  }
+  SUBCASE("RpiGpioActuator: a switch on CommandSrc showing StateDest, and a Toggle button") {
+    std::vector<const Entity*> relay;
+    for (const Entity& e : d.entities)
+      if (e.section == "Relay") relay.push_back(&e);
+    REQUIRE(relay.size() == 2);
+    CHECK(relay[0]->component == Component::Switch);
+    CHECK(relay[0]->command_topic == "sr/relay/cmd");
+    CHECK(relay[0]->state_topic == "sr/relay/state");
+    CHECK(relay[0]->payload_on == "ON");
+    CHECK(relay[0]->payload_off == "OFF");
+    CHECK(relay[1]->component == Component::Button);
+    CHECK(relay[1]->command_topic == "sr/relay/toggle");
+    CHECK(relay[1]->payload_press == "TOGGLE");
+  }
+  SUBCASE("presence: ArpSensor and the three Bluetooth presence classes") {
+    for (const char* section : {"Phone", "Tag", "Watch", "Keys"}) {
+      CAPTURE(section);
+      const Entity& e = only(d, section);
+      CHECK(e.component == Component::BinarySensor);
+      CHECK(e.device_class == "presence");
+      CHECK(e.payload_on == "ON");
+    }
+    CHECK(only(d, "Tag").key == "Destination1");
+  }
+  SUBCASE("Ds18x20Sensor: a temperature in the unit TempUnit chose") {
+    const Entity& t = only(d, "Temp");
+    CHECK(t.device_class == "temperature");
+    CHECK(t.unit == "°F");
+    CHECK(t.state_class == "measurement");
+  }
+  SUBCASE("GoveeSensor's tree is left out, saying why; the Refresh button comes last") {
+    CHECK(std::none_of(d.entities.begin(), d.entities.end(), [](const Entity& e) { return e.section == "Govee"; }));
+    REQUIRE(report.notes.size() == 2);
+    CHECK(report.notes[1].starts_with("[Govee] Destination: publishes a tree of topics"));
+    CHECK(d.entities.back().id == "refresh");
+    CHECK(d.entities.back().command_topic == "sr/refresh");
+    CHECK(d.entities.back().entity_category == "config");
+  }
+  CHECK(report.warnings.empty());
+}
+
+TEST_CASE("a section's Discovery keys rename, recast or leave it out; a wrong one is a warning naming it") {
+  auto door = [](sr::config::ParamList extra) {
+    sr::config::ParamList p{{"Pin", "17"}, {"Destination", "door"}, {"Short_Press-Dest", "door/short"}};
+    p.insert(p.end(), extra.begin(), extra.end());
+    return entry<sr::gpio::RpiGpioSensor>("Door", p);
+  };
+  BuildReport report;
+  SUBCASE("DiscoveryName names every entity of the section") {
+    const Device d = build_device(info(), {door({{"DiscoveryName", "Back door"}})}, report);
+    CHECK(d.entities[0].name == "Back door");
+    CHECK(d.entities[1].name == "Back door Short Press");
+    CHECK(d.entities[0].id == "door_destination");  // ids do not follow names
+  }
+  SUBCASE("Discovery = no leaves the section out") {
+    const Device d = build_device(info(), {door({{"Discovery", "no"}})}, report);
+    REQUIRE(d.entities.size() == 1);
+    CHECK(d.entities[0].id == "refresh");
+  }
+  SUBCASE("DiscoveryComponent and DiscoveryDeviceClass recast the first entity") {
+    const Device d =
+        build_device(info(), {door({{"DiscoveryComponent", "sensor"}, {"DiscoveryDeviceClass", "door"}})}, report);
+    CHECK(d.entities[0].component == Component::Sensor);
+    CHECK(d.entities[0].device_class == "door");
+    CHECK(report.warnings.empty());
+  }
+  SUBCASE("a component the entity cannot be is refused with a warning; the entity stays") {
+    const Device d = build_device(info(), {door({{"DiscoveryComponent", "switch"}})}, report);
+    CHECK(d.entities[0].component == Component::BinarySensor);
+    REQUIRE(report.warnings.size() == 1);
+    CHECK(report.warnings[0] ==
+          "[Door] Destination: DiscoveryComponent = switch: a binary_sensor cannot be shown as one; kept binary_sensor");
+  }
+  SUBCASE("an unknown component is named") {
+    build_device(info(), {door({{"DiscoveryComponent", "lamp"}})}, report);
+    REQUIRE(report.warnings.size() == 1);
+    CHECK(report.warnings[0].find("DiscoveryComponent = lamp: not one of") != std::string::npos);
+  }
+  SUBCASE("ExecActuator's command becomes a text entity when asked") {
+    auto cmd = entry<sr::exec::ExecActuator>("Cmd", {{"Command", "echo"}, {"CommandSrc", "cmd"}, {"DiscoveryComponent", "text"}});
+    const Device d = build_device(info(), {cmd}, report);
+    CHECK(d.entities[0].component == Component::Text);
+    CHECK(d.entities[0].command_topic == "sr/cmd");
+    CHECK(report.warnings.empty());
+  }
+}
+
+TEST_CASE("Home Assistant device mode: one retained config with every component, ids stable") {
+  BuildReport report;
+  const Device d = build_device(info(), every_class(), report);
+  const std::vector<Message> config = ha_config(d, HaOptions{});
+  REQUIRE(config.size() == 1);
+  CHECK(config[0].topic == "homeassistant/device/garage_pi/config");
+  CHECK(config[0].retain);
+  CHECK(config[0].qos == 1);
+  const Json j = Json::parse(config[0].payload);
+  CHECK(j["device"]["identifiers"] == Json::array({"sr_garage_pi"}));
+  CHECK(j["device"]["name"] == "garage pi");
+  CHECK(j["origin"]["name"] == "sensor_reporter");
+  CHECK(j["availability"][0]["topic"] == "sr/status");
+  CHECK(j["availability"][0]["payload_available"] == "ONLINE");
+  CHECK(j["availability"][0]["payload_not_available"] == "OFFLINE");
+  const Json& c = j["components"];
+  CHECK(c.size() == d.entities.size());
+  CHECK(c["temp_destination"]["platform"] == "sensor");
+  CHECK(c["temp_destination"]["unique_id"] == "sr_garage_pi_temp_destination");
+  CHECK(c["temp_destination"]["default_entity_id"] == "sensor.garage_pi_temp_destination");
+  CHECK(c["temp_destination"]["unit_of_measurement"] == "°F");
+  CHECK_FALSE(c["temp_destination"].contains("object_id"));
+  CHECK(c["door_destination"]["payload_on"] == "AJAR");
+  CHECK(c["relay_commandsrc"]["platform"] == "switch");
+  CHECK(c["relay_commandsrc"]["state_topic"] == "sr/relay/state");
+  CHECK(c["relay_togglecommandsrc"]["payload_press"] == "TOGGLE");
+  CHECK(c["door_short_press_dest"]["platform"] == "device_automation");
+  CHECK(c["door_short_press_dest"]["topic"] == "sr/door/short");
+  CHECK_FALSE(c["door_short_press_dest"].contains("payload"));
+  CHECK_FALSE(c["door_short_press_dest"].contains("unique_id"));
+  CHECK(c["refresh"]["platform"] == "button");
+  // The same configuration gives the same bytes: an unchanged config is
+  // recognised as such.
+  CHECK(ha_config(build_device(info(), every_class(), report), HaOptions{}) == config);
+}
+
+TEST_CASE("Home Assistant component mode: one config per entity, each with device, origin and availability") {
+  BuildReport report;
+  const Device d = build_device(info(), every_class(), report);
+  const std::vector<Message> config = ha_config(d, HaOptions{"ha", HaMode::Component});
+  REQUIRE(config.size() == d.entities.size());
+  CHECK(config[0].topic == "ha/sensor/garage_pi/heartbeat_num_dest/config");
+  for (const Message& m : config) {
+    CAPTURE(m.topic);
+    const Json j = Json::parse(m.payload);
+    CHECK(j.contains("device"));
+    CHECK(ha_owns_topic(d, HaOptions{"ha", HaMode::Component}, m.topic));
+    if (m.topic.starts_with("ha/device_automation/")) continue;
+    CHECK(j["availability"][0]["topic"] == "sr/status");
+    CHECK(j.contains("origin"));
+    CHECK_FALSE(j.contains("platform"));
+  }
+}
+
+TEST_CASE("ha_owns_topic takes this device's config topics only") {
+  Device d;
+  d.id = "garage_pi";
+  const HaOptions o;
+  CHECK(ha_owns_topic(d, o, "homeassistant/device/garage_pi/config"));
+  CHECK(ha_owns_topic(d, o, "homeassistant/sensor/garage_pi/x/config"));
+  CHECK_FALSE(ha_owns_topic(d, o, "homeassistant/sensor/other/x/config"));
+  CHECK_FALSE(ha_owns_topic(d, o, "homeassistant/device/other/config"));
+  CHECK_FALSE(ha_owns_topic(d, o, "ha/sensor/garage_pi/x/config"));
+  CHECK_FALSE(ha_owns_topic(d, o, "homeassistant/sensor/garage_pi/config"));
+  CHECK_FALSE(ha_owns_topic(d, o, "homeassistant/sensor/garage_pi/x/y/config"));
+  CHECK_FALSE(ha_owns_topic(d, o, "homeassistant/sensor/garage_pi/x/state"));
+}
+
+TEST_CASE("ha_cleanup removes what is no longer configured, and nothing else") {
+  BuildReport report;
+  const Device all = build_device(info(), every_class(), report);
+  std::vector<sr::sdk::CatalogueEntry> fewer = every_class();
+  fewer.erase(fewer.begin());  // Heartbeat removed
+  const Device less = build_device(info(), fewer, report);
+  const HaOptions device_mode;
+  const HaOptions component_mode{"homeassistant", HaMode::Component};
+
+  SUBCASE("nothing stale: nothing") {
+    CHECK(ha_cleanup(ha_config(all, device_mode), ha_config(all, device_mode), all, device_mode).empty());
+    CHECK(ha_cleanup({}, ha_config(all, device_mode), all, device_mode).empty());
+  }
+  SUBCASE("device mode: gone components are sent reduced to their platform first") {
+    const auto out = ha_cleanup(ha_config(all, device_mode), ha_config(less, device_mode), less, device_mode);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].topic == "homeassistant/device/garage_pi/config");
+    const Json j = Json::parse(out[0].payload);
+    CHECK(j["components"]["heartbeat_num_dest"] == Json{{"platform", "sensor"}});
+    CHECK(j["components"]["heartbeat_str_dest"] == Json{{"platform", "sensor"}});
+    CHECK(j["components"]["temp_destination"]["unit_of_measurement"] == "°F");
+  }
+  SUBCASE("component mode: a removed section's topics are emptied") {
+    const auto out = ha_cleanup(ha_config(all, component_mode), ha_config(less, component_mode), less, component_mode);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0] == Message{"homeassistant/sensor/garage_pi/heartbeat_num_dest/config", ""});
+    CHECK(out[1] == Message{"homeassistant/sensor/garage_pi/heartbeat_str_dest/config", ""});
+  }
+  SUBCASE("switching modes empties the other mode's topics") {
+    auto to_device = ha_cleanup(ha_config(all, component_mode), ha_config(all, device_mode), all, device_mode);
+    CHECK(to_device.size() == all.entities.size());
+    auto to_component = ha_cleanup(ha_config(all, device_mode), ha_config(all, component_mode), all, component_mode);
+    REQUIRE(to_component.size() == 1);
+    CHECK(to_component[0] == Message{"homeassistant/device/garage_pi/config", ""});
+  }
+  SUBCASE("garbage found on our topic is deleted; another device's config is left alone") {
+    const std::vector<Message> found{{"homeassistant/device/garage_pi/config", "not json"},
+                                     {"homeassistant/device/kitchen/config", "{}"}};
+    const auto out = ha_cleanup(found, ha_config(all, device_mode), all, device_mode);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == Message{"homeassistant/device/garage_pi/config", ""});
+  }
+}
+
+TEST_CASE("Homie v4: attributes per topic, enums keep our payloads, /set routes to the command topic") {
+  BuildReport report;
+  const Device d = build_device(info(), every_class(), report);
+  const HomieOptions o;
+  const std::vector<Message> a = homie_announce(d, o);
+  REQUIRE(!a.empty());
+  CHECK(a.front() == Message{"homie/garage-pi/$state", "init"});
+  auto value = [&](const std::string& topic) {
+    for (const Message& m : a)
+      if (m.topic == topic) return m.payload;
+    return std::string("<absent>");
+  };
+  CHECK(value("homie/garage-pi/$homie") == "4.0.0");
+  CHECK(value("homie/garage-pi/$name") == "garage pi");
+  CHECK(value("homie/garage-pi/$nodes") == "heartbeat,uptime,cmd,door,relay,phone,temp,tag,watch,keys,sensor-reporter");
+  CHECK(value("homie/garage-pi/door/$properties") == "destination,short-press-dest,long-press-dest");
+  CHECK(value("homie/garage-pi/door/destination/$datatype") == "enum");
+  CHECK(value("homie/garage-pi/door/destination/$format") == "SHUT,AJAR");
+  CHECK(value("homie/garage-pi/door/short-press-dest/$retained") == "false");
+  CHECK(value("homie/garage-pi/temp/destination/$datatype") == "float");
+  CHECK(value("homie/garage-pi/temp/destination/$unit") == "°F");
+  CHECK(value("homie/garage-pi/relay/commandsrc/$settable") == "true");
+  CHECK(value("homie/garage-pi/relay/commandsrc/$format") == "OFF,ON");
+  CHECK(value("homie/garage-pi/sensor-reporter/refresh/$settable") == "true");
+  CHECK(value("homie/garage-pi/$state") == "init");
+  for (const Message& m : a) CHECK_MESSAGE(m.retain, m.topic);
+
+  const std::vector<HomieRoute> routes = homie_routes(d, o);
+  auto route = [&](const std::string& property) {
+    for (const HomieRoute& r : routes)
+      if (r.property_topic == property) return r;
+    FAIL("no route for " << property);
+    return HomieRoute{};
+  };
+  CHECK(route("homie/garage-pi/relay/commandsrc").state_topic == "sr/relay/state");
+  CHECK(route("homie/garage-pi/relay/commandsrc").set_topic == "homie/garage-pi/relay/commandsrc/set");
+  CHECK(route("homie/garage-pi/relay/commandsrc").command_topic == "sr/relay/cmd");
+  CHECK(route("homie/garage-pi/door/destination").set_topic == "");
+  CHECK_FALSE(route("homie/garage-pi/door/long-press-dest").retained);
+  CHECK(route("homie/garage-pi/sensor-reporter/refresh").command_topic == "sr/refresh");
+}
+
+TEST_CASE("Homie v5: one $description whose version holds while the document does") {
+  BuildReport report;
+  const Device d = build_device(info(), every_class(), report);
+  HomieOptions o{5, "homie", 7};
+  const std::vector<Message> a = homie_announce(d, o);
+  REQUIRE(a.size() == 2);
+  CHECK(a[0] == Message{"homie/5/garage-pi/$state", "init"});
+  CHECK(a[1].topic == "homie/5/garage-pi/$description");
+  const Json j = Json::parse(a[1].payload);
+  CHECK(j["homie"] == "5.0");
+  CHECK(j["version"] == 7);
+  CHECK(j["name"] == "garage pi");
+  CHECK(j["nodes"]["temp"]["properties"]["destination"]["datatype"] == "float");
+  CHECK(j["nodes"]["temp"]["properties"]["destination"]["unit"] == "°F");
+  CHECK(j["nodes"]["door"]["properties"]["short-press-dest"]["datatype"] == "datetime");
+  CHECK(j["nodes"]["door"]["properties"]["short-press-dest"]["retained"] == false);
+  CHECK(j["nodes"]["relay"]["properties"]["commandsrc"]["settable"] == true);
+
+  CHECK(homie_description_version(a, d, o, 1000) == 7);  // unchanged: kept
+  std::vector<sr::sdk::CatalogueEntry> fewer = every_class();
+  fewer.pop_back();
+  const Device less = build_device(info(), fewer, report);
+  CHECK(homie_description_version(a, less, o, 5) == 8);        // changed: grows
+  CHECK(homie_description_version(a, less, o, 1000) == 1000);  // ... to the clock when it is ahead
+  CHECK(homie_description_version({}, d, o, 1234) == 1234);
+  CHECK(homie_value("", o) == std::string(1, '\0'));
+  CHECK(homie_value("", HomieOptions{}) == "");
+  CHECK(homie_value("21.5", o) == "21.5");
+}
+
+TEST_CASE("homie_cleanup deletes a removed section's attributes and values, never $state or live values") {
+  BuildReport report;
+  const Device all = build_device(info(), every_class(), report);
+  std::vector<sr::sdk::CatalogueEntry> fewer = every_class();
+  fewer.erase(fewer.begin());  // Heartbeat removed
+  const Device less = build_device(info(), fewer, report);
+  const HomieOptions o;
+  std::vector<Message> found = homie_announce(all, o);
+  found.push_back({"homie/garage-pi/heartbeat/num-dest", "1000"});
+  found.push_back({"homie/garage-pi/temp/destination", "70.1"});
+  found.push_back({"homie/garage-pi/relay/commandsrc/set", "ON"});
+  found.push_back({"homie/garage-pi/$state", "lost"});
+  const auto out = homie_cleanup(found, homie_announce(less, o), less, o);
+  std::vector<std::string> deleted;
+  for (const Message& m : out) {
+    CHECK(m.payload.empty());
+    CHECK(m.retain);
+    deleted.push_back(m.topic);
+  }
+  auto has = [&](const std::string& t) { return std::find(deleted.begin(), deleted.end(), t) != deleted.end(); };
+  CHECK(has("homie/garage-pi/heartbeat/$name"));
+  CHECK(has("homie/garage-pi/heartbeat/num-dest/$datatype"));
+  CHECK(has("homie/garage-pi/heartbeat/num-dest"));
+  CHECK(has("homie/garage-pi/relay/commandsrc/set"));
+  CHECK_FALSE(has("homie/garage-pi/temp/destination"));
+  CHECK_FALSE(has("homie/garage-pi/$state"));
+  CHECK_FALSE(has("homie/garage-pi/$nodes"));
+  CHECK(homie_cleanup(homie_announce(all, o), homie_announce(all, o), all, o).empty());
+}
