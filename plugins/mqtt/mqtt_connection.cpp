@@ -4,6 +4,7 @@
 #include <mqtt_protocol.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,20 @@ void init_library() {
   // per process, and never cleaned up (modules stay loaded until exit).
   static const int once = (mosquitto_lib_init(), 0);
   (void)once;
+}
+
+// Reads and discards until the peer closes (EOF), an error, or `deadline`.
+void drain_until_closed(const sdk::Host& host, int fd, std::chrono::nanoseconds deadline) {
+  char sink[512];
+  while (host.now() < deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - host.now()).count();
+    pollfd p{fd, POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(std::max<long long>(left, 1)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
+    const ssize_t n = read(fd, sink, sizeof sink);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return;
+  }
 }
 
 }  // namespace
@@ -600,8 +615,16 @@ void MqttConnection::flush_before_exit() {
     if ((p.revents & POLLOUT) && mosquitto_loop_write(m, 1) != MOSQ_ERR_SUCCESS) break;
     if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && mosquitto_loop_read(m, 1) != MOSQ_ERR_SUCCESS) break;
   }
+  // libmosquitto closes its socket once DISCONNECT is written. A socket
+  // closed with input unread (an UNSUBACK or PUBACK still on its way) sends
+  // RST, and the broker then drops what it had not yet read of ours: the
+  // configs announced just before a quick stop were lost so. A duplicate
+  // keeps the connection open until the broker, having read DISCONNECT,
+  // closes its side.
+  sdk::UniqueFd lingering{socket_fd_ >= 0 ? dup(socket_fd_) : -1};
   mosquitto_disconnect(m);
   mosquitto_loop_write(m, 1);
+  if (lingering && shutdown(lingering.get(), SHUT_WR) == 0) drain_until_closed(host_, lingering.get(), deadline);
   host_.info("disconnected from {}", endpoint());
   state_ = State::Idle;
 }
