@@ -212,8 +212,10 @@ class SectionMapper {
     // The first entity is the section's main one (the contact, the
     // switch): it carries the bare name, the others add their key's.
     const std::string name = param(entry_, kSectionName).empty() ? entry_.section : param(entry_, kSectionName);
-    for (Entity& e : entities_)
-      e.name = &e == &entities_.front() ? name : fmt::format("{} {}", name, key_label(e.key));
+    for (Entity& e : entities_) {
+      e.label = &e == &entities_.front() ? "" : key_label(e.key);
+      e.name = e.label.empty() ? name : fmt::format("{} {}", name, e.label);
+    }
     if (entities_.empty()) return;
     Entity& first = entities_.front();
     const std::string wanted = param(entry_, kSectionComponent);

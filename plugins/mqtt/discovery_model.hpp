@@ -43,6 +43,9 @@ struct Entity {
   std::string key;
   std::string id;    // "<section>_<key>", lower case, [a-z0-9_] only
   std::string name;  // shown to users: DiscoveryName, else section and key
+  // The key's own part of `name` ("Str"); empty for a section's main entity,
+  // whose name is the section's. Homie shows it under the node's name.
+  std::string label;
 
   Component component = Component::Sensor;
   sr_value_type value_type = SR_VALUE_STRING;

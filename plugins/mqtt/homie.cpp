@@ -65,13 +65,19 @@ std::vector<Node> nodes_of(const Device& device, int version) {
     const std::string id = e.section.empty() ? std::string(kDeviceNode) : sanitize_id(e.section, '-');
     auto it = std::find_if(nodes.begin(), nodes.end(), [&](const Node& n) { return n.id == id; });
     if (it == nodes.end()) {
-      nodes.push_back(Node{id, e.section.empty() ? "sensor_reporter" : e.section, {}});
+      // A section's first entity is its main one and carries its name
+      // (DiscoveryName, else the section's).
+      nodes.push_back(Node{id, e.section.empty() ? "sensor_reporter" : e.name, {}});
       it = std::prev(nodes.end());
     }
     it->properties.push_back(property_of(e, version));
   }
   return nodes;
 }
+
+// Consumers show a property under its node's name: "Str" under
+// "Sensor_Heartbeat", not the whole name again.
+std::string property_name(const Entity& e) { return e.label.empty() ? e.name : e.label; }
 
 std::string csv(const std::vector<std::string>& items) {
   std::string out;
@@ -87,7 +93,7 @@ Json description_nodes(const std::vector<Node>& nodes) {
     Json properties = Json::object();
     for (const Property& p : node.properties) {
       Json j;
-      j["name"] = p.entity->name;
+      j["name"] = property_name(*p.entity);
       j["datatype"] = p.datatype;
       if (!p.format.empty()) j["format"] = p.format;
       if (p.settable) j["settable"] = true;
@@ -151,7 +157,7 @@ std::vector<Message> homie_announce(const Device& device, const HomieOptions& op
     put(n + "/$properties", csv(property_ids));
     for (const Property& p : node.properties) {
       const std::string t = n + "/" + p.id;
-      put(t + "/$name", p.entity->name);
+      put(t + "/$name", property_name(*p.entity));
       put(t + "/$datatype", p.datatype);
       if (!p.format.empty()) put(t + "/$format", p.format);
       if (p.settable) put(t + "/$settable", "true");

@@ -57,6 +57,7 @@ Device every_component() {
   temp.state_topic = "sr/temp";
   d.entities.push_back(temp);
   Entity status = entity("Temp_Sensor.1", "Status_Dest", "Temp status", Component::Sensor);
+  status.label = "status";  // as build_device sets it for all but a section's main entity
   status.state_topic = "sr/temp/status";
   d.entities.push_back(status);
 
@@ -156,13 +157,15 @@ TEST_CASE("Homie v4: every attribute, exact topics and payloads, in publishing o
       retained("homie/garage-pi/$name", "Garage Pi"),
       retained("homie/garage-pi/$nodes", "temp-sensor-1,door,relay,exec,sensor-reporter"),
 
-      retained("homie/garage-pi/temp-sensor-1/$name", "Temp_Sensor.1"),
+      // A node is named by its section's main entity (DiscoveryName, else
+      // the section), a property by its label when it has one.
+      retained("homie/garage-pi/temp-sensor-1/$name", "Temp Sensor.1"),
       retained("homie/garage-pi/temp-sensor-1/$type", "section"),
       retained("homie/garage-pi/temp-sensor-1/$properties", "destination,status-dest"),
       retained("homie/garage-pi/temp-sensor-1/destination/$name", "Temp Sensor.1"),
       retained("homie/garage-pi/temp-sensor-1/destination/$datatype", "float"),
       retained("homie/garage-pi/temp-sensor-1/destination/$unit", "°C"),
-      retained("homie/garage-pi/temp-sensor-1/status-dest/$name", "Temp status"),
+      retained("homie/garage-pi/temp-sensor-1/status-dest/$name", "status"),
       retained("homie/garage-pi/temp-sensor-1/status-dest/$datatype", "string"),
 
       retained("homie/garage-pi/door/$name", "Door"),
@@ -191,7 +194,7 @@ TEST_CASE("Homie v4: every attribute, exact topics and payloads, in publishing o
       retained("homie/garage-pi/relay/toggle/$settable", "true"),
       retained("homie/garage-pi/relay/toggle/$retained", "false"),
 
-      retained("homie/garage-pi/exec/$name", "Exec"),
+      retained("homie/garage-pi/exec/$name", "Exec arguments"),
       retained("homie/garage-pi/exec/$type", "section"),
       retained("homie/garage-pi/exec/$properties", "command"),
       retained("homie/garage-pi/exec/command/$name", "Exec arguments"),
@@ -255,11 +258,11 @@ TEST_CASE("Homie v5: $state=init, then one $description, read back field by fiel
   CHECK(node_ids == std::vector<std::string>{"door", "exec", "relay", "sensor-reporter", "temp-sensor-1"});
 
   const Json& temp = nodes["temp-sensor-1"];
-  CHECK(temp["name"] == "Temp_Sensor.1");
+  CHECK(temp["name"] == "Temp Sensor.1");
   CHECK(temp["properties"].size() == 2);
   CHECK(temp["properties"]["destination"] ==
         Json{{"name", "Temp Sensor.1"}, {"datatype", "float"}, {"unit", "°C"}});
-  CHECK(temp["properties"]["status-dest"] == Json{{"name", "Temp status"}, {"datatype", "string"}});
+  CHECK(temp["properties"]["status-dest"] == Json{{"name", "status"}, {"datatype", "string"}});
 
   const Json& door = nodes["door"];
   CHECK(door["name"] == "Door");
@@ -342,7 +345,7 @@ TEST_CASE("Homie ids: '_', '.', upper case and runs of them become single '-', n
   const std::vector<Message> announce = homie_announce(d, kV4);
   CHECK(payload_of(announce, "homie/garage-pi/$nodes") == "my-section-two,sensor-reporter");
   CHECK(payload_of(announce, "homie/garage-pi/my-section-two/$properties") == "dest-1-value");
-  CHECK(payload_of(announce, "homie/garage-pi/my-section-two/$name") == "_My.Section__Two_");
+  CHECK(payload_of(announce, "homie/garage-pi/my-section-two/$name") == "x");
   for (const Message& m : announce) {
     // Every level but the attributes' is [a-z0-9-], without '-' at either end.
     std::string_view rest = m.topic;
