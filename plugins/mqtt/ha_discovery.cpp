@@ -11,6 +11,10 @@ using Json = nlohmann::ordered_json;
 
 std::string platform_of(const Entity& e) { return std::string(component_name(e.component)); }
 
+void put_if(Json& j, const char* key, const std::string& value) {
+  if (!value.empty()) j[key] = value;
+}
+
 Json device_block(const Device& device) {
   Json d;
   d["identifiers"] = Json::array({"sr_" + device.id});
@@ -20,10 +24,11 @@ Json device_block(const Device& device) {
   return d;
 }
 
-Json origin_block(const Device& device) {
+Json origin_block(const Device& device, const HaOptions& options) {
   Json o;
   o["name"] = "sensor_reporter";
   o["sw_version"] = device.sw_version;
+  put_if(o, "support_url", options.origin_url);
   return o;
 }
 
@@ -35,14 +40,11 @@ Json availability(const Device& device) {
   return Json::array({a});
 }
 
-void put_if(Json& j, const char* key, const std::string& value) {
-  if (!value.empty()) j[key] = value;
-}
-
 // One component's options. `with_platform`: device mode, where each
 // component names its platform; `standalone`: component mode, where each
 // carries what device mode shares at the root.
-Json component(const Device& device, const Entity& e, bool with_platform, bool standalone) {
+Json component(const Device& device, const HaOptions& options, const Entity& e, bool with_platform,
+               bool standalone) {
   Json j;
   if (with_platform) j["platform"] = platform_of(e);
   if (e.component == Component::Trigger) {
@@ -50,7 +52,12 @@ Json component(const Device& device, const Entity& e, bool with_platform, bool s
     j["topic"] = e.state_topic;
     j["type"] = e.trigger_type;
     j["subtype"] = e.trigger_subtype;
-    if (standalone) j["device"] = device_block(device);
+    // No payload filter: every press fires. A trigger is not an entity: no
+    // unique_id, name or availability.
+    if (standalone) {
+      j["device"] = device_block(device);
+      j["origin"] = origin_block(device, options);
+    }
     return j;
   }
   j["unique_id"] = "sr_" + device.id + "_" + e.id;
@@ -83,8 +90,9 @@ Json component(const Device& device, const Entity& e, bool with_platform, bool s
       j["state_topic"] = e.state_topic;
       j["event_types"] = Json::array({e.event_type});
       // Our payload is a timestamp, not the JSON HA expects: every message
-      // on the topic is one press of this kind.
-      j["value_template"] = "{\"event_type\": \"" + e.event_type + "\"}";
+      // on the topic is one press of this kind. A template without Jinja
+      // renders to itself; dump() escapes what the type might hold.
+      j["value_template"] = Json{{"event_type", e.event_type}}.dump();
       break;
     case Component::Trigger: break;  // above
   }
@@ -97,7 +105,7 @@ Json component(const Device& device, const Entity& e, bool with_platform, bool s
   if (standalone) {
     j["availability"] = availability(device);
     j["device"] = device_block(device);
-    j["origin"] = origin_block(device);
+    j["origin"] = origin_block(device, options);
   }
   return j;
 }
@@ -130,15 +138,16 @@ std::vector<Message> ha_config(const Device& device, const HaOptions& options) {
   std::vector<Message> messages;
   if (options.mode == HaMode::Component) {
     for (const Entity& e : device.entities)
-      messages.push_back(Message{component_topic(device, options, e), component(device, e, false, true).dump()});
+      messages.push_back(
+          Message{component_topic(device, options, e), component(device, options, e, false, true).dump()});
     return messages;
   }
   Json root;
   root["device"] = device_block(device);
-  root["origin"] = origin_block(device);
+  root["origin"] = origin_block(device, options);
   root["availability"] = availability(device);
   Json components = Json::object();
-  for (const Entity& e : device.entities) components[e.id] = component(device, e, true, false);
+  for (const Entity& e : device.entities) components[e.id] = component(device, options, e, true, false);
   root["components"] = std::move(components);
   messages.push_back(Message{device_topic(device, options), root.dump()});
   return messages;
@@ -181,8 +190,11 @@ std::vector<Message> ha_cleanup(const std::vector<Message>& found, const std::ve
     bool gone = false;
     for (const auto& [key, value] : before["components"].items()) {
       if (now["components"].contains(key)) continue;
+      // Without a platform HA never made anything of it; a platform that is
+      // not a string would make HA refuse the whole device config.
+      if (!value.is_object() || !value.contains("platform") || !value["platform"].is_string()) continue;
       Json platform_only;
-      platform_only["platform"] = value.is_object() && value.contains("platform") ? value["platform"] : Json("sensor");
+      platform_only["platform"] = value["platform"];
       now["components"][key] = platform_only;
       gone = true;
     }

@@ -24,14 +24,22 @@ enum class HaMode { Device, Component };  // follows DiscoveryMode's "device|com
 struct HaOptions {
   std::string prefix = "homeassistant";
   HaMode mode = HaMode::Device;
+  std::string origin_url;  // origin's support_url; empty: omitted
 };
 
-// The retained (QoS 1) config messages announcing `device`.
+// The retained (QoS 1) config messages announcing `device`. Device mode:
+// one message on <prefix>/device/<device id>/config with "device", "origin",
+// the shared "availability" and "components" keyed by entity id. Component
+// mode: one message per entity on <prefix>/<platform>/<device id>/<entity
+// id>/config, each with "device", "origin" and (except triggers, which have
+// none) "availability".
 std::vector<Message> ha_config(const Device& device, const HaOptions& options);
 
-// The filters under which this device's configs live in either mode, to
-// read them back at start.
+// The filters under which this device's configs live in either mode
+// (<prefix>/device/<id>/config, <prefix>/+/<id>/+/config), to read them
+// back at start.
 std::vector<std::string> ha_owned_filters(const Device& device, const HaOptions& options);
+// True when `topic` is one of this device's config topics, in either mode.
 bool ha_owns_topic(const Device& device, const HaOptions& options, std::string_view topic);
 
 // `found`: what the broker holds under the owned filters, or what was last
@@ -39,8 +47,11 @@ bool ha_owns_topic(const Device& device, const HaOptions& options, std::string_v
 // nothing no longer configured survives: a device config losing components
 // is first sent with each gone one reduced to {"platform": ...} (HA's
 // documented removal); a per-component topic `config` lacks, or a device
-// topic in component mode, gets an empty retained payload. Payloads that are
-// not JSON objects are stale. Nothing stale: none.
+// topic in component mode, gets an empty retained payload. Empty found
+// payloads are ignored; a found device config that is not a JSON object is
+// stale (deleted). A per-component topic `config` still holds is left for
+// `config` to overwrite, whatever it held: deleting it first would make HA
+// drop the entity and its registry entry. Nothing stale: none.
 std::vector<Message> ha_cleanup(const std::vector<Message>& found, const std::vector<Message>& config,
                                 const Device& device, const HaOptions& options);
 

@@ -283,14 +283,14 @@ TEST_CASE("Home Assistant device mode: one retained config with every component,
 TEST_CASE("Home Assistant component mode: one config per entity, each with device, origin and availability") {
   BuildReport report;
   const Device d = build_device(info(), every_class(), report);
-  const std::vector<Message> config = ha_config(d, HaOptions{"ha", HaMode::Component});
+  const std::vector<Message> config = ha_config(d, HaOptions{"ha", HaMode::Component, ""});
   REQUIRE(config.size() == d.entities.size());
   CHECK(config[0].topic == "ha/sensor/garage_pi/heartbeat_num_dest/config");
   for (const Message& m : config) {
     CAPTURE(m.topic);
     const Json j = Json::parse(m.payload);
     CHECK(j.contains("device"));
-    CHECK(ha_owns_topic(d, HaOptions{"ha", HaMode::Component}, m.topic));
+    CHECK(ha_owns_topic(d, HaOptions{"ha", HaMode::Component, ""}, m.topic));
     if (m.topic.starts_with("ha/device_automation/")) continue;
     CHECK(j["availability"][0]["topic"] == "sr/status");
     CHECK(j.contains("origin"));
@@ -319,7 +319,7 @@ TEST_CASE("ha_cleanup removes what is no longer configured, and nothing else") {
   fewer.erase(fewer.begin());  // Heartbeat removed
   const Device less = build_device(info(), fewer, report);
   const HaOptions device_mode;
-  const HaOptions component_mode{"homeassistant", HaMode::Component};
+  const HaOptions component_mode{"homeassistant", HaMode::Component, ""};
 
   SUBCASE("nothing stale: nothing") {
     CHECK(ha_cleanup(ha_config(all, device_mode), ha_config(all, device_mode), all, device_mode).empty());
