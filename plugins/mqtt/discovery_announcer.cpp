@@ -157,7 +157,8 @@ bool Announcer::on_message(const std::string& topic, std::string_view payload, b
     const int delay_ms = std::uniform_int_distribution<int>(0, kBirthDelayMaxMs)(random_);
     host_.info("discovery: Home Assistant started; announcing again in {:.1f} s", delay_ms / 1000.0);
     birth_delay_ = host_.add_timer(std::chrono::milliseconds(delay_ms), std::chrono::nanoseconds(0), [this] {
-      if (online_ && have_device_) announce_all(published_);
+      // During a read-back its end announces.
+      if (online_ && have_device_ && !reading_back_) announce_again();
     });
     return true;
   }
@@ -197,6 +198,20 @@ void Announcer::announce_all(const std::vector<Message>& before) {
   published_ = config;
   for (const Message& m : published_) link_.send(m);
   host_.info("discovery: announced {} entit{} to {} ({} message(s))", device_.entities.size(),
+             device_.entities.size() == 1 ? "y" : "ies", settings_.prefix, published_.size());
+  schedule_refresh();
+}
+
+// The last announcement again, as it was sent: while online with the
+// read-back done, set_catalogue announces every change at once, so it is
+// the current configuration (and HA's birth costs no rebuilding).
+void Announcer::announce_again() {
+  if (published_.empty()) {
+    announce_all(published_);
+    return;
+  }
+  for (const Message& m : published_) link_.send(m);
+  host_.info("discovery: announced {} entit{} to {} again ({} message(s))", device_.entities.size(),
              device_.entities.size() == 1 ? "y" : "ies", settings_.prefix, published_.size());
   schedule_refresh();
 }

@@ -86,6 +86,7 @@ class Announcer {
  private:
   void start_read_back();
   void finish_read_back();
+  void announce_again();
   void announce_all(const std::vector<Message>& before);
   void announce_changes(const std::vector<Message>& before);
   void announce_homie(const std::vector<Message>& found);

@@ -177,6 +177,8 @@ std::vector<Message> ha_cleanup(const std::vector<Message>& found, const std::ve
       if (!has_topic(config, old.topic)) out.push_back(Message{old.topic, ""});
       continue;
     }
+    // Unchanged (a reconnect): nothing to parse, nothing gone.
+    if (!config.empty() && config.front().topic == old.topic && old.payload == config.front().payload) continue;
     if (options.mode == HaMode::Component || config.empty()) {
       out.push_back(Message{old.topic, ""});
       continue;
