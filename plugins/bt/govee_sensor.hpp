@@ -74,9 +74,14 @@ class GoveeSensor final : public AdvertListener {
           .min(0)
           .help("seconds between two publications of one device; 0: every advertisement"),
       sdk::end_params};
-  // A tree, not one value: Destination/<device>/<field>, devices named at
-  // run time. "tree" tells discovery so (it announces none of it yet).
-  static constexpr sr_io_def ios[] = {sdk::publishes("Destination", SR_VALUE_NUMBER, "tree"), sdk::end_ios};
+  // A tree, not one value: Destination/<device>/<leaf>, devices named at
+  // run time. "tree" and the leaves (leaf:measure) tell discovery so: it
+  // announces each device's five readings once the device publishes, and
+  // keeps them across restarts (docs/discovery.md).
+  static constexpr sr_io_def ios[] = {
+      sdk::publishes("Destination", SR_VALUE_NUMBER,
+                     "tree battery:battery temp_c:temperature temp_f:temperature_f humi:humidity rssi:rssi"),
+      sdk::end_ios};
 
   GoveeSensor(sdk::Host host, const sdk::Params& params);
   ~GoveeSensor() override;

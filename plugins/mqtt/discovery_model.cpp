@@ -21,24 +21,31 @@ constexpr std::array<std::pair<Component, std::string_view>, 7> kComponentNames{
 }};
 
 // What a class's `measures` means to Home Assistant. A measure missing here
-// is still announced, without a device class.
+// is still announced, without a device class. `unit` and `label` serve a
+// tree's leaves only, which have no io of their own to carry a unit or a
+// key to name them by (an io's unit is the one its class declares).
 struct Measure {
   std::string_view measures;
   std::string_view device_class;
   std::string_view entity_category;
+  std::string_view unit;
+  std::string_view label;
 };
 constexpr Measure kMeasures[] = {
-    {"temperature", "temperature", ""},
-    {"humidity", "humidity", ""},
-    {"battery", "battery", ""},
-    {"rssi", "signal_strength", ""},
-    {"uptime", "duration", "diagnostic"},
-    {"contact", "opening", ""},
-    {"presence", "presence", ""},
+    {"temperature", "temperature", "", "°C", "Temperature"},
+    // The same reading in °F (GoveeSensor's temp_f); HA converts either.
+    {"temperature_f", "temperature", "", "°F", "Temperature °F"},
+    {"humidity", "humidity", "", "%", "Humidity"},
+    {"battery", "battery", "", "%", "Battery"},
+    {"rssi", "signal_strength", "", "dBm", "Signal strength"},
+    {"uptime", "duration", "diagnostic", "", "Uptime"},
+    {"contact", "opening", "", "", "Contact"},
+    {"presence", "presence", "", "", "Presence"},
 };
 
 // A class whose destination is the root of a tree of topics named at run
-// time (GoveeSensor: Destination/<device>/<field>) says so in `measures`.
+// time (GoveeSensor: Destination/<device>/<leaf>) says so in `measures`,
+// followed by its leaves (discovery_model.hpp).
 constexpr std::string_view kTree = "tree";
 
 const Measure* measure_of(std::string_view measures) {
@@ -89,10 +96,25 @@ bool contains_ci(std::string_view text, std::string_view word) {
   return it != text.end();
 }
 
+// One level of a topic: what a tree's leaf must be.
+bool is_topic_level(std::string_view text) {
+  return !text.empty() && std::none_of(text.begin(), text.end(), [](char c) {
+    return c == '/' || c == '+' || c == '#' || static_cast<unsigned char>(c) < 0x20;
+  });
+}
+
+bool declares(const Tree& tree, std::string_view leaf) {
+  return std::any_of(tree.leaves.begin(), tree.leaves.end(),
+                     [&](const TreeLeaf& l) { return l.name == leaf; });
+}
+
 class SectionMapper {
  public:
-  SectionMapper(const sdk::CatalogueEntry& entry, const std::string& root, BuildReport& report)
-      : entry_(entry), root_(root), report_(report) {}
+  // `tree_devices`: the devices of this section's tree to announce; null:
+  // none.
+  SectionMapper(const sdk::CatalogueEntry& entry, const std::string& root,
+                const std::set<std::string>* tree_devices, BuildReport& report)
+      : entry_(entry), root_(root), tree_devices_(tree_devices), report_(report) {}
 
   std::vector<Entity> map() {
     // A switch: a command (ON/OFF/TOGGLE, or the two values of a binary
@@ -106,8 +128,8 @@ class SectionMapper {
         add_switch(io, state);
         continue;
       }
-      if (io.measures == kTree) {
-        note(io, "publishes a tree of topics named at run time (one per device it finds); not announced");
+      if (const auto leaves = parse_tree(io.measures)) {
+        add_tree(io, *leaves);
         continue;
       }
       if (io.direction == SR_IO_ACCEPTS)
@@ -118,6 +140,7 @@ class SectionMapper {
     apply_overrides();
     return std::move(entities_);
   }
+  std::vector<Tree> take_trees() { return std::move(trees_); }
 
  private:
   const sdk::CatalogueIo* find(sr_io_direction direction, sr_value_type type) const {
@@ -132,6 +155,10 @@ class SectionMapper {
   }
 
   std::string topic(const std::string& relative) const { return root_ + "/" + relative; }
+  std::string section_name() const {
+    const std::string name = param(entry_, kSectionName);
+    return name.empty() ? entry_.section : name;
+  }
 
   Entity& add(const sdk::CatalogueIo& io, Component component) {
     Entity e;
@@ -175,6 +202,52 @@ class SectionMapper {
     e.payload_press = io.value_type == SR_VALUE_COMMAND ? "ON" : "TOGGLE";
   }
 
+  // A tree's devices are named at run time: entities for the ones known
+  // (seen publishing, or found announced at start), each with every
+  // declared leaf.
+  void add_tree(const sdk::CatalogueIo& io, const std::vector<TreeLeaf>& declared) {
+    std::vector<TreeLeaf> leaves;
+    for (const TreeLeaf& leaf : declared) {
+      if (is_topic_level(leaf.name))
+        leaves.push_back(leaf);
+      else
+        note(io, fmt::format("tree leaf '{}' is not one topic level; not announced", leaf.name));
+    }
+    if (leaves.empty()) {
+      note(io, "publishes a tree of topics named at run time and declares none of its leaves; not announced");
+      return;
+    }
+    trees_.push_back(Tree{entry_.section, section_name(), topic(io.topic), leaves});
+    if (!tree_devices_) return;
+    for (const std::string& device : *tree_devices_)
+      for (const TreeLeaf& leaf : leaves) add_leaf(io, device, leaf);
+  }
+
+  // "Sensor_Govee GVH5075_2762 Temperature" on <tree>/GVH5075_2762/temp_c.
+  void add_leaf(const sdk::CatalogueIo& io, const std::string& device, const TreeLeaf& leaf) {
+    Entity e;
+    e.section = entry_.section;
+    e.key = leaf.name;
+    e.id = sanitize_id(entry_.section + "_" + device + "_" + leaf.name);
+    e.value_type = io.value_type;
+    e.state_topic = fmt::format("{}/{}/{}", topic(io.topic), device, leaf.name);
+    e.tree_device = device;
+    e.tree_device_name = fmt::format("{} {}", section_name(), device);
+    const Measure* m = measure_of(leaf.measures);
+    if (m) {
+      e.device_class = m->device_class;
+      e.entity_category = m->entity_category;
+      e.unit = m->unit;
+    }
+    e.label = m ? std::string(m->label) : key_label(leaf.name);
+    e.name = fmt::format("{} {}", e.tree_device_name, e.label);
+    if (io.value_type == SR_VALUE_NUMBER)
+      e.state_class = "measurement";
+    else
+      e.device_class.clear();  // a text is no temperature, whatever it describes
+    entities_.push_back(std::move(e));
+  }
+
   void add_output(const sdk::CatalogueIo& io) {
     switch (io.value_type) {
       case SR_VALUE_BINARY: {
@@ -210,14 +283,19 @@ class SectionMapper {
 
   void apply_overrides() {
     // The first entity is the section's main one (the contact, the
-    // switch): it carries the bare name, the others add their key's.
-    const std::string name = param(entry_, kSectionName).empty() ? entry_.section : param(entry_, kSectionName);
+    // switch): it carries the bare name, the others add their key's. A
+    // tree's leaves are named by add_leaf and are nobody's main entity:
+    // their devices come and go.
+    const std::string name = section_name();
+    Entity* main = nullptr;
     for (Entity& e : entities_) {
-      e.label = &e == &entities_.front() ? "" : key_label(e.key);
+      if (!e.tree_device.empty()) continue;
+      e.label = main ? key_label(e.key) : "";
       e.name = e.label.empty() ? name : fmt::format("{} {}", name, e.label);
+      if (!main) main = &e;
     }
-    if (entities_.empty()) return;
-    Entity& first = entities_.front();
+    if (!main) return;
+    Entity& first = *main;
     const std::string wanted = param(entry_, kSectionComponent);
     if (!wanted.empty() && !text_claimed_) {
       Component c{};
@@ -260,8 +338,10 @@ class SectionMapper {
 
   const sdk::CatalogueEntry& entry_;
   const std::string& root_;
+  const std::set<std::string>* tree_devices_;
   BuildReport& report_;
   std::vector<Entity> entities_;
+  std::vector<Tree> trees_;
   unsigned buttons_ = 0;
   bool text_claimed_ = false;
 };
@@ -296,7 +376,41 @@ std::string sanitize_id(std::string_view text, char sep) {
   return id;
 }
 
-Device build_device(const DeviceInfo& info, const std::vector<sdk::CatalogueEntry>& catalogue, BuildReport& report) {
+std::optional<std::vector<TreeLeaf>> parse_tree(std::string_view measures) {
+  std::vector<std::string_view> words;
+  for (size_t start = 0; start < measures.size();) {
+    const size_t space = std::min(measures.find(' ', start), measures.size());
+    if (space > start) words.push_back(measures.substr(start, space - start));
+    start = space + 1;
+  }
+  if (words.empty() || words.front() != kTree) return std::nullopt;
+  std::vector<TreeLeaf> leaves;
+  for (size_t i = 1; i < words.size(); ++i) {
+    const size_t colon = words[i].find(':');
+    if (colon == std::string_view::npos)
+      leaves.push_back(TreeLeaf{std::string(words[i]), ""});
+    else
+      leaves.push_back(
+          TreeLeaf{std::string(words[i].substr(0, colon)), std::string(words[i].substr(colon + 1))});
+  }
+  return leaves;
+}
+
+std::optional<TreeDeviceRef> tree_device_of(const Device& device, std::string_view topic) {
+  for (const Tree& tree : device.trees) {
+    if (topic.size() <= tree.topic.size() || !topic.starts_with(tree.topic) ||
+        topic[tree.topic.size()] != '/')
+      continue;
+    const std::string_view rest = topic.substr(tree.topic.size() + 1);  // <device>/<leaf>
+    const size_t slash = rest.find('/');
+    if (slash == 0 || slash == std::string_view::npos || !declares(tree, rest.substr(slash + 1))) continue;
+    return TreeDeviceRef{tree.section, std::string(rest.substr(0, slash))};
+  }
+  return std::nullopt;
+}
+
+Device build_device(const DeviceInfo& info, const std::vector<sdk::CatalogueEntry>& catalogue,
+                    BuildReport& report, const TreeDevices& tree_devices) {
   Device device;
   device.id = sanitize_id(info.id);
   device.name = info.name;
@@ -304,7 +418,11 @@ Device build_device(const DeviceInfo& info, const std::vector<sdk::CatalogueEntr
   device.availability_topic = info.root_topic + "/status";
   for (const sdk::CatalogueEntry& entry : catalogue) {
     if (is_no(param(entry, kSectionDiscovery))) continue;
-    for (Entity& e : SectionMapper(entry, info.root_topic, report).map()) device.entities.push_back(std::move(e));
+    const auto devices = tree_devices.find(entry.section);
+    SectionMapper mapper(entry, info.root_topic, devices == tree_devices.end() ? nullptr : &devices->second,
+                         report);
+    for (Entity& e : mapper.map()) device.entities.push_back(std::move(e));
+    for (Tree& tree : mapper.take_trees()) device.trees.push_back(std::move(tree));
   }
   Entity refresh;
   refresh.key = "refresh";

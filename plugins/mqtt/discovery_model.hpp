@@ -9,10 +9,30 @@
 // Pure functions: the connection passes its catalogue, tests pass made-up
 // ones. The mapping is table-driven by sr_value_type and `measures`, so a
 // class that declares its ios is discovered without code here.
+//
+// `measures` is one word ("temperature", "humidity", "battery", "rssi",
+// "uptime", "contact", "presence", "switch", ...), or, for an output that is
+// the root of a tree of topics <topic>/<device>/<leaf> whose devices are
+// named at run time (GoveeSensor), the word "tree" followed by the leaves,
+// separated by spaces, each "<leaf>" or "<leaf>:<measure>":
+//
+//   "tree battery:battery temp_c:temperature temp_f:temperature_f humi:humidity rssi:rssi"
+//
+// A leaf is one topic level (no '/', '+', '#', ':'); the topics a tree's
+// section publishes outside its declared leaves are not announced. A leaf's
+// measure gives its device class and unit (temperature °C, temperature_f °F,
+// humidity %, battery %, rssi dBm: a leaf has no io of its own to carry a
+// unit); a leaf without one is a plain sensor. A bare "tree" declares no
+// leaves and is not announced. A tree's entities exist for the devices the
+// caller names in TreeDevices: the ones seen publishing, and the ones found
+// announced on the broker at start.
 #pragma once
 
 #include <sensor_reporter/sdk.hpp>
 
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,15 +57,23 @@ bool parse_component(std::string_view text, Component& out);
 
 struct Entity {
   // Identity. `section` and `key` (the io key, "Destination2"; "refresh" for
-  // the device's Refresh button, whose section is empty) never change when a
-  // destination is renamed, so neither does anything derived from them.
+  // the device's Refresh button, whose section is empty; a tree's leaf,
+  // "temp_c") never change when a destination is renamed, so neither does
+  // anything derived from them.
   std::string section;
   std::string key;
-  std::string id;    // "<section>_<key>", lower case, [a-z0-9_] only
+  // "<section>_<key>", a tree's leaf "<section>_<tree device>_<leaf>"; lower
+  // case, [a-z0-9_] only
+  std::string id;
   std::string name;  // shown to users: DiscoveryName, else section and key
   // The key's own part of `name` ("Str"); empty for a section's main entity,
   // whose name is the section's. Homie shows it under the node's name.
   std::string label;
+  // A tree's leaf: the device it belongs to as its topic names it
+  // ("GVH5075_2762"), and as shown, the section's name and the device's
+  // ("Sensor_Govee GVH5075_2762"; Homie's node name). Empty otherwise.
+  std::string tree_device;
+  std::string tree_device_name;
 
   Component component = Component::Sensor;
   sr_value_type value_type = SR_VALUE_STRING;
@@ -74,13 +102,51 @@ struct Entity {
   bool retained_state = true;  // false for presses: a replayed press is a lie
 };
 
+// A leaf a tree declares: "temp_c:temperature" -> {"temp_c", "temperature"}.
+struct TreeLeaf {
+  std::string name;
+  std::string measures;  // empty: none
+};
+
+// An output whose topics are <topic>/<device>/<leaf>, devices named at run
+// time.
+struct Tree {
+  std::string section;
+  std::string name;   // the section's as shown: DiscoveryName, else the section
+  std::string topic;  // whole (RootTopic applied): "sr/govee"
+  std::vector<TreeLeaf> leaves;
+};
+
 struct Device {
   std::string id;    // "garage_pi": [a-z0-9_] only (HA ids; Homie turns _ into -)
   std::string name;  // "garage-pi"
   std::string sw_version;
   std::string availability_topic;  // <RootTopic>/status, ONLINE/OFFLINE
-  std::vector<Entity> entities;    // in file order, the Refresh button last
+  // In file order, the Refresh button last; a tree's entities where its
+  // section is, devices in name order, each device's leaves in declared
+  // order (so the same devices give the same bytes whatever order they
+  // were seen in).
+  std::vector<Entity> entities;
+  std::vector<Tree> trees;  // the announced sections' trees that declare leaves
 };
+
+// The devices of tree sections to announce: section -> device names.
+using TreeDevices = std::map<std::string, std::set<std::string>>;
+
+// "tree a:battery b" -> its leaves; nullopt when `measures` is not a tree.
+std::optional<std::vector<TreeLeaf>> parse_tree(std::string_view measures);
+
+// A device of a tree section.
+struct TreeDeviceRef {
+  std::string section;
+  std::string device;  // "GVH5075_2762"
+  bool operator==(const TreeDeviceRef&) const = default;
+};
+
+// The tree device whose declared leaf `topic` (whole) is; nullopt when it
+// is none: not under a tree, not one of its leaves, or not exactly
+// <tree>/<device>/<leaf>.
+std::optional<TreeDeviceRef> tree_device_of(const Device& device, std::string_view topic);
 
 // What the connection knows about itself.
 struct DeviceInfo {
@@ -103,9 +169,11 @@ struct BuildReport {
   std::vector<std::string> notes;
 };
 
-// The device for `catalogue`. Nothing but the entity a problem concerns is
-// changed or dropped.
-Device build_device(const DeviceInfo& info, const std::vector<sdk::CatalogueEntry>& catalogue, BuildReport& report);
+// The device for `catalogue`, with the entities of `tree_devices` (names of
+// sections that are no trees are ignored). Nothing but the entity a problem
+// concerns is changed or dropped.
+Device build_device(const DeviceInfo& info, const std::vector<sdk::CatalogueEntry>& catalogue,
+                    BuildReport& report, const TreeDevices& tree_devices = {});
 
 // One MQTT message a serializer wants sent. An empty payload with retain
 // deletes a retained topic.

@@ -167,6 +167,28 @@ bool ha_owns_topic(const Device& device, const HaOptions& options, std::string_v
          !rest[2].empty() && rest[3] == "config";
 }
 
+std::vector<TreeDeviceRef> ha_tree_devices(const std::vector<Message>& found, const Device& device,
+                                           const HaOptions& options) {
+  std::vector<TreeDeviceRef> out;
+  auto note_state_topic = [&](const Json& config) {
+    if (!config.is_object() || !config.contains("state_topic") || !config["state_topic"].is_string()) return;
+    const auto ref = tree_device_of(device, config["state_topic"].get<std::string>());
+    if (ref && std::find(out.begin(), out.end(), *ref) == out.end()) out.push_back(*ref);
+  };
+  for (const Message& m : found) {
+    if (device.trees.empty()) break;  // nothing to look for: no parsing
+    if (m.payload.empty() || !ha_owns_topic(device, options, m.topic)) continue;
+    const Json config = Json::parse(m.payload, nullptr, false);
+    if (m.topic != device_topic(device, options)) {
+      note_state_topic(config);
+      continue;
+    }
+    if (!config.is_object() || !config.contains("components") || !config["components"].is_object()) continue;
+    for (const auto& [id, component] : config["components"].items()) note_state_topic(component);
+  }
+  return out;
+}
+
 std::vector<Message> ha_cleanup(const std::vector<Message>& found, const std::vector<Message>& config,
                                 const Device& device, const HaOptions& options) {
   std::vector<Message> out;

@@ -42,6 +42,13 @@ std::vector<std::string> ha_owned_filters(const Device& device, const HaOptions&
 // True when `topic` is one of this device's config topics, in either mode.
 bool ha_owns_topic(const Device& device, const HaOptions& options, std::string_view topic);
 
+// The devices of `device`'s trees that `found` (this device's configs read
+// back, either mode) announces, by their state topics: kept at a restart
+// before they publish again. A component reduced to its platform (gone) has
+// none and names no device; unreadable payloads are skipped.
+std::vector<TreeDeviceRef> ha_tree_devices(const std::vector<Message>& found, const Device& device,
+                                           const HaOptions& options);
+
 // `found`: what the broker holds under the owned filters, or what was last
 // sent; `config`: ha_config's. The messages to send before `config` so that
 // nothing no longer configured survives: a device config losing components

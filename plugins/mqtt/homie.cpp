@@ -57,17 +57,35 @@ Property property_of(const Entity& e, int version) {
   return p;
 }
 
-// Sections in file order, each a node; the device's own entities (no
-// section) last, in node "sensor-reporter".
+// A tree's device is a node of its own: its leaves share names
+// (temp_c) with every other device's.
+std::string tree_node_id(std::string_view section, std::string_view tree_device) {
+  return sanitize_id(std::string(section) + "-" + std::string(tree_device), '-');
+}
+
+std::string node_id(const Entity& e) {
+  if (e.section.empty()) return std::string(kDeviceNode);
+  if (!e.tree_device.empty()) return tree_node_id(e.section, e.tree_device);
+  return sanitize_id(e.section, '-');
+}
+
+// A section's first entity is its main one and carries its name
+// (DiscoveryName, else the section's); a tree device's node is named by
+// section and device.
+std::string node_name(const Entity& e) {
+  if (e.section.empty()) return "sensor_reporter";
+  return e.tree_device.empty() ? e.name : e.tree_device_name;
+}
+
+// Sections in file order, each a node (a tree's devices each one); the
+// device's own entities (no section) last, in node "sensor-reporter".
 std::vector<Node> nodes_of(const Device& device, int version) {
   std::vector<Node> nodes;
   for (const Entity& e : device.entities) {
-    const std::string id = e.section.empty() ? std::string(kDeviceNode) : sanitize_id(e.section, '-');
+    const std::string id = node_id(e);
     auto it = std::find_if(nodes.begin(), nodes.end(), [&](const Node& n) { return n.id == id; });
     if (it == nodes.end()) {
-      // A section's first entity is its main one and carries its name
-      // (DiscoveryName, else the section's).
-      nodes.push_back(Node{id, e.section.empty() ? "sensor_reporter" : e.name, {}});
+      nodes.push_back(Node{id, node_name(e), {}});
       it = std::prev(nodes.end());
     }
     it->properties.push_back(property_of(e, version));
@@ -197,6 +215,45 @@ std::vector<Message> homie_cleanup(const std::vector<Message>& found, const std:
                                         [&](const HomieRoute& r) { return r.property_topic == old.topic; });
     if (!set && live_value) continue;
     out.push_back(Message{old.topic, ""});
+  }
+  return out;
+}
+
+std::vector<TreeDeviceRef> homie_tree_devices(const std::vector<Message>& found, const Device& device,
+                                              const HomieOptions& options) {
+  std::vector<TreeDeviceRef> out;
+  auto note_node = [&](std::string_view id, std::string_view name) {
+    for (const Tree& tree : device.trees) {
+      const std::string prefix = tree.name + " ";
+      if (!name.starts_with(prefix)) continue;
+      const TreeDeviceRef ref{tree.section, std::string(name.substr(prefix.size()))};
+      // The id proves the name is one of ours (a DiscoveryName may hold a
+      // space): "<section>-<device>", as tree_node_id made it.
+      if (ref.device.empty() || ref.device.find('/') != std::string::npos ||
+          tree_node_id(ref.section, ref.device) != id)
+        continue;
+      if (std::find(out.begin(), out.end(), ref) == out.end()) out.push_back(ref);
+    }
+  };
+  const std::string base = homie_base(device, options) + "/";
+  for (const Message& m : found) {
+    if (device.trees.empty()) break;
+    if (m.payload.empty() || !m.topic.starts_with(base)) continue;
+    const std::string_view rest = std::string_view(m.topic).substr(base.size());
+    if (options.version < 5) {
+      // v4: <node>/$name
+      const size_t slash = rest.find('/');
+      if (slash != std::string_view::npos && rest.substr(slash) == "/$name")
+        note_node(rest.substr(0, slash), m.payload);
+      continue;
+    }
+    if (rest != "$description") continue;
+    const Json description = Json::parse(m.payload, nullptr, false);
+    if (!description.is_object() || !description.contains("nodes") || !description["nodes"].is_object())
+      continue;
+    for (const auto& [id, node] : description["nodes"].items())
+      if (node.is_object() && node.contains("name") && node["name"].is_string())
+        note_node(id, node["name"].get<std::string>());
   }
   return out;
 }

@@ -1,7 +1,9 @@
 // A discovery::Device as a Homie device (../shared/reference/discovery.md,
 // C): v4 (one retained topic per attribute; what openHAB's Homie binding
 // reads) or v5 (one $description document). One node per section, one
-// property per entity; the Refresh button is property "refresh" of node
+// property per entity; a tree section (GoveeSensor) has a node per device
+// it publishes for, "<section>-<device>" named "<section's name> <device>",
+// a property per leaf; the Refresh button is property "refresh" of node
 // "sensor-reporter". Our payloads stay as they are: two-valued states are
 // enums of their own two values (CLOSED,OPEN), never booleans.
 //
@@ -50,6 +52,13 @@ std::vector<HomieRoute> homie_routes(const Device& device, const HomieOptions& o
 // command replayed at every subscribe). Never $state, never a live value.
 std::vector<Message> homie_cleanup(const std::vector<Message>& found, const std::vector<Message>& announce,
                                    const Device& device, const HomieOptions& options);
+
+// The devices of `device`'s trees that `found` (what the broker holds under
+// <base>/#) announces: a node whose name is a tree's name and a device, and
+// whose id is that device's node id (v4: <node>/$name; v5: the
+// $description's nodes). Kept at a restart before they publish again.
+std::vector<TreeDeviceRef> homie_tree_devices(const std::vector<Message>& found, const Device& device,
+                                              const HomieOptions& options);
 
 // v5: the $description version to announce: the found document's when only
 // its version would differ, otherwise the larger of its version + 1 and `now`

@@ -1,7 +1,8 @@
 // Unit tests for discovery (plugins/mqtt/discovery_model, ha_discovery,
 // homie): every product class, through the host's own catalogue code and
 // its real parameter and io tables, maps to the right Home Assistant
-// component and Homie property; the HA and Homie messages, their clean-up.
+// component and Homie property; the HA and Homie messages, their clean-up;
+// GoveeSensor's tree of devices.
 #include "config/plan.h"
 #include "host/catalogue.h"
 #include "mqtt/discovery_model.hpp"
@@ -24,6 +25,7 @@
 #include <doctest/doctest.h>
 
 #include <deque>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -138,7 +140,7 @@ TEST_CASE("every product class maps to the component its outputs and inputs call
     const Entity& cmd = only(d, "Cmd");
     CHECK(cmd.key == "ResultsDest");
     CHECK(cmd.state_topic == "sr/cmd/out");
-    REQUIRE(report.notes.size() == 2);
+    REQUIRE(report.notes.size() == 1);
     CHECK(report.notes[0] == "[Cmd] CommandSrc: takes free text; not announced unless DiscoveryComponent = text");
   }
   SUBCASE("RpiGpioSensor: a contact with the section's Values, two press triggers") {
@@ -187,10 +189,12 @@ TEST_CASE("every product class maps to the component its outputs and inputs call
     CHECK(t.unit == "°F");
     CHECK(t.state_class == "measurement");
   }
-  SUBCASE("GoveeSensor's tree is left out, saying why; the Refresh button comes last") {
+  SUBCASE("GoveeSensor's tree: declared, no entity before a device is known; the Refresh button comes last") {
     CHECK(std::none_of(d.entities.begin(), d.entities.end(), [](const Entity& e) { return e.section == "Govee"; }));
-    REQUIRE(report.notes.size() == 2);
-    CHECK(report.notes[1].starts_with("[Govee] Destination: publishes a tree of topics"));
+    REQUIRE(d.trees.size() == 1);
+    CHECK(d.trees[0].section == "Govee");
+    CHECK(d.trees[0].topic == "sr/govee");
+    CHECK(d.trees[0].leaves.size() == 5);
     CHECK(d.entities.back().id == "refresh");
     CHECK(d.entities.back().command_topic == "sr/refresh");
     CHECK(d.entities.back().entity_category == "config");
@@ -456,4 +460,200 @@ TEST_CASE("homie_cleanup deletes a removed section's attributes and values, neve
   CHECK_FALSE(has("homie/garage-pi/$state"));
   CHECK_FALSE(has("homie/garage-pi/$nodes"));
   CHECK(homie_cleanup(homie_announce(all, o), homie_announce(all, o), all, o).empty());
+}
+
+// ---------------------------------------------------------------------------
+// Trees: GoveeSensor's Destination/<device>/<leaf>, devices named at run time.
+
+namespace {
+
+sr::sdk::CatalogueEntry govee(sr::config::ParamList extra = {}) {
+  sr::config::ParamList p{{"Destination", "govee"}};
+  p.insert(p.end(), extra.begin(), extra.end());
+  return entry<sr::bt::GoveeSensor>("Sensor_Govee", p);
+}
+
+std::vector<const Entity*> of_tree_device(const Device& d, std::string_view device) {
+  std::vector<const Entity*> out;
+  for (const Entity& e : d.entities)
+    if (e.tree_device == device) out.push_back(&e);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("parse_tree: 'tree' and its leaves, each with or without a measure") {
+  CHECK_FALSE(parse_tree("temperature").has_value());
+  CHECK_FALSE(parse_tree("").has_value());
+  CHECK_FALSE(parse_tree("trees a:b").has_value());
+  REQUIRE(parse_tree("tree").has_value());
+  CHECK(parse_tree("tree")->empty());
+  const auto leaves = parse_tree("tree  battery:battery temp_c:temperature raw");
+  REQUIRE(leaves.has_value());
+  REQUIRE(leaves->size() == 3);
+  CHECK((*leaves)[0].name == "battery");
+  CHECK((*leaves)[0].measures == "battery");
+  CHECK((*leaves)[1].name == "temp_c");
+  CHECK((*leaves)[1].measures == "temperature");
+  CHECK((*leaves)[2].name == "raw");
+  CHECK((*leaves)[2].measures == "");
+}
+
+TEST_CASE("a tree device: a sensor per declared leaf, ids from section, device and leaf, units from measures") {
+  BuildReport report;
+  const TreeDevices seen{{"Sensor_Govee", {"Govee_A4C138000001", "GVH5075_2762"}}};
+  const Device d = build_device(info(), {govee()}, report, seen);
+  CHECK(report.notes.empty());
+  CHECK(report.warnings.empty());
+  // Devices in name order whatever order they were seen in, each with its
+  // five leaves in declared order, the Refresh button last.
+  REQUIRE(d.entities.size() == 11);
+  CHECK(d.entities[0].tree_device == "GVH5075_2762");
+  CHECK(d.entities[5].tree_device == "Govee_A4C138000001");
+  CHECK(d.entities.back().id == "refresh");
+
+  const std::vector<const Entity*> e = of_tree_device(d, "GVH5075_2762");
+  REQUIRE(e.size() == 5);
+  struct Expected {
+    const char* key;
+    const char* id;
+    const char* name;
+    const char* device_class;
+    const char* unit;
+  };
+  const Expected expected[] = {
+      {"battery", "sensor_govee_gvh5075_2762_battery", "Sensor_Govee GVH5075_2762 Battery", "battery", "%"},
+      {"temp_c", "sensor_govee_gvh5075_2762_temp_c", "Sensor_Govee GVH5075_2762 Temperature", "temperature",
+       "°C"},
+      {"temp_f", "sensor_govee_gvh5075_2762_temp_f", "Sensor_Govee GVH5075_2762 Temperature °F",
+       "temperature", "°F"},
+      {"humi", "sensor_govee_gvh5075_2762_humi", "Sensor_Govee GVH5075_2762 Humidity", "humidity", "%"},
+      {"rssi", "sensor_govee_gvh5075_2762_rssi", "Sensor_Govee GVH5075_2762 Signal strength",
+       "signal_strength", "dBm"},
+  };
+  for (size_t i = 0; i < 5; ++i) {
+    CAPTURE(expected[i].key);
+    CHECK(e[i]->section == "Sensor_Govee");
+    CHECK(e[i]->key == expected[i].key);
+    CHECK(e[i]->id == expected[i].id);
+    CHECK(e[i]->name == expected[i].name);
+    CHECK(e[i]->device_class == expected[i].device_class);
+    CHECK(e[i]->unit == expected[i].unit);
+    CHECK(e[i]->component == Component::Sensor);
+    CHECK(e[i]->state_class == "measurement");
+    CHECK(e[i]->entity_category == "");
+    CHECK(e[i]->state_topic == std::string("sr/govee/GVH5075_2762/") + expected[i].key);
+    CHECK(e[i]->tree_device_name == "Sensor_Govee GVH5075_2762");
+  }
+
+  SUBCASE("DiscoveryName names the devices; ids and topics do not follow names") {
+    const Device named = build_device(info(), {govee({{"DiscoveryName", "Govee"}})}, report, seen);
+    CHECK(named.entities[1].name == "Govee GVH5075_2762 Temperature");
+    CHECK(named.entities[1].id == "sensor_govee_gvh5075_2762_temp_c");
+    CHECK(named.trees[0].name == "Govee");
+  }
+  SUBCASE("a renamed Destination moves the topics, never the ids") {
+    sr::sdk::CatalogueEntry moved = govee();
+    moved.ios[0].topic = "thermometers";
+    const Device m = build_device(info(), {moved}, report, seen);
+    CHECK(m.entities[1].id == "sensor_govee_gvh5075_2762_temp_c");
+    CHECK(m.entities[1].state_topic == "sr/thermometers/GVH5075_2762/temp_c");
+  }
+  SUBCASE("devices of a section that is no tree, or not here, are ignored") {
+    const Device other = build_device(info(), {govee()}, report, {{"Heartbeat", {"x"}}, {"Gone", {"y"}}});
+    CHECK(other.entities.size() == 1);
+  }
+  SUBCASE("Discovery = no leaves the tree out") {
+    const Device off = build_device(info(), {govee({{"Discovery", "no"}})}, report, seen);
+    CHECK(off.entities.size() == 1);
+    CHECK(off.trees.empty());
+  }
+}
+
+TEST_CASE("a bare 'tree', or one of bad leaves, is not announced, with a note naming the section") {
+  sr::sdk::CatalogueEntry bare = govee();
+  bare.ios[0].measures = "tree";
+  BuildReport report;
+  Device d = build_device(info(), {bare}, report, {{"Sensor_Govee", {"GVH5075_2762"}}});
+  CHECK(d.entities.size() == 1);
+  CHECK(d.trees.empty());
+  REQUIRE(report.notes.size() == 1);
+  CHECK(report.notes[0] ==
+        "[Sensor_Govee] Destination: publishes a tree of topics named at run time and declares none of its "
+        "leaves; not announced");
+
+  bare.ios[0].measures = "tree a/b:battery c:humidity";
+  report = {};
+  d = build_device(info(), {bare}, report, {{"Sensor_Govee", {"GVH5075_2762"}}});
+  REQUIRE(d.entities.size() == 2);
+  CHECK(d.entities[0].key == "c");
+  REQUIRE(report.notes.size() == 1);
+  CHECK(report.notes[0] ==
+        "[Sensor_Govee] Destination: tree leaf 'a/b' is not one topic level; not announced");
+}
+
+TEST_CASE("tree_device_of: exactly <tree>/<device>/<declared leaf>") {
+  BuildReport report;
+  const Device d = build_device(info(), every_class(), report);
+  CHECK(tree_device_of(d, "sr/govee/GVH5075_2762/temp_c") == TreeDeviceRef{"Govee", "GVH5075_2762"});
+  CHECK(tree_device_of(d, "sr/govee/Govee_A4C138000001/rssi") ==
+        TreeDeviceRef{"Govee", "Govee_A4C138000001"});
+  CHECK_FALSE(tree_device_of(d, "sr/govee/GVH5075_2762/pressure"));
+  CHECK_FALSE(tree_device_of(d, "sr/govee/GVH5075_2762"));
+  CHECK_FALSE(tree_device_of(d, "sr/govee//temp_c"));
+  CHECK_FALSE(tree_device_of(d, "sr/govee/a/b/temp_c"));
+  CHECK_FALSE(tree_device_of(d, "sr/goveex/GVH5075_2762/temp_c"));
+  CHECK_FALSE(tree_device_of(d, "other/govee/GVH5075_2762/temp_c"));
+  CHECK_FALSE(tree_device_of(d, "sr/hb/ms"));
+}
+
+TEST_CASE("tree devices as HA components and Homie nodes, and found again in what was sent") {
+  BuildReport report;
+  const TreeDevices seen{{"Sensor_Govee", {"GVH5075_2762"}}};
+  const Device d = build_device(info(), {govee()}, report, seen);
+  const Device empty = build_device(info(), {govee()}, report);
+
+  SUBCASE("HA device mode") {
+    const std::vector<Message> config = ha_config(d, HaOptions{});
+    const Json c = Json::parse(config[0].payload)["components"];
+    CHECK(c["sensor_govee_gvh5075_2762_temp_c"] == Json::parse(R"({"platform":"sensor",
+        "unique_id":"sr_garage_pi_sensor_govee_gvh5075_2762_temp_c",
+        "default_entity_id":"sensor.garage_pi_sensor_govee_gvh5075_2762_temp_c",
+        "name":"Sensor_Govee GVH5075_2762 Temperature","state_topic":"sr/govee/GVH5075_2762/temp_c",
+        "device_class":"temperature","state_class":"measurement","unit_of_measurement":"°C","qos":1})"));
+    CHECK(c["sensor_govee_gvh5075_2762_humi"]["unit_of_measurement"] == "%");
+    CHECK(ha_tree_devices(config, empty, HaOptions{}) ==
+          std::vector<TreeDeviceRef>{{"Sensor_Govee", "GVH5075_2762"}});
+  }
+  SUBCASE("HA component mode") {
+    const HaOptions component{"homeassistant", HaMode::Component, ""};
+    const std::vector<Message> config = ha_config(d, component);
+    CHECK(config[1].topic == "homeassistant/sensor/garage_pi/sensor_govee_gvh5075_2762_temp_c/config");
+    CHECK(ha_tree_devices(config, empty, component) ==
+          std::vector<TreeDeviceRef>{{"Sensor_Govee", "GVH5075_2762"}});
+  }
+  SUBCASE("Homie v4 and v5") {
+    for (int version : {4, 5}) {
+      CAPTURE(version);
+      const HomieOptions o{version, "homie", 1};
+      const std::vector<Message> a = homie_announce(d, o);
+      if (version == 4) {
+        std::map<std::string, std::string> t;
+        for (const Message& m : a) t[m.topic] = m.payload;
+        CHECK(t["homie/garage-pi/$nodes"] == "sensor-govee-gvh5075-2762,sensor-reporter");
+        CHECK(t["homie/garage-pi/sensor-govee-gvh5075-2762/$name"] == "Sensor_Govee GVH5075_2762");
+        CHECK(t["homie/garage-pi/sensor-govee-gvh5075-2762/$properties"] ==
+              "battery,temp-c,temp-f,humi,rssi");
+        CHECK(t["homie/garage-pi/sensor-govee-gvh5075-2762/temp-c/$name"] == "Temperature");
+        CHECK(t["homie/garage-pi/sensor-govee-gvh5075-2762/temp-c/$unit"] == "°C");
+        CHECK(t["homie/garage-pi/sensor-govee-gvh5075-2762/temp-c/$datatype"] == "float");
+      }
+      CHECK(homie_tree_devices(a, empty, o) == std::vector<TreeDeviceRef>{{"Sensor_Govee", "GVH5075_2762"}});
+    }
+    const std::vector<HomieRoute> routes = homie_routes(d, HomieOptions{});
+    CHECK(std::any_of(routes.begin(), routes.end(), [](const HomieRoute& r) {
+      return r.state_topic == "sr/govee/GVH5075_2762/humi" &&
+             r.property_topic == "homie/garage-pi/sensor-govee-gvh5075-2762/humi";
+    }));
+  }
 }

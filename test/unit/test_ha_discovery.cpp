@@ -576,3 +576,36 @@ TEST_CASE("clean-up: nothing stale, nothing sent") {
   CHECK(
       ha_cleanup(ha_config(fewer, kComponentMode), ha_config(d, kComponentMode), d, kComponentMode).empty());
 }
+
+TEST_CASE("ha_tree_devices: the tree devices our found configs name by their state topics, in either mode") {
+  Device d = device({temperature(), refresh()});
+  d.trees.push_back(Tree{"Govee", "Govee", "sr/govee", {{"temp_c", "temperature"}, {"humi", "humidity"}}});
+  const Json govee_temp = {{"platform", "sensor"}, {"state_topic", "sr/govee/GVH5075_2762/temp_c"}};
+  Json device_config = Json::parse(ha_config(d, kDeviceMode)[0].payload);
+  device_config["components"]["govee_gvh5075_2762_temp_c"] = govee_temp;
+  device_config["components"]["govee_gvh5075_2762_humi"] = {{"platform", "sensor"},
+                                                            {"state_topic", "sr/govee/GVH5075_2762/humi"}};
+  device_config["components"]["govee_h5179_1_temp_c"] = {{"platform", "sensor"}};  // reduced: gone
+  device_config["components"]["govee_other"] = {{"platform", "sensor"},
+                                                {"state_topic", "sr/govee/x/pressure"}};
+  const std::vector<TreeDeviceRef> one{{"Govee", "GVH5075_2762"}};
+
+  CHECK(ha_tree_devices({Message{"homeassistant/device/garage_pi/config", device_config.dump()}}, d,
+                        kDeviceMode) == one);
+  CHECK(ha_tree_devices(
+            {Message{"homeassistant/sensor/garage_pi/govee_gvh5075_2762_temp_c/config", govee_temp.dump()}},
+            d, kComponentMode) == one);
+  SUBCASE("not ours, deleted, garbage, or no tree: nothing") {
+    const std::vector<Message> found{
+        {"homeassistant/device/kitchen_pi/config", device_config.dump()},
+        {"homeassistant/sensor/garage_pi/x/config", ""},
+        {"homeassistant/sensor/garage_pi/y/config", "not json"},
+        {"homeassistant/device/garage_pi/config", R"({"components":[]})"},
+    };
+    CHECK(ha_tree_devices(found, d, kDeviceMode).empty());
+    const Device no_tree = device({temperature()});
+    CHECK(ha_tree_devices({Message{"homeassistant/device/garage_pi/config", device_config.dump()}}, no_tree,
+                          kDeviceMode)
+              .empty());
+  }
+}

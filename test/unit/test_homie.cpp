@@ -501,3 +501,57 @@ TEST_CASE("Homie v5 clean-up: a removed node's values go, the $description and $
   const std::vector<Message> out = homie_cleanup(found, homie_announce(after, kV5), after, kV5);
   CHECK(out == std::vector<Message>{retained("homie/5/garage-pi/door/destination", "")});
 }
+
+namespace {
+
+// A GoveeSensor section "Sensor_Govee" shown as "Govee", with its tree
+// and one device's two leaves, as build_device makes them.
+Device with_tree_device() {
+  Device d = every_component();
+  d.trees.push_back(
+      Tree{"Sensor_Govee", "Govee", "sr/govee", {{"temp_c", "temperature"}, {"humi", "humidity"}}});
+  for (const char* leaf : {"temp_c", "humi"}) {
+    Entity e = entity("Sensor_Govee", leaf, std::string("Govee GVH5075_2762 ") + leaf, Component::Sensor);
+    e.id = sanitize_id(std::string("Sensor_Govee_GVH5075_2762_") + leaf);
+    e.value_type = SR_VALUE_NUMBER;
+    e.label = leaf;
+    e.state_topic = std::string("sr/govee/GVH5075_2762/") + leaf;
+    e.tree_device = "GVH5075_2762";
+    e.tree_device_name = "Govee GVH5075_2762";
+    d.entities.insert(d.entities.end() - 1, e);  // before the Refresh button
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Homie: a tree device is a node of its own, named by section and device; found again by that name") {
+  const Device d = with_tree_device();
+  const std::vector<Message> a = homie_announce(d, kV4);
+  CHECK(payload_of(a, "homie/garage-pi/$nodes") ==
+        "temp-sensor-1,door,relay,exec,sensor-govee-gvh5075-2762,sensor-reporter");
+  CHECK(payload_of(a, "homie/garage-pi/sensor-govee-gvh5075-2762/$name") == "Govee GVH5075_2762");
+  CHECK(payload_of(a, "homie/garage-pi/sensor-govee-gvh5075-2762/$properties") == "temp-c,humi");
+  CHECK(payload_of(a, "homie/garage-pi/sensor-govee-gvh5075-2762/humi/$name") == "humi");
+  const std::vector<HomieRoute> routes = homie_routes(d, kV4);
+  const HomieRoute* route = route_for(routes, "homie/garage-pi/sensor-govee-gvh5075-2762/temp-c");
+  REQUIRE(route);
+  CHECK(route->state_topic == "sr/govee/GVH5075_2762/temp_c");
+
+  const std::vector<TreeDeviceRef> one{{"Sensor_Govee", "GVH5075_2762"}};
+  Device empty = every_component();
+  empty.trees = d.trees;
+  CHECK(homie_tree_devices(a, empty, kV4) == one);
+  CHECK(homie_tree_devices(homie_announce(d, kV5), empty, kV5) == one);
+  SUBCASE("a node named like one whose id is not the device's, another device's, or no tree: nothing") {
+    const std::vector<Message> found{
+        retained("homie/garage-pi/door/$name", "Govee GVH5075_2762"),
+        retained("homie/garage-pi/sensor-govee-x/$name", "Govee y"),
+        retained("homie/kitchen/sensor-govee-gvh5075-2762/$name", "Govee GVH5075_2762"),
+        retained("homie/garage-pi/sensor-govee-gvh5075-2762/$name", "")};
+    CHECK(homie_tree_devices(found, empty, kV4).empty());
+    CHECK(homie_tree_devices(a, every_component(), kV4).empty());
+    CHECK(homie_tree_devices({retained("homie/5/garage-pi/$description", "not json")}, empty, kV5).empty());
+  }
+}

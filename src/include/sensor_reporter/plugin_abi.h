@@ -174,7 +174,15 @@ typedef struct sr_io_def {
   const char* key;      /* parameter naming the destination, e.g. "Num-Dest" */
   const char* values;   /* SR_VALUE_BINARY: "OFF,ON"; NULL otherwise */
   const char* unit;     /* "ms", "°C", NULL */
-  const char* measures; /* "uptime", "temperature", "switch", "button", ... */
+  /* What it is: "uptime", "temperature", "humidity", "battery", "rssi",
+   * "contact", "presence", "switch", "button", ... For an output that is the
+   * root of a tree of topics <key's value>/<device>/<leaf>, devices named at
+   * run time: "tree", then its leaves separated by spaces, each "<leaf>" or
+   * "<leaf>:<measure>" ("tree temp_c:temperature temp_f:temperature_f
+   * humi:humidity"); "temperature_f" is a temperature in °F. A leaf is one
+   * topic level. Discovery announces each device's leaves once it publishes
+   * (plugins/mqtt/discovery_model.hpp). */
+  const char* measures;
   /* --- since ABI 1.2 --- */
   /* A parameter whose value chooses the unit ("TempUnit"), and how:
    * "C=°C|F=°F" (values compared case-insensitively). When the parameter is
