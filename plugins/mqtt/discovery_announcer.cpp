@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 namespace sr::mqtt::discovery {
 namespace {
@@ -60,12 +61,20 @@ std::vector<Message> Announcer::current_config() const {
 void Announcer::set_catalogue(const std::vector<sdk::CatalogueEntry>& catalogue) {
   if (!active()) return;
   BuildReport report;
-  Device device = build_device(settings_.device, catalogue, report);
+  Device device = build_device(settings_.device, catalogue, report, tree_devices_);
   for (const std::string& w : report.warnings) host_.warning("discovery: {}", w);
   for (const std::string& n : report.notes) host_.info("discovery: {}", n);
   const bool first = !have_device_;
+  catalogue_ = catalogue;
   device_ = std::move(device);
   have_device_ = true;
+  // A section no longer a tree (removed, or Discovery = no) takes its
+  // devices along: the announcement below removes them, and a later reload
+  // bringing the section back does not revive them before they publish.
+  std::erase_if(tree_devices_, [&](const auto& section_devices) {
+    return std::none_of(device_.trees.begin(), device_.trees.end(),
+                        [&](const Tree& tree) { return tree.section == section_devices.first; });
+  });
   if (settings_.format == Format::Homie) routes_ = homie_routes(device_, homie_);
   host_.debug("discovery: {} entities for device '{}'", device_.entities.size(), device_.id);
   if (!online_ || !read_back_done_) return;  // announced when the read-back ends
@@ -73,6 +82,35 @@ void Announcer::set_catalogue(const std::vector<sdk::CatalogueEntry>& catalogue)
     announce_all(published_);
   else
     announce_changes(published_);
+}
+
+// The same catalogue with the tree devices known now. Its warnings and
+// notes were logged when the catalogue came.
+void Announcer::rebuild_device() {
+  BuildReport already_logged;
+  device_ = build_device(settings_.device, catalogue_, already_logged, tree_devices_);
+  if (settings_.format == Format::Homie) routes_ = homie_routes(device_, homie_);
+}
+
+bool Announcer::knows(const TreeDeviceRef& ref) const {
+  const auto section = tree_devices_.find(ref.section);
+  return section != tree_devices_.end() && section->second.contains(ref.device);
+}
+
+// True when one of `devices` was not known yet (the device is rebuilt).
+bool Announcer::learn_tree_devices(const std::vector<TreeDeviceRef>& devices) {
+  bool added = false;
+  for (const TreeDeviceRef& ref : devices)
+    added = tree_devices_[ref.section].insert(ref.device).second || added;
+  if (added) rebuild_device();
+  return added;
+}
+
+void Announcer::add_tree_device(const TreeDeviceRef& ref) {
+  if (!learn_tree_devices({ref})) return;
+  host_.info("discovery: [{}] device {} appeared: its entities are announced", ref.section, ref.device);
+  // Offline, or while reading back, the next announcement carries it.
+  if (online_ && read_back_done_) announce_changes(published_);
 }
 
 void Announcer::connected() {
@@ -130,6 +168,12 @@ void Announcer::finish_read_back() {
   link_.unsubscribe(sync_topic_);
   host_.debug("discovery: {} retained message(s) of ours found on the broker", found_.size());
   if (!have_device_) return;  // set_catalogue announces
+  const std::vector<TreeDeviceRef> announced = settings_.format == Format::Homie
+                                                   ? homie_tree_devices(found_, device_, homie_)
+                                                   : ha_tree_devices(found_, device_, ha_);
+  if (learn_tree_devices(announced))
+    host_.info("discovery: {} device(s) of tree sections found announced on the broker: kept",
+               announced.size());
   if (settings_.format == Format::Homie)
     announce_homie(found_);
   else
@@ -179,6 +223,9 @@ bool Announcer::on_message(const std::string& topic, std::string_view payload, b
 }
 
 void Announcer::published(const std::string& topic, std::string_view payload) {
+  if (!active()) return;
+  if (const std::optional<TreeDeviceRef> ref = tree_device_of(device_, topic); ref && !knows(*ref))
+    add_tree_device(*ref);
   if (settings_.format != Format::Homie || !online_) return;
   for (const HomieRoute& route : routes_)
     if (!route.state_topic.empty() && route.state_topic == topic)

@@ -12,10 +12,19 @@
 //   birth       "online" on BirthTopic: after a random 0-5 s, publish the
 //               configs again, then the refresh
 //   reload      catalogue_changed: publish only what changed, removals first
+//   new device  a tree section (GoveeSensor) publishes for a device not yet
+//               announced: its entities are added and what changed is
+//               published, before the value (the refresh after it repeats
+//               the value for HA, which subscribes once it has the config)
 //   stop        nothing: a clean stop never deletes discovery
 // Homie (v4 or v5): the Will is <base>/$state = lost; on connect $state init,
 // the attributes, deletion of stale retained topics found under <base>/#,
 // then $state ready and a refresh; a clean stop sends $state disconnected.
+//
+// A tree's devices found announced in the read-back (HA: the configs' state
+// topics; Homie: the nodes) are kept as if seen: a restart must not remove
+// a thermometer because it has not advertised yet. Only a catalogue without
+// their section drops them.
 //
 // The read-back ends without guessing: after SUBSCRIBE the broker sends the
 // retained messages before it handles our next packet, so a message we
@@ -77,13 +86,18 @@ class Announcer {
   // A message arrived; true when it was discovery's (birth, read-back,
   // probe, Homie /set), which the connection then does not route.
   bool on_message(const std::string& topic, std::string_view payload, bool retained);
-  // A section published `payload` on the whole topic `topic`: Homie mirrors
-  // it onto the property.
+  // A section published `payload` on the whole topic `topic`: a tree's new
+  // device is announced (before the value goes out); Homie mirrors the value
+  // onto the property.
   void published(const std::string& topic, std::string_view payload);
   // Before OFFLINE on a clean stop.
   std::vector<Message> farewell() const;
 
  private:
+  void rebuild_device();
+  bool knows(const TreeDeviceRef& ref) const;
+  bool learn_tree_devices(const std::vector<TreeDeviceRef>& devices);
+  void add_tree_device(const TreeDeviceRef& ref);
   void start_read_back();
   void finish_read_back();
   void announce_again();
@@ -101,6 +115,8 @@ class Announcer {
   HomieOptions homie_;
   std::string sync_topic_;
   Device device_;
+  std::vector<sdk::CatalogueEntry> catalogue_;  // device_ is rebuilt from it when a tree device appears
+  TreeDevices tree_devices_;                    // seen publishing, or found announced
   bool have_device_ = false;
   bool online_ = false;
   bool reading_back_ = false;

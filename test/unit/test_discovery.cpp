@@ -1,10 +1,12 @@
 // Unit tests for discovery (plugins/mqtt/discovery_model, ha_discovery,
-// homie): every product class, through the host's own catalogue code and
-// its real parameter and io tables, maps to the right Home Assistant
-// component and Homie property; the HA and Homie messages, their clean-up;
-// GoveeSensor's tree of devices.
+// homie, discovery_announcer): every product class, through the host's own
+// catalogue code and its real parameter and io tables, maps to the right
+// Home Assistant component and Homie property; the HA and Homie messages,
+// their clean-up; GoveeSensor's tree of devices announced as they appear and
+// kept across a restart.
 #include "config/plan.h"
 #include "host/catalogue.h"
+#include "mqtt/discovery_announcer.hpp"
 #include "mqtt/discovery_model.hpp"
 #include "mqtt/ha_discovery.hpp"
 #include "mqtt/homie.hpp"
@@ -23,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include <doctest/doctest.h>
+#include <sensor_reporter/testing.hpp>
 
 #include <deque>
 #include <map>
@@ -655,5 +658,229 @@ TEST_CASE("tree devices as HA components and Homie nodes, and found again in wha
       return r.state_topic == "sr/govee/GVH5075_2762/humi" &&
              r.property_topic == "homie/garage-pi/sensor-govee-gvh5075-2762/humi";
     }));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The announcer: a tree device appears, and survives a restart.
+
+namespace {
+
+// A broker as far as the announcer cares: the retained topics, what was
+// sent, and what a subscriber got.
+struct FakeBroker {
+  std::map<std::string, std::string> retained;
+  std::vector<Message> sent;
+  int refreshes = 0;
+
+  Link link() {
+    Link l;
+    l.send = [this](const Message& m) {
+      sent.push_back(m);
+      if (!m.retain) return;
+      if (m.payload.empty())
+        retained.erase(m.topic);
+      else
+        retained[m.topic] = m.payload;
+    };
+    l.subscribe = [](const std::string&) {};
+    l.unsubscribe = [](const std::string&) {};
+    l.refresh = [this] { ++refreshes; };
+    l.deliver = [](const std::string&, std::string_view) {};
+    return l;
+  }
+  std::vector<Message> sent_to(std::string_view prefix) const {
+    std::vector<Message> out;
+    for (const Message& m : sent)
+      if (m.topic.starts_with(prefix)) out.push_back(m);
+    return out;
+  }
+};
+
+Settings settings(Format format, HaMode mode = HaMode::Device, int homie_version = 4) {
+  Settings s;
+  s.format = format;
+  s.prefix = format == Format::Homie ? "homie" : "homeassistant";
+  s.mode = mode;
+  s.homie_version = homie_version;
+  s.birth_topic = "homeassistant/status";
+  s.device = info();
+  return s;
+}
+
+// A start of the daemon: the catalogue, the connection, the read-back of
+// what `broker` retains, ended by the probe.
+void start(Announcer& a, FakeBroker& broker, const std::vector<sr::sdk::CatalogueEntry>& catalogue) {
+  a.set_catalogue(catalogue);
+  a.connected();
+  for (const auto& [topic, payload] : std::map(broker.retained)) a.on_message(topic, payload, true);
+  REQUIRE(a.on_message("sr/discovery/sync", "garage_pi", false));
+}
+
+// The entity ids of what `broker` retains that `device` would announce, in
+// device or component mode: what HA would show.
+std::vector<std::string> ha_entities(const FakeBroker& broker) {
+  std::vector<std::string> ids;
+  for (const auto& [topic, payload] : broker.retained) {
+    const Json j = Json::parse(payload);
+    if (!topic.starts_with("homeassistant/device/")) {
+      ids.push_back(j.value("unique_id", ""));
+      continue;
+    }
+    for (const auto& [id, component] : j["components"].items())
+      if (component.contains("unique_id")) ids.push_back(component["unique_id"]);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+bool has(const std::vector<std::string>& ids, std::string_view id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+constexpr const char* kTempC = "sr/govee/GVH5075_2762/temp_c";
+constexpr const char* kTempId = "sr_garage_pi_sensor_govee_gvh5075_2762_temp_c";
+
+}  // namespace
+
+namespace {
+
+// A device of GoveeSensor's, on a broker that keeps what is retained,
+// through a start, its first publication, a restart and a reload.
+void tree_device_across_restarts(HaMode mode) {
+  sr::sdk::testing::FakeHost fake;
+  FakeBroker broker;
+  const std::vector<sr::sdk::CatalogueEntry> catalogue{govee(), every_class()[0]};
+  {
+    Announcer first(fake.host(), settings(Format::HomeAssistant, mode), broker.link());
+    start(first, broker, catalogue);
+    CHECK_FALSE(has(ha_entities(broker), kTempId));
+
+    // The new device's configs go out before its value (published() runs
+    // before the connection sends it); a second value changes nothing.
+    broker.sent.clear();
+    first.published(kTempC, "21.30");
+    CHECK(broker.sent_to("homeassistant/").size() == (mode == HaMode::Device ? 1u : 5u));
+    CHECK(has(ha_entities(broker), kTempId));
+    CHECK(ha_entities(broker).size() == 8);  // 2 heartbeat, 5 Govee, refresh
+    CHECK(fake.logged(SR_LOG_INFO, "discovery: [Sensor_Govee] device GVH5075_2762 appeared"));
+    broker.sent.clear();
+    first.published(kTempC, "21.40");
+    first.published("sr/govee/GVH5075_2762/humi", "44.20");
+    first.published("sr/govee/GVH5075_2762/pressure", "1000");  // no declared leaf: no device
+    CHECK(broker.sent.empty());
+    // HA subscribes to the state only once it has the config: the
+    // announcement's refresh (every section, GoveeSensor's last values of
+    // every device) repeats the value.
+    broker.refreshes = 0;
+    fake.advance(std::chrono::seconds(2));
+    CHECK(broker.refreshes == 1);
+  }
+  const std::map<std::string, std::string> before = broker.retained;
+
+  SUBCASE("a restart before any advertisement: nothing removed, nothing changed") {
+    broker.sent.clear();
+    Announcer second(fake.host(), settings(Format::HomeAssistant, mode), broker.link());
+    start(second, broker, catalogue);
+    CHECK(broker.retained == before);
+    for (const Message& m : broker.sent_to("homeassistant/")) {
+      CHECK_MESSAGE(!m.payload.empty(), m.topic);
+      CHECK_MESSAGE(
+          m.payload.find(R"("sensor_govee_gvh5075_2762_temp_c":{"platform":"sensor"})") == std::string::npos,
+          m.topic);
+    }
+    CHECK(fake.logged(SR_LOG_INFO, "1 device(s) of tree sections found announced on the broker: kept"));
+    // Its next value announces nothing more.
+    broker.sent.clear();
+    second.published(kTempC, "21.50");
+    CHECK(broker.sent.empty());
+  }
+  SUBCASE("a restart without the Govee section removes its devices") {
+    Announcer second(fake.host(), settings(Format::HomeAssistant, mode), broker.link());
+    start(second, broker, {every_class()[0]});
+    CHECK_FALSE(has(ha_entities(broker), kTempId));
+    CHECK(ha_entities(broker).size() == 3);
+  }
+  SUBCASE("a reload without the Govee section removes them; adding it back does not revive them") {
+    Announcer second(fake.host(), settings(Format::HomeAssistant, mode), broker.link());
+    start(second, broker, catalogue);
+    second.set_catalogue({every_class()[0]});
+    CHECK_FALSE(has(ha_entities(broker), kTempId));
+    CHECK(ha_entities(broker).size() == 3);
+    second.set_catalogue(catalogue);
+    CHECK(ha_entities(broker).size() == 3);
+    second.published(kTempC, "21.30");
+    CHECK(ha_entities(broker).size() == 8);
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Home Assistant device mode: a tree device is announced when it first publishes, kept across a restart") {
+  tree_device_across_restarts(HaMode::Device);
+}
+
+TEST_CASE(
+    "Home Assistant component mode: a tree device is announced when it first publishes, kept across a "
+    "restart") {
+  tree_device_across_restarts(HaMode::Component);
+}
+
+TEST_CASE(
+    "Home Assistant: a tree device that publishes before the read-back ends is in the first announcement") {
+  sr::sdk::testing::FakeHost fake;
+  FakeBroker broker;
+  Announcer a(fake.host(), settings(Format::HomeAssistant), broker.link());
+  a.set_catalogue({govee()});
+  a.published(kTempC, "21.30");  // offline: nothing sent
+  CHECK(broker.sent.empty());
+  a.connected();
+  a.published("sr/govee/Govee_A4C138000001/temp_c", "19.00");  // reading back: nothing sent yet
+  CHECK(broker.sent_to("homeassistant/").empty());
+  REQUIRE(a.on_message("sr/discovery/sync", "garage_pi", false));
+  REQUIRE(broker.sent_to("homeassistant/").size() == 1);
+  const std::vector<std::string> ids = ha_entities(broker);
+  CHECK(ids.size() == 11);
+  CHECK(has(ids, kTempId));
+  CHECK(has(ids, "sr_garage_pi_sensor_govee_govee_a4c138000001_temp_c"));
+}
+
+TEST_CASE(
+    "Homie: a tree device becomes a node when it publishes, its value mirrored, and is kept across a "
+    "restart") {
+  for (int version : {4, 5}) {
+    CAPTURE(version);
+    sr::sdk::testing::FakeHost fake;
+    FakeBroker broker;
+    const std::string base = version == 4 ? "homie/garage-pi" : "homie/5/garage-pi";
+    const std::string property = base + "/sensor-govee-gvh5075-2762/temp-c";
+    auto announces_node = [&] {
+      if (version == 4) return broker.retained.contains(base + "/sensor-govee-gvh5075-2762/$name");
+      return Json::parse(broker.retained[base + "/$description"])["nodes"].contains(
+          "sensor-govee-gvh5075-2762");
+    };
+    {
+      Announcer first(fake.host(), settings(Format::Homie, HaMode::Device, version), broker.link());
+      start(first, broker, {govee()});
+      CHECK_FALSE(announces_node());
+      first.published(kTempC, "21.30");
+      CHECK(announces_node());
+      CHECK(broker.retained[base + "/$state"] == "ready");
+      // The value reaches the property after the node is announced.
+      REQUIRE(!broker.sent.empty());
+      CHECK(broker.sent.back() == Message{property, "21.30", true, 1});
+    }
+    broker.retained[base + "/$state"] = "lost";
+    broker.sent.clear();
+    Announcer second(fake.host(), settings(Format::Homie, HaMode::Device, version), broker.link());
+    start(second, broker, {govee()});
+    CHECK(announces_node());
+    CHECK(broker.retained[property] == "21.30");  // a live value is never deleted
+    for (const Message& m : broker.sent) CHECK_MESSAGE(!m.payload.empty(), m.topic);
+    broker.sent.clear();
+    second.published(kTempC, "21.50");
+    REQUIRE(broker.sent.size() == 1);
+    CHECK(broker.sent[0] == Message{property, "21.50", true, 1});
   }
 }
