@@ -19,6 +19,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <systemd/sd-bus.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -141,7 +142,8 @@ constexpr const char* kGoveePath = "/org/bluez/hci0/dev_A4_C1_38_27_62_01";
 // ---------------------------------------------------------------------------
 // The real daemon with a GoveeSensor and a BtleSensor on the double.
 
-std::string config(int port, const std::string& extra = "") {
+// `connection`: more keys of the MQTT connection (Discovery = ...).
+std::string config(int port, const std::string& extra = "", const std::string& connection = "") {
   return fmt::format(R"([Logging]
 Level = INFO
 
@@ -154,7 +156,7 @@ RootTopic = sensor_reporter
 Client = reporter
 ReconnectMin = 0.2
 ReconnectMax = 1
-
+{}
 [Sensor_Govee]
 Class = bt.govee_sensor.GoveeSensor
 Connection = mqtt
@@ -169,7 +171,7 @@ Address1 = a4:c1:38:00:00:02
 Destination1 = presence/thermometer
 {}
 )",
-                     port, extra);
+                     port, connection, extra);
 }
 
 // An H5075 advertisement of kGovee: the bytes after the company ID 0xEC88.
@@ -185,7 +187,7 @@ struct Rig {
   }
   void start_daemon() {
     daemon = std::make_unique<Process>(
-        std::vector<std::string>{binary(), dir.write("sr.ini", config(broker.port()))},
+        std::vector<std::string>{binary(), dir.write("sr.ini", config(broker.port(), "", connection))},
         std::vector<std::string>{bus.env()});
   }
   // Started, and BlueZ's discovery session opened for it.
@@ -224,6 +226,7 @@ struct Rig {
   MqttClient mqtt;
   TempDir dir;
   std::unique_ptr<Process> daemon;
+  std::string connection;  // more keys of the MQTT connection
 };
 
 }  // namespace
@@ -516,4 +519,93 @@ TEST_CASE(
   for (const auto& m : rig.mqtt.messages())
     if (m.topic.rfind("sensor_reporter/govee/", 0) == 0)
       CHECK(m.topic.rfind("sensor_reporter/govee/GVH5075_2762/", 0) == 0);
+}
+
+// ---------------------------------------------------------------------------
+// Discovery of the Govee's tree: devices named at run time, announced to Home
+// Assistant after their first advertisement, kept across a restart.
+
+namespace {
+
+constexpr const char* kHaDevice = "homeassistant/device/pi/config";
+constexpr const char* kGoveeTemp = "sensor_govee_gvh5075_2762_temp_c";
+
+// The last config of ours on the wire naming `component`; null when none.
+nlohmann::json config_with(const std::vector<Received>& messages, const std::string& component) {
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+    if (it->topic != kHaDevice) continue;
+    const auto j = nlohmann::json::parse(it->payload, nullptr, false);
+    if (j.is_object() && j["components"].contains(component)) return j;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "bt: Home Assistant discovery announces a Govee after its first advertisement and keeps it across a "
+    "restart") {
+  Rig rig;
+  rig.connection = "Discovery = homeassistant\nDeviceId = pi\n";
+  REQUIRE(rig.mqtt.subscribe("homeassistant/#", 1));
+  rig.start_discovering();
+  INFO(rig.context());
+  REQUIRE(rig.logged("discovery: announced"));
+  REQUIRE(rig.mqtt.wait_for([](auto& m) { return count_topic(m, kHaDevice) >= 1; }, 10s));
+  CHECK(config_with(rig.mqtt.messages(), "sensor_presence_destination1") != nullptr);
+  CHECK(config_with(rig.mqtt.messages(), kGoveeTemp) == nullptr);
+
+  REQUIRE(rig.reading("000341c26400", -67, "21.30"));
+  REQUIRE(rig.logged("discovery: [Sensor_Govee] device GVH5075_2762 appeared"));
+  REQUIRE(rig.mqtt.wait_for([](auto& m) { return config_with(m, kGoveeTemp) != nullptr; }, 10s));
+  const nlohmann::json config = config_with(rig.mqtt.messages(), kGoveeTemp);
+  const nlohmann::json& c = config["components"];
+  CHECK(c[kGoveeTemp] == nlohmann::json::parse(R"({"platform":"sensor",
+      "unique_id":"sr_pi_sensor_govee_gvh5075_2762_temp_c","default_entity_id":"sensor.pi_sensor_govee_gvh5075_2762_temp_c",
+      "name":"Sensor_Govee GVH5075_2762 Temperature","state_topic":"sensor_reporter/govee/GVH5075_2762/temp_c",
+      "device_class":"temperature","state_class":"measurement","unit_of_measurement":"°C","qos":1})"));
+  CHECK(c["sensor_govee_gvh5075_2762_humi"]["device_class"] == "humidity");
+  CHECK(c["sensor_govee_gvh5075_2762_humi"]["unit_of_measurement"] == "%");
+  CHECK(c["sensor_govee_gvh5075_2762_humi"]["state_topic"] == "sensor_reporter/govee/GVH5075_2762/humi");
+  CHECK(c["sensor_govee_gvh5075_2762_battery"]["device_class"] == "battery");
+  CHECK(c["sensor_govee_gvh5075_2762_battery"]["unit_of_measurement"] == "%");
+  CHECK(c["sensor_govee_gvh5075_2762_temp_f"]["unit_of_measurement"] == "°F");
+  CHECK(c["sensor_govee_gvh5075_2762_rssi"]["device_class"] == "signal_strength");
+  CHECK(c["sensor_govee_gvh5075_2762_rssi"]["unit_of_measurement"] == "dBm");
+  // The config went out before the device's first value.
+  {
+    const auto m = rig.mqtt.messages();
+    auto config_at = std::find_if(m.begin(), m.end(), [](auto& r) {
+      return r.topic == kHaDevice && r.payload.find(kGoveeTemp) != std::string::npos;
+    });
+    auto first_value = std::find_if(m.begin(), m.end(), [](auto& r) {
+      return r.topic.rfind("sensor_reporter/govee/GVH5075_2762/", 0) == 0;
+    });
+    CHECK(config_at < first_value);
+  }
+  // HA subscribes to the state once it has the config: the refresh after
+  // the announcement repeats the value.
+  CHECK(rig.mqtt.wait_for(
+      [](auto& m) { return count(m, "sensor_reporter/govee/GVH5075_2762/temp_c", "21.30") >= 2; }, 10s));
+
+  // A restart: before any advertisement the Govee is still announced, and
+  // was never reduced to its platform on the way.
+  rig.daemon->signal(SIGTERM);
+  REQUIRE(rig.daemon->wait_exit(10s) == 0);
+  rig.mqtt.clear();
+  rig.start_discovering();
+  REQUIRE(rig.logged("discovery: 1 device(s) of tree sections found announced on the broker: kept"));
+  REQUIRE(rig.logged("discovery: announced"));
+  REQUIRE(rig.mqtt.wait_for([](auto& m) { return count_topic(m, kHaDevice) >= 1; }, 10s));
+  for (const Received& r : rig.mqtt.messages(kHaDevice)) {
+    const auto j = nlohmann::json::parse(r.payload);
+    CHECK(j["components"][kGoveeTemp] == c[kGoveeTemp]);
+  }
+  MqttClient late(rig.broker.port());
+  REQUIRE(late.wait_connected(5s));
+  REQUIRE(late.subscribe(kHaDevice, 1));
+  REQUIRE(late.wait_for([](auto& m) { return count_topic(m, kHaDevice) >= 1; }, 5s));
+  const auto retained = nlohmann::json::parse(late.messages(kHaDevice).back().payload);
+  CHECK(retained["components"] == c);
+  CHECK(rig.log_count("device GVH5075_2762 appeared") == 0);
 }
