@@ -242,5 +242,8 @@ Str-Dest = UptimeText
       10s));
 
   daemon.signal(SIGTERM);
-  CHECK(daemon.wait_exit(5s) == 0);
+  // A clean exit is what is checked, not its speed: the stop comes in the
+  // middle of a reconnect, and under ASan on a loaded machine it once took
+  // longer than 5 s (docs/performance.md measures stop times).
+  CHECK(daemon.wait_exit(15s) == 0);
 }
