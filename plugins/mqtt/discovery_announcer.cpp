@@ -244,8 +244,7 @@ void Announcer::announce_all(const std::vector<Message>& before) {
   for (const Message& m : ha_cleanup(before, config, device_, ha_)) link_.send(m);
   published_ = config;
   for (const Message& m : published_) link_.send(m);
-  host_.info("discovery: announced {} entit{} to {} ({} message(s))", device_.entities.size(),
-             device_.entities.size() == 1 ? "y" : "ies", settings_.prefix, published_.size());
+  log_announced("");
   schedule_refresh();
 }
 
@@ -258,9 +257,13 @@ void Announcer::announce_again() {
     return;
   }
   for (const Message& m : published_) link_.send(m);
-  host_.info("discovery: announced {} entit{} to {} again ({} message(s))", device_.entities.size(),
-             device_.entities.size() == 1 ? "y" : "ies", settings_.prefix, published_.size());
+  log_announced(" again");
   schedule_refresh();
+}
+
+void Announcer::log_announced(std::string_view again) const {
+  host_.info("discovery: announced {} entit{} to {}{} ({} message(s))", device_.entities.size(),
+             device_.entities.size() == 1 ? "y" : "ies", settings_.prefix, again, published_.size());
 }
 
 // `before`: what the broker holds (read back) or what we last sent. Sends

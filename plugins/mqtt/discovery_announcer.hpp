@@ -101,6 +101,7 @@ class Announcer {
   void start_read_back();
   void finish_read_back();
   void announce_again();
+  void log_announced(std::string_view again) const;
   void announce_all(const std::vector<Message>& before);
   void announce_changes(const std::vector<Message>& before);
   void announce_homie(const std::vector<Message>& found);

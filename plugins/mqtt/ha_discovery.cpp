@@ -170,13 +170,13 @@ bool ha_owns_topic(const Device& device, const HaOptions& options, std::string_v
 std::vector<TreeDeviceRef> ha_tree_devices(const std::vector<Message>& found, const Device& device,
                                            const HaOptions& options) {
   std::vector<TreeDeviceRef> out;
+  if (device.trees.empty()) return out;  // nothing to look for: no parsing
   auto note_state_topic = [&](const Json& config) {
     if (!config.is_object() || !config.contains("state_topic") || !config["state_topic"].is_string()) return;
     const auto ref = tree_device_of(device, config["state_topic"].get<std::string>());
     if (ref && std::find(out.begin(), out.end(), *ref) == out.end()) out.push_back(*ref);
   };
   for (const Message& m : found) {
-    if (device.trees.empty()) break;  // nothing to look for: no parsing
     if (m.payload.empty() || !ha_owns_topic(device, options, m.topic)) continue;
     const Json config = Json::parse(m.payload, nullptr, false);
     if (m.topic != device_topic(device, options)) {
