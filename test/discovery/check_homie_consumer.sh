@@ -20,12 +20,6 @@ broker_pid=
 reporter_pid=
 waiter_pid=
 
-stop() {
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || return 0
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   stop "$waiter_pid"
   stop "$reporter_pid"
@@ -33,32 +27,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck source=broker.sh
+. "$here/broker.sh"
 
 plugin_path=$(printf '%s:' "$build"/plugins/*/ "$build/test/plugins")
 export SENSOR_REPORTER_PLUGIN_PATH=${plugin_path%:}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# A fresh broker per version: a device left retained by the other version's
-# run would otherwise answer for this one.
-start_broker() {
-  stop "$broker_pid"
-  port=$(free_port)
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\n' "$port" >"$work/mosquitto.conf"
-  /usr/sbin/mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-  broker_pid=$!
-  # Bounded wait for the listener: mosquitto has no readiness signal.
-  for _ in $(seq 100); do
-    mosquitto_pub -h 127.0.0.1 -p "$port" -t sr-check/ping -n 2>/dev/null && return 0
-    kill -0 "$broker_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$work/mosquitto.log"
-  echo "check_homie_consumer: mosquitto did not start on port $port"
-  exit 1
-}
 
 write_config() {
   cat >"$work/sr.ini" <<INI

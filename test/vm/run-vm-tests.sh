@@ -3,17 +3,21 @@
 #
 # Boots Debian's own kernel in QEMU with an initramfs that holds busybox, the
 # gpio-sim and w1-fake kernel modules, this build's sensor_reporter binary,
-# its plugin modules (gpio, one_wire, local, sr_test) with every shared
+# its plugin modules (gpio, one_wire, local, mqtt, bt, heartbeat, exec,
+# network, sr_test) with every shared
 # library they need, BlueZ and D-Bus with the Bluetooth modules (guest/bt.sh;
 # the Bluetooth tests skip when BlueZ can be neither downloaded nor found in
 # the cache), and the guest tests in guest/tests/. The guest runs the tests
 # and powers off; this script reads the results from the serial console.
 #
 # Usage: run-vm-tests.sh BUILD_DIR [--without MODULE]... [--accel auto|kvm|tcg] [--refresh]
+#                         [--only GLOB]
 #        run-vm-tests.sh --setup-only [--refresh]
 #   --without MODULE  the build has no MODULE.so on purpose (e.g. gpio without
 #                     libgpiod): its tests are skipped instead of failing
 #   --refresh         ignore the cached kernel and BlueZ and ask apt again
+#   --only GLOB       run only the guest tests matching GLOB (e.g. '50-*'), while
+#                     working on one
 #   --setup-only      only fill the cache (as root, e.g. before running the
 #                     suite as another user), no build dir needed
 # Environment: SR_VM_CACHE (default /var/tmp/sensor_reporter-vm), KVER
@@ -34,6 +38,7 @@ ACCEL=auto
 APT_UPDATED=0
 REFRESH=0
 SETUP_ONLY=0
+ONLY='[0-9]*'
 WITHOUT=()
 BUILD=
 
@@ -49,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--accel) ACCEL=$2; shift 2 ;;
 	--refresh) REFRESH=1; shift ;;
 	--setup-only) SETUP_ONLY=1; shift ;;
+	--only) ONLY=$2; shift 2 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
 	*) BUILD=$1; shift ;;
@@ -309,14 +315,16 @@ for t in gpiodetect gpioinfo; do # diagnostics only
 	[ -x "/usr/bin/$t" ] && copy_elf "/usr/bin/$t" "/usr/bin/$t"
 done
 # A real broker and subscriber in the guest, for the tests that check the
-# wire (45-bt-sensors: the seed's MQTT configuration); dev.sh installs both.
-for t in /usr/sbin/mosquitto /usr/bin/mosquitto_sub; do
+# wire (45-bt-sensors: the seed's MQTT configuration; 50-discovery); dev.sh
+# installs them.
+for t in /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/mosquitto_pub; do
 	[ -x "$t" ] && copy_elf "$t" "$t"
 done
 # Plugins are dlopen'ed, so ldd of the binary does not see them or their
 # libraries (libgpiod for gpio.so): copy each with its own ldd list.
 missing=()
-for p in plugins/local/local plugins/gpio/gpio plugins/one_wire/one_wire plugins/mqtt/mqtt plugins/bt/bt test/plugins/sr_test; do
+for p in plugins/local/local plugins/gpio/gpio plugins/one_wire/one_wire plugins/mqtt/mqtt plugins/bt/bt \
+	plugins/heartbeat/heartbeat plugins/exec/exec plugins/network/network test/plugins/sr_test; do
 	name=${p##*/}
 	if [ -f "$BUILD/$p.so" ]; then
 		copy_elf "$BUILD/$p.so" "/usr/lib/sensor_reporter/plugins/$name.so"
@@ -345,7 +353,8 @@ cp "$HERE"/guest/tests/*.sh "$R/tests/"
 chmod 755 "$R/init" "$R"/tests/*.sh
 echo "$TEST_TIMEOUT" > "$R/etc/test-timeout"
 printf '%s\n' "${WITHOUT[@]}" > "$R/etc/plugins-without"
-(cd "$R" && ls tests/[0-9]*.sh | sed 's,^,/,') > "$R/etc/tests.list"
+# shellcheck disable=SC2086 # ONLY is a glob
+(cd "$R" && ls tests/$ONLY.sh | sed 's,^,/,') > "$R/etc/tests.list"
 
 # Kernel modules in load order, dependencies first. w1_therm must be there
 # before w1-fake's first bus search: nothing autoloads in the guest.
@@ -460,8 +469,26 @@ while read -r t rc secs; do
 		sed -n 's/^.*: \([0-9]* passed, [0-9]* failed\)$/\1/p' | tail -n1)
 	printf '%-16s %s in %ss%s\n' "$name" "$verdict" "$secs" "${checks:+; checks: $checks}"
 done < <(sed -n 's/^.*@@END \([^ ]*\) rc=\([0-9]*\) secs=\([0-9.]*\)@@.*$/\1 \2 \3/p' "$LOG")
+# The Homie devices 50-discovery.sh printed (one section of every class):
+# the independent consumer reads each on the host (check_homie_dump.sh).
+# No dump: that test failed or skipped before it, and says so above.
+consumer_rows=0
+for v in 4 5; do
+	dump=$WORK/homie$v.dump
+	sed -n "/@@HOMIE-DUMP v$v@@/,/@@HOMIE-DUMP-END@@/p" "$LOG" | sed '1d;$d' > "$dump"
+	[ -s "$dump" ] || continue
+	consumer_rows=$((consumer_rows + 1))
+	rc=0
+	out=$("$HERE/../discovery/check_homie_dump.sh" "$dump" "$HERE/homie-every-class.names" 2>&1) || rc=$?
+	case $rc in
+	0) verdict=PASS; passed=$((passed + 1)) ;;
+	77) verdict="SKIP ($(grep -m1 'SKIP' <<<"$out"))"; skipped=$((skipped + 1)) ;;
+	*) verdict="FAIL (exit $rc)"; failed=$((failed + 1)); printf '%s\n' "$out" ;;
+	esac
+	printf '%-16s %s%s\n' "homie$v-consumer" "$verdict" "$(sed -n 's/^homie_consumer: \(all .*\)$/; \1/p' <<<"$out")"
+done
 expected=$(wc -l < "$R/etc/tests.list")
-ran=$((passed + failed + skipped))
+ran=$((passed + failed + skipped - consumer_rows))
 if [ "$ran" -lt "$expected" ] || ! grep -q '@@RESULT rc=' "$LOG"; then
 	log "the guest ran $ran of $expected tests and did not finish (crash, panic or boot timeout)"
 	failed=$((failed + expected - ran))
