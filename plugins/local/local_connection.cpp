@@ -58,6 +58,9 @@ LocalConnection::LocalConnection(sdk::Host host, const sdk::Params& params) : ho
 
 void LocalConnection::publish(std::string_view destination, std::string_view payload, uint32_t flags) {
   if (flags & SR_PUBLISH_ECHO) return;  // actuator state is not a command
+  // A broker's topic (MqttActuator's Topic) means nothing in-process; run
+  // through a rule it would only draw a "not a number" error.
+  if (flags & SR_PUBLISH_ABSOLUTE) return;
   std::string why;
   auto command = translate(rule_, payload, why);
   if (!command) {
@@ -67,9 +70,14 @@ void LocalConnection::publish(std::string_view destination, std::string_view pay
   host_.deliver(std::string(destination), *command);
 }
 
-void LocalConnection::subscribe(std::string_view source) {
+void LocalConnection::subscribe(std::string_view source, uint32_t flags) {
   // Routing is the host's: it knows which actuators listen to which source.
-  host_.debug("actuator listens to {}", source);
+  // An absolute topic (an MqttSensor's, whose section also publishes here)
+  // is accepted and never delivered: nothing in-process publishes one.
+  if (flags & SR_SUBSCRIBE_ABSOLUTE)
+    host_.debug("absolute topic {} has no meaning here; only MQTT connections deliver it", source);
+  else
+    host_.debug("actuator listens to {}", source);
 }
 
 }  // namespace sr::local

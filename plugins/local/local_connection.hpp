@@ -48,7 +48,7 @@ class LocalConnection {
 
   LocalConnection(sdk::Host host, const sdk::Params& params);
   void publish(std::string_view destination, std::string_view payload, uint32_t flags);
-  void subscribe(std::string_view source);
+  void subscribe(std::string_view source, uint32_t flags = 0);
 
   const Rule& rule() const { return rule_; }
 

@@ -117,8 +117,10 @@ void Runtime::route(Component& connection, const std::string& source, std::strin
   bool delivered = false;
   const Subscription wanted{source, flags};
   for (auto& component : components_) {
+    // Actuators, and sensors that listen to a topic (they have on_command).
     Component& actuator = *component;
-    if (actuator.plan.kind != SR_KIND_ACTUATOR || !actuator.instance) continue;
+    if (actuator.plan.kind == SR_KIND_CONNECTION || !actuator.instance || !actuator.def().on_command)
+      continue;
     if (std::find(actuator.connections.begin(), actuator.connections.end(), &connection) ==
         actuator.connections.end())
       continue;

@@ -287,7 +287,8 @@ typedef struct sr_host_api {
   void (*publish)(sr_host_ctx* ctx, const char* destination, const char* payload,
                   size_t len, uint32_t flags);
   /* Receive commands sent to `source` on every connection of the section
-   * (actuators); they arrive through sr_class_def.on_command. */
+   * (actuators; a sensor with on_command may listen too); they arrive
+   * through sr_class_def.on_command. */
   int (*subscribe)(sr_host_ctx* ctx, const char* source);
   /* The asynchronous poll started by returning SR_POLL_PENDING has ended
    * (since 1.2, poll_end also says whether it got a reading). */
@@ -380,7 +381,7 @@ typedef struct sr_class_def {
   int (*poll)(void* instance);
   /* sensors and actuators: republish the current state */
   int (*refresh)(void* instance);
-  /* actuators: a command from one of its sources */
+  /* actuators, and sensors that subscribe: a message from one of its sources */
   int (*on_command)(void* instance, const char* source, const char* payload, size_t len);
 
   /* connections: send one reading or state */

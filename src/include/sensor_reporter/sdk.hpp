@@ -20,7 +20,8 @@
 //   };
 //   SR_PLUGIN_MODULE("heartbeat", "1.0.0", Heartbeat)
 //
-// Optional members by kind: sensors poll()/refresh()/start(); actuators
+// Optional members by kind: sensors poll()/refresh()/start() and, for a
+// sensor that subscribes, on_command(source, payload); actuators
 // on_command(source, payload)/refresh()/start(); connections
 // publish(destination, payload, flags)/subscribe(source[, flags])/
 // unsubscribe(source, flags)/catalogue_changed()/start(). Any kind: a static
@@ -1021,7 +1022,11 @@ constexpr sr_class_def make_class_def() {
   def.start = &Adapter<T>::start;
   if constexpr (T::kind == SR_KIND_SENSOR) def.poll = &Adapter<T>::poll;
   if constexpr (T::kind != SR_KIND_CONNECTION) def.refresh = &Adapter<T>::refresh;
-  if constexpr (T::kind == SR_KIND_ACTUATOR) def.on_command = &Adapter<T>::on_command;
+  // A sensor that listens (MqttSensor: another device's topic) takes its
+  // messages through the same callback as an actuator's commands.
+  if constexpr (T::kind == SR_KIND_ACTUATOR ||
+                (T::kind == SR_KIND_SENSOR && requires { &T::on_command; }))
+    def.on_command = &Adapter<T>::on_command;
   if constexpr (T::kind == SR_KIND_CONNECTION) {
     def.conn_publish = &Adapter<T>::conn_publish;
     def.conn_subscribe = &Adapter<T>::conn_subscribe;

@@ -737,7 +737,8 @@ class Instance {
     return kDef.refresh(instance_);
   }
   int command(const std::string& source, std::string_view payload) {
-    static_assert(T::kind == SR_KIND_ACTUATOR, "command: only actuators take commands");
+    static_assert(T::kind == SR_KIND_ACTUATOR || (T::kind == SR_KIND_SENSOR && requires { &T::on_command; }),
+                  "command: only actuators and listening sensors take commands");
     return kDef.on_command(instance_, source.c_str(), payload.data(), payload.size());
   }
   int publish(const std::string& destination, std::string_view payload, uint32_t flags = 0) {
