@@ -32,7 +32,7 @@ inline std::vector<std::string> known_classes(bool with_test_modules = false) {
   static const std::map<std::string, std::vector<std::string>> product = {
       {"heartbeat", {"Heartbeat"}},
       {"local", {"LocalConnection"}},
-      {"mqtt", {"MqttConnection"}},
+      {"mqtt", {"MqttActuator", "MqttConnection", "MqttSensor"}},
       {"exec", {"ExecActuator", "ExecSensor"}},
       {"gpio", {"RpiGpioActuator", "RpiGpioSensor"}},
       {"one_wire", {"Ds18x20Sensor"}},
