@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <memory>
 
 using namespace sr::test;
 using namespace std::chrono_literals;
@@ -45,19 +46,31 @@ std::vector<std::string> payloads(const std::vector<Received>& messages) {
 const char* const kPower = "cmnd/plug_exhaust/POWER";
 const char* const kSensorTopic = "tele/snifferbuddy/SENSOR";
 
+// A broker, the daemon on the shipped example, and one test client playing
+// both devices: it publishes the telemetry and records what the plug gets.
+struct GrowRoom {
+  Broker broker;
+  MqttClient tasmota{broker.port()};
+  TempDir dir;
+  std::unique_ptr<Process> reporter;
+
+  GrowRoom() {
+    REQUIRE(tasmota.wait_connected(5s));
+    REQUIRE(tasmota.subscribe(kPower));
+    REQUIRE(tasmota.subscribe("sensor_reporter/#"));
+    reporter = start_reporter(dir, shipped_example(broker.port()));
+    // ONLINE follows the SUBSCRIBE to the telemetry topic on the same
+    // connection, which the broker handles in order.
+    REQUIRE(tasmota.wait_for_message("sensor_reporter/status", "ONLINE", 10s));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("seed 002: high CO2 from a Tasmota SnifferBuddy switches the Tasmota plug on, low CO2 off") {
-  Broker broker;
-  MqttClient tasmota(broker.port());  // both devices: it publishes telemetry and records POWER
-  REQUIRE(tasmota.wait_connected(5s));
-  REQUIRE(tasmota.subscribe(kPower));
-  REQUIRE(tasmota.subscribe("sensor_reporter/#"));
-  TempDir dir;
-  auto reporter = start_reporter(dir, shipped_example(broker.port()));
-  // ONLINE follows the SUBSCRIBE to the telemetry topic on the same
-  // connection, which the broker handles in order.
-  REQUIRE(tasmota.wait_for_message("sensor_reporter/status", "ONLINE", 10s));
+  GrowRoom room;
+  MqttClient& tasmota = room.tasmota;
+  auto& reporter = room.reporter;
 
   tasmota.publish(kSensorTopic, telemetry(1500));
   REQUIRE(tasmota.wait_for_message(kPower, "on", 5s));
@@ -81,14 +94,9 @@ TEST_CASE("seed 002: high CO2 from a Tasmota SnifferBuddy switches the Tasmota p
 }
 
 TEST_CASE("seed 002: malformed telemetry is one warning naming section, topic and field; the loop goes on") {
-  Broker broker;
-  MqttClient tasmota(broker.port());
-  REQUIRE(tasmota.wait_connected(5s));
-  REQUIRE(tasmota.subscribe(kPower));
-  REQUIRE(tasmota.subscribe("sensor_reporter/#"));
-  TempDir dir;
-  auto reporter = start_reporter(dir, shipped_example(broker.port()));
-  REQUIRE(tasmota.wait_for_message("sensor_reporter/status", "ONLINE", 10s));
+  GrowRoom room;
+  MqttClient& tasmota = room.tasmota;
+  auto& reporter = room.reporter;
 
   tasmota.publish(kSensorTopic, R"({"SCD30":{"CarbonDioxide":)");
   REQUIRE(reporter->wait_for_output(
