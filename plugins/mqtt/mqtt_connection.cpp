@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -83,7 +84,7 @@ struct Problem {
   std::string message;
 };
 
-// Rules between keys that make a session meaningless;
+// Rules between keys that make a session or a unix socket meaningless;
 // check() reports them at the key's line, read_settings() refuses them.
 std::vector<Problem> combination_problems(const sdk::Params& params) {
   std::vector<Problem> problems;
@@ -94,6 +95,18 @@ std::vector<Problem> combination_problems(const sdk::Params& params) {
   if (params.has("SessionExpiry") && (!persistent || params.choice<Protocol>("Version") != Protocol::Mqtt5))
     problems.push_back({"SessionExpiry", "SessionExpiry applies only with CleanSession = no and Version = 5 (an MQTT "
                                          "3.1.1 session lasts until the broker expires it)"});
+  const std::string host = params.find("Host").value_or("");
+  const std::optional<int> port = params.find<int>("Port");
+  if (!host.empty() && host.front() == '/') {
+    if (port && *port != 0)
+      problems.push_back({"Port", fmt::format("Host {} is a unix socket: Port must be 0 or absent", host)});
+    if (params.get<bool>("TLS"))
+      problems.push_back({"TLS", "TLS over a unix socket is not supported (the socket file's permissions guard it)"});
+    if (host.size() >= sizeof(sockaddr_un::sun_path))
+      problems.push_back({"Host", fmt::format("a unix socket path has at most {} bytes", sizeof(sockaddr_un::sun_path) - 1)});
+  } else if (port && *port == 0) {
+    problems.push_back({"Port", "Port 0 means a unix socket: Host must be its path (/run/mosquitto/mosquitto.sock)"});
+  }
   return problems;
 }
 
@@ -119,8 +132,8 @@ Settings read_settings(const sdk::Params& params) {
   s.tls = params.get<bool>("TLS");
   if (const auto problems = combination_problems(params); !problems.empty())
     throw std::runtime_error(problems.front().message);
-  // Port's default depends on TLS, which a table default cannot say.
-  s.port = params.find<int>("Port").value_or(s.tls ? 8883 : 1883);
+  // Port's default depends on TLS and Host, which a table default cannot say.
+  s.port = params.find<int>("Port").value_or(s.unix_socket() ? 0 : s.tls ? 8883 : 1883);
   s.client_id = params.find("Client").value_or("");
   if (s.client_id.empty()) s.client_id = "sensor_reporter-" + host_name();
   s.user = params.find("User").value_or("");
@@ -196,13 +209,15 @@ MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
       queue_(settings_.offline_queue),
       discovery_(host, settings_.discovery, discovery_link()) {
   init_library();
-  numeric_host_ = is_numeric_address(settings_.host);
+  // Only a host name needs a (blocking) DNS lookup; a unix socket connects at once.
+  connect_on_loop_ = settings_.unix_socket() || is_numeric_address(settings_.host);
   mosquitto* m = mosquitto_new(settings_.client_id.c_str(), settings_.clean_session, this);
   if (!m) throw std::runtime_error(fmt::format("cannot create an MQTT client: {}", std::strerror(errno)));
   mosq_.reset(m, mosquitto_destroy);
 
   mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, protocol_number(settings_.version));
-  mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+  // On a unix socket TCP_NODELAY fails, and libmosquitto would warn on every connect.
+  if (!settings_.unix_socket()) mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
   if (settings_.session_expiry > 0) keep_session_expiry(m, settings_.session_expiry, settings_.keepalive);
   mosquitto_connect_v5_callback_set(m, [](mosquitto*, void* self, int rc, int flags, const mosquitto_property*) {
     static_cast<MqttConnection*>(self)->handle_connack(rc, flags & 0x01);
@@ -264,7 +279,9 @@ MqttConnection::~MqttConnection() {
   mosquitto_user_data_set(mosq_.get(), nullptr);
 }
 
-std::string MqttConnection::endpoint() const { return fmt::format("{}:{}", settings_.host, settings_.port); }
+std::string MqttConnection::endpoint() const {
+  return settings_.unix_socket() ? settings_.host : fmt::format("{}:{}", settings_.host, settings_.port);
+}
 
 discovery::Link MqttConnection::discovery_link() {
   discovery::Link link;
@@ -317,7 +334,7 @@ void MqttConnection::connect() {
   refused_ = false;
   last_disconnect_reason_ = 0;
   report_status();
-  if (numeric_host_) {
+  if (connect_on_loop_) {
     errno = 0;
     int rc = mosquitto_connect_async(mosq_.get(), settings_.host.c_str(), settings_.port, settings_.keepalive);
     connect_started(rc, errno);

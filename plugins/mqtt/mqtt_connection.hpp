@@ -19,7 +19,8 @@
 //
 // CleanSession = no keeps the broker's session across disconnects and
 // restarts (MQTT 5: for SessionExpiry seconds), so commands published at
-// QoS 1 or 2 while we are away arrive after the reconnect.
+// QoS 1 or 2 while we are away arrive after the reconnect. A Host that is
+// a path (Port = 0) is the broker's unix socket.
 //
 //   [Connection1]
 //   Class = mqtt.mqtt_conn.MqttConnection
@@ -80,6 +81,9 @@ struct Settings {
   bool clean_session{};
   std::uint32_t session_expiry{};  // MQTT 5 with clean_session false; 0 otherwise
   discovery::Settings discovery;
+
+  // Host names the broker's unix socket (Port = 0).
+  bool unix_socket() const { return !host.empty() && host.front() == '/'; }
 };
 
 // Reads and checks the parameters (PasswordFile, the TLS default port and
@@ -93,8 +97,10 @@ class MqttConnection {
   static constexpr const char* path = "mqtt.mqtt_conn.MqttConnection";
   static constexpr const char* summary = "MQTT broker link: readings, commands, status with Last Will, refresh";
   static constexpr sr_param_def params[] = {
-      sdk::string_param("Host").required().help("broker host name or address"),
-      sdk::int_param("Port").min(1).max(65535).help("broker port; default 1883, or 8883 with TLS"),
+      sdk::string_param("Host").required().help(
+          "broker host name or address, or the path of its unix socket (/run/mosquitto/mosquitto.sock)"),
+      sdk::int_param("Port").min(0).max(65535).help(
+          "broker port; default 1883, or 8883 with TLS; 0 (the default) with a socket path as Host"),
       sdk::string_param("Client").help("MQTT client id; default sensor_reporter-<hostname>"),
       sdk::string_param("User").help("user name; default anonymous"),
       sdk::string_param("Password").secret().help("password (write % as %%); see PasswordFile"),
@@ -186,7 +192,7 @@ class MqttConnection {
   std::string refresh_topic_;
   std::shared_ptr<mosquitto> mosq_;
   State state_ = State::Idle;
-  bool numeric_host_ = false;
+  bool connect_on_loop_ = false;
   bool refused_ = false;
   std::string last_refusal_;
   std::string last_failure_;

@@ -494,3 +494,43 @@ TEST_CASE("CleanSession = no with MQTT 5: the session outlives the disconnect fo
 TEST_CASE("CleanSession = no with MQTT 5: a retained command sent meanwhile is not delivered again on resubscribe") {
   CHECK(commands_across_a_restart("Version = 5\nCleanSession = no", true) == "cmd ON\ncmd OFF\n");
 }
+
+TEST_CASE("a unix socket as Host: readings arrive, commands reach the actuator, the log names the socket") {
+  Broker broker("", "", true, true);
+  MqttClient observer(broker.port());  // over TCP: the same broker
+  REQUIRE(observer.wait_connected(5s));
+  REQUIRE(observer.subscribe("sr/#"));
+  TempDir dir;
+  std::string section = mqtt_section(broker.port());
+  section.replace(section.find("Host = 127.0.0.1"), 16, "Host = " + broker.socket_path());
+  section.replace(section.find("Port = "), 7, "# Port = ");  // absent: 0
+  auto reporter = start_reporter(dir, section + kHeartbeat + command_actuator(dir));
+
+  REQUIRE(observer.wait_for_message("sr/status", "ONLINE", 10s));
+  REQUIRE(observer.wait_for_message("sr/hb/str", "00:00:00", 10s));
+  observer.publish("sr/cmd", "ON");
+  REQUIRE(observer.wait_for_message("sr/state", "ON", 5s));
+  CHECK(read_file(dir.file("cmd.txt")) == "cmd ON\n");
+  reporter->signal(SIGTERM);
+  REQUIRE(reporter->wait_exit(5s) == 0);
+  REQUIRE(observer.wait_for_message("sr/status", "OFFLINE", 5s));
+
+  const std::string log = reporter->output();
+  CHECK(log.find("[Connection_MQTT] connected to " + broker.socket_path() + "\n") != std::string::npos);
+  CHECK(log.find("[Connection_MQTT] disconnected from " + broker.socket_path() + "\n") != std::string::npos);
+  CHECK(log.find("127.0.0.1") == std::string::npos);
+  CHECK(log.find("WARNING") == std::string::npos);  // e.g. libmosquitto's TCP_NODELAY on a socket
+}
+
+TEST_CASE("a unix socket that is not there yet: retried, named in the log, picked up when the broker starts") {
+  Broker broker("", "", false, true);
+  TempDir dir;
+  std::string section = mqtt_section(broker.port(), "Port = 0");
+  section.replace(section.find("Host = 127.0.0.1\nPort = "), 24 + std::to_string(broker.port()).size(),
+                  "Host = " + broker.socket_path());
+  auto reporter = start_reporter(dir, section + kHeartbeat);
+  REQUIRE(reporter->wait_for_output(fmt::format("cannot reach broker {}: No such file or directory; retrying",
+                                                broker.socket_path()), 10s));
+  broker.start();
+  REQUIRE(reporter->wait_for_output("[Connection_MQTT] connected to " + broker.socket_path(), 10s));
+}

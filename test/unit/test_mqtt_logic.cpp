@@ -142,7 +142,7 @@ TEST_CASE("check: the reconnect range against the table's defaults, quoted as wr
         std::vector<std::string>{"Password: a password without User is never sent"});
 }
 
-TEST_CASE("settings: sessions are clean unless asked; SessionExpiry only under MQTT 5") {
+TEST_CASE("settings: sessions are clean unless asked; SessionExpiry only under MQTT 5; a socket path takes port 0") {
   auto clean = sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}}));
   CHECK(clean.clean_session);
   CHECK(clean.session_expiry == 0);
@@ -158,9 +158,16 @@ TEST_CASE("settings: sessions are clean unless asked; SessionExpiry only under M
   CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"CleanSession", "no"}})),
                     "CleanSession = no with QoS 0: a broker need not keep QoS 0 commands for a client that is away "
                     "(mosquitto does not by default); set QoS = 1");
+  auto local = sr::mqtt::read_settings(params({{"Host", "/run/mosquitto/mosquitto.sock"}, {"RootTopic", "r"}}));
+  CHECK(local.unix_socket());
+  CHECK(local.port == 0);
+  CHECK_FALSE(clean.unix_socket());
+  CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "/s"}, {"RootTopic", "r"}, {"Port", "1883"}})),
+                    "Host /s is a unix socket: Port must be 0 or absent");
 }
 
-TEST_CASE("check: sessions that cannot work are refused at their key") {
+TEST_CASE("check: sessions and unix sockets that cannot work are refused at their key") {
+  CHECK(check({{"Host", "/run/mosquitto/mosquitto.sock"}, {"RootTopic", "r"}, {"Port", "0"}}).empty());
   CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"QoS", "1"}, {"CleanSession", "no"}, {"Version", "5"},
                {"SessionExpiry", "60"}})
             .empty());
@@ -173,4 +180,13 @@ TEST_CASE("check: sessions that cannot work are refused at their key") {
         std::vector<std::string>{expiry_alone});
   CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"QoS", "1"}, {"CleanSession", "no"}, {"SessionExpiry", "60"}}) ==
         std::vector<std::string>{expiry_alone});
+  CHECK(check({{"Host", "/s"}, {"RootTopic", "r"}, {"Port", "1883"}, {"TLS", "yes"}}) ==
+        std::vector<std::string>{
+            "Port: Host /s is a unix socket: Port must be 0 or absent",
+            "TLS: TLS over a unix socket is not supported (the socket file's permissions guard it)"});
+  CHECK(check({{"Host", "/" + std::string(107, 's')}, {"RootTopic", "r"}}) ==
+        std::vector<std::string>{"Host: a unix socket path has at most 107 bytes"});
+  CHECK(check({{"Host", "broker"}, {"RootTopic", "r"}, {"Port", "0"}}) ==
+        std::vector<std::string>{
+            "Port: Port 0 means a unix socket: Host must be its path (/run/mosquitto/mosquitto.sock)"});
 }
