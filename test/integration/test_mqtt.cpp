@@ -139,15 +139,7 @@ TEST_CASE("any message on <RootTopic>/refresh republishes every sensor and actua
   REQUIRE(observer.wait_connected(5s));
   REQUIRE(observer.subscribe("sr/#"));
   TempDir dir;
-  auto reporter = start_reporter(dir, mqtt_section(broker.port()) + kHeartbeat + fmt::format(R"(
-[Actuator1]
-Class = sr_test.test.TestActuator
-Connection = mqtt
-CommandSrc = cmd
-StateDest = state
-Output = {}/cmd.txt
-)",
-                                                                                     dir.path()));
+  auto reporter = start_reporter(dir, mqtt_section(broker.port()) + kHeartbeat + command_actuator(dir));
   REQUIRE(observer.wait_for_message("sr/status", "ONLINE", 10s));
   observer.publish("sr/cmd", "ON");
   REQUIRE(observer.wait_for_message("sr/state", "ON", 5s));
