@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +61,55 @@ void init_library() {
   (void)once;
 }
 
+void free_properties(mosquitto_property* properties) { mosquitto_property_free_all(&properties); }
+using Properties = sdk::CHandle<mosquitto_property, free_properties>;
+
+// libmosquitto 2.0 has no non-blocking connect that takes CONNECT
+// properties, and its blocking one would hold a worker (and the exit) for a
+// whole TCP timeout. mosquitto_connect_bind_v5 keeps the properties on the
+// handle, where every later connect sends them, before it checks its
+// arguments: called without a host it keeps them and connects nowhere.
+// The MQTT 5 session test fails should a release stop doing so.
+void keep_session_expiry(mosquitto* m, std::uint32_t seconds, int keepalive) {
+  mosquitto_property* list = nullptr;
+  int rc = mosquitto_property_add_int32(&list, MQTT_PROP_SESSION_EXPIRY_INTERVAL, seconds);
+  Properties properties(list);
+  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_bind_v5(m, nullptr, 0, keepalive, nullptr, properties.get());
+  if (rc != MOSQ_ERR_INVAL)
+    throw std::runtime_error(fmt::format("SessionExpiry: {}", rc == MOSQ_ERR_SUCCESS ? "not kept" : mosquitto_strerror(rc)));
+}
+
+struct Problem {
+  const char* key;
+  std::string message;
+};
+
+// Rules between keys that make a session or a unix socket meaningless;
+// check() reports them at the key's line, read_settings() refuses them.
+std::vector<Problem> combination_problems(const sdk::Params& params) {
+  std::vector<Problem> problems;
+  const bool persistent = !params.get<bool>("CleanSession");
+  if (persistent && params.get<int>("QoS") == 0)
+    problems.push_back({"CleanSession", "CleanSession = no with QoS 0: a broker need not keep QoS 0 commands for a "
+                                        "client that is away (mosquitto does not by default); set QoS = 1"});
+  if (params.has("SessionExpiry") && (!persistent || params.choice<Protocol>("Version") != Protocol::Mqtt5))
+    problems.push_back({"SessionExpiry", "SessionExpiry applies only with CleanSession = no and Version = 5 (an MQTT "
+                                         "3.1.1 session lasts until the broker expires it)"});
+  const std::string host = params.find("Host").value_or("");
+  const std::optional<int> port = params.find<int>("Port");
+  if (!host.empty() && host.front() == '/') {
+    if (port && *port != 0)
+      problems.push_back({"Port", fmt::format("Host {} is a unix socket: Port must be 0 or absent", host)});
+    if (params.get<bool>("TLS"))
+      problems.push_back({"TLS", "TLS over a unix socket is not supported (the socket file's permissions guard it)"});
+    if (host.size() >= sizeof(sockaddr_un::sun_path))
+      problems.push_back({"Host", fmt::format("a unix socket path has at most {} bytes", sizeof(sockaddr_un::sun_path) - 1)});
+  } else if (port && *port == 0) {
+    problems.push_back({"Port", "Port 0 means a unix socket: Host must be its path (/run/mosquitto/mosquitto.sock)"});
+  }
+  return problems;
+}
+
 // Reads and discards until the peer closes (EOF), an error, or `deadline`.
 void drain_until_closed(const sdk::Host& host, int fd, std::chrono::nanoseconds deadline) {
   char sink[512];
@@ -80,8 +130,10 @@ Settings read_settings(const sdk::Params& params) {
   Settings s;
   s.host = params.get("Host");
   s.tls = params.get<bool>("TLS");
-  // Port's default depends on TLS, which a table default cannot say.
-  s.port = params.find<int>("Port").value_or(s.tls ? 8883 : 1883);
+  if (const auto problems = combination_problems(params); !problems.empty())
+    throw std::runtime_error(problems.front().message);
+  // Port's default depends on TLS and Host, which a table default cannot say.
+  s.port = params.find<int>("Port").value_or(s.unix_socket() ? 0 : s.tls ? 8883 : 1883);
   s.client_id = params.find("Client").value_or("");
   if (s.client_id.empty()) s.client_id = "sensor_reporter-" + host_name();
   s.user = params.find("User").value_or("");
@@ -129,6 +181,9 @@ Settings read_settings(const sdk::Params& params) {
   if (s.reconnect_max < s.reconnect_min)
     throw std::runtime_error(fmt::format("ReconnectMax {} is below ReconnectMin {}", s.reconnect_max, s.reconnect_min));
   s.offline_queue = params.get<std::size_t>("OfflineQueue");
+  s.clean_session = params.get<bool>("CleanSession");
+  if (!s.clean_session && s.version == Protocol::Mqtt5)
+    s.session_expiry = params.find<std::uint32_t>("SessionExpiry").value_or(kDefaultSessionExpiry);
   auto& d = s.discovery;
   d.format = params.choice<discovery::Format>("Discovery");
   d.prefix = params.find("DiscoveryPrefix").value_or(d.format == discovery::Format::Homie ? "homie" : "homeassistant");
@@ -154,15 +209,18 @@ MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
       queue_(settings_.offline_queue),
       discovery_(host, settings_.discovery, discovery_link()) {
   init_library();
-  numeric_host_ = is_numeric_address(settings_.host);
-  mosquitto* m = mosquitto_new(settings_.client_id.c_str(), true, this);
+  // Only a host name needs a (blocking) DNS lookup; a unix socket connects at once.
+  connect_on_loop_ = settings_.unix_socket() || is_numeric_address(settings_.host);
+  mosquitto* m = mosquitto_new(settings_.client_id.c_str(), settings_.clean_session, this);
   if (!m) throw std::runtime_error(fmt::format("cannot create an MQTT client: {}", std::strerror(errno)));
   mosq_.reset(m, mosquitto_destroy);
 
   mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, protocol_number(settings_.version));
-  mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
-  mosquitto_connect_v5_callback_set(m, [](mosquitto*, void* self, int rc, int, const mosquitto_property*) {
-    static_cast<MqttConnection*>(self)->handle_connack(rc);
+  // On a unix socket TCP_NODELAY fails, and libmosquitto would warn on every connect.
+  if (!settings_.unix_socket()) mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+  if (settings_.session_expiry > 0) keep_session_expiry(m, settings_.session_expiry, settings_.keepalive);
+  mosquitto_connect_v5_callback_set(m, [](mosquitto*, void* self, int rc, int flags, const mosquitto_property*) {
+    static_cast<MqttConnection*>(self)->handle_connack(rc, flags & 0x01);
   });
   mosquitto_disconnect_v5_callback_set(m, [](mosquitto*, void* self, int rc, const mosquitto_property*) {
     static_cast<MqttConnection*>(self)->handle_disconnect(rc);
@@ -221,7 +279,9 @@ MqttConnection::~MqttConnection() {
   mosquitto_user_data_set(mosq_.get(), nullptr);
 }
 
-std::string MqttConnection::endpoint() const { return fmt::format("{}:{}", settings_.host, settings_.port); }
+std::string MqttConnection::endpoint() const {
+  return settings_.unix_socket() ? settings_.host : fmt::format("{}:{}", settings_.host, settings_.port);
+}
 
 discovery::Link MqttConnection::discovery_link() {
   discovery::Link link;
@@ -263,7 +323,8 @@ void MqttConnection::report_status() {
 }
 
 void MqttConnection::start() {
-  host_.info("connecting to {} as '{}'{}", endpoint(), settings_.client_id, settings_.tls ? " over TLS" : "");
+  host_.info("connecting to {} as '{}'{}{}", endpoint(), settings_.client_id, settings_.tls ? " over TLS" : "",
+             settings_.clean_session ? "" : ", keeping the session");
   outage_since_ = host_.now();
   connect();
 }
@@ -273,7 +334,7 @@ void MqttConnection::connect() {
   refused_ = false;
   last_disconnect_reason_ = 0;
   report_status();
-  if (numeric_host_) {
+  if (connect_on_loop_) {
     errno = 0;
     int rc = mosquitto_connect_async(mosq_.get(), settings_.host.c_str(), settings_.port, settings_.keepalive);
     connect_started(rc, errno);
@@ -396,7 +457,7 @@ void MqttConnection::schedule_reconnect() {
   reconnect_timer_ = host_.add_timer(delay, Clock(0), [this] { connect(); });
 }
 
-void MqttConnection::handle_connack(int rc) {
+void MqttConnection::handle_connack(int rc, bool session_present) {
   if (rc != 0) {
     refused_ = true;
     std::string reason =
@@ -412,18 +473,20 @@ void MqttConnection::handle_connack(int rc) {
   reconnect_.reset();
   online_since_ = now;
   reconnected_ = ever_connected_;
+  // Whether the broker still had our session tells whether commands sent
+  // meanwhile can come (it may have expired it, or lost it in a restart).
+  const char* session = settings_.clean_session ? "" : session_present ? " (session resumed)" : " (new session)";
   if (!ever_connected_)
-    host_.info("connected to {}", endpoint());
+    host_.info("connected to {}{}", endpoint(), session);
   else
-    host_.info("reconnected to {} after {:.1f} s", endpoint(), std::chrono::duration<double>(now - outage_since_).count());
+    host_.info("reconnected to {} after {:.1f} s{}", endpoint(),
+               std::chrono::duration<double>(now - outage_since_).count(), session);
   ever_connected_ = true;
   last_refusal_.clear();
   last_failure_.clear();
 
-  mosquitto* m = mosq_.get();
-  mosquitto_subscribe(m, nullptr, refresh_topic_.c_str(), settings_.qos);
-  for (const auto& [source, flags] : sources_)
-    mosquitto_subscribe(m, nullptr, topic_of(source, flags).c_str(), settings_.qos);
+  subscribe_on_broker(refresh_topic_);
+  for (const auto& [source, flags] : sources_) subscribe_on_broker(topic_of(source, flags));
   send(status_topic_, "ONLINE", settings_.qos, true);
   const std::uint64_t dropped = flush_queue();
   report_status();
@@ -529,6 +592,17 @@ void MqttConnection::send(const std::string& topic, std::string_view payload, in
   host_.error("cannot publish to {}: {}", topic, mosquitto_strerror(rc));
 }
 
+// Every connect renews the subscriptions (a broker may have lost the
+// session, and actuators may have come since). A kept session still has
+// them: MQTT 5 can say not to send their retained messages again (what was
+// queued for us arrives anyway); MQTT 3.1.1 cannot, so there a retained
+// command published while we were away arrives twice (docs/mqtt.md).
+int MqttConnection::subscribe_on_broker(const std::string& filter) {
+  const int options =
+      settings_.version == Protocol::Mqtt5 && !settings_.clean_session ? MQTT_SUB_OPT_SEND_RETAIN_NEW : 0;
+  return mosquitto_subscribe_v5(mosq_.get(), nullptr, filter.c_str(), settings_.qos, options, nullptr);
+}
+
 std::uint64_t MqttConnection::flush_queue() {
   const std::uint64_t dropped = queue_.take_dropped();
   if (dropped)
@@ -556,7 +630,7 @@ void MqttConnection::subscribe(std::string_view source, uint32_t flags) {
   if (std::find(sources_.begin(), sources_.end(), wanted) != sources_.end()) return;
   sources_.push_back(std::move(wanted));
   if (state_ != State::Online) return;  // subscribed on connect
-  int rc = mosquitto_subscribe(mosq_.get(), nullptr, topic.c_str(), settings_.qos);
+  int rc = subscribe_on_broker(topic);
   if (rc != MOSQ_ERR_SUCCESS) host_.error("cannot subscribe to {}: {}", topic, mosquitto_strerror(rc));
   update_write_interest();
 }
@@ -642,6 +716,7 @@ void MqttConnection::check(const sdk::Params& params, sdk::CheckReport& report) 
     report.error("PasswordFile", "Password and PasswordFile both set: use one");
   if ((params.has("Password") || params.has("PasswordFile")) && !params.has("User"))
     report.error(params.has("Password") ? "Password" : "PasswordFile", "a password without User is never sent");
+  for (const Problem& problem : combination_problems(params)) report.error(problem.key, problem.message);
 }
 
 }  // namespace sr::mqtt

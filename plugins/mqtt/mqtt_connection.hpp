@@ -17,6 +17,11 @@
 // thread that owns the mosquitto handle until it hands it back. While the
 // broker is unreachable readings wait in the OfflineQueue.
 //
+// CleanSession = no keeps the broker's session across disconnects and
+// restarts (MQTT 5: for SessionExpiry seconds), so commands published at
+// QoS 1 or 2 while we are away arrive after the reconnect. A Host that is
+// a path (Port = 0) is the broker's unix socket.
+//
 //   [Connection1]
 //   Class = mqtt.mqtt_conn.MqttConnection
 //   Name = MQTT
@@ -35,6 +40,7 @@
 #include <mosquitto.h>
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <thread>
@@ -45,6 +51,10 @@ namespace sr::mqtt {
 
 // The table's Version choices, in their order ("3|4|5").
 enum class Protocol { Mqtt31, Mqtt311, Mqtt5 };
+
+// SessionExpiry's default: a board rebooted or offline overnight still
+// finds its commands; a retired one's session does not pile them up for ever.
+constexpr std::uint32_t kDefaultSessionExpiry = 86400;
 
 // Every value comes from the table (its defaults included), so nothing here
 // restates one.
@@ -68,7 +78,12 @@ struct Settings {
   double reconnect_min{};
   double reconnect_max{};
   std::size_t offline_queue{};
+  bool clean_session{};
+  std::uint32_t session_expiry{};  // MQTT 5 with clean_session false; 0 otherwise
   discovery::Settings discovery;
+
+  // Host names the broker's unix socket (Port = 0).
+  bool unix_socket() const { return !host.empty() && host.front() == '/'; }
 };
 
 // Reads and checks the parameters (PasswordFile, the TLS default port and
@@ -82,8 +97,10 @@ class MqttConnection {
   static constexpr const char* path = "mqtt.mqtt_conn.MqttConnection";
   static constexpr const char* summary = "MQTT broker link: readings, commands, status with Last Will, refresh";
   static constexpr sr_param_def params[] = {
-      sdk::string_param("Host").required().help("broker host name or address"),
-      sdk::int_param("Port").min(1).max(65535).help("broker port; default 1883, or 8883 with TLS"),
+      sdk::string_param("Host").required().help(
+          "broker host name or address, or the path of its unix socket (/run/mosquitto/mosquitto.sock)"),
+      sdk::int_param("Port").min(0).max(65535).help(
+          "broker port; default 1883, or 8883 with TLS; 0 (the default) with a socket path as Host"),
       sdk::string_param("Client").help("MQTT client id; default sensor_reporter-<hostname>"),
       sdk::string_param("User").help("user name; default anonymous"),
       sdk::string_param("Password").secret().help("password (write % as %%); see PasswordFile"),
@@ -106,6 +123,10 @@ class MqttConnection {
       sdk::float_param("ReconnectMax").fallback("60").min(0.05).max(86400).help("longest wait between retries"),
       sdk::int_param("OfflineQueue").fallback("1000").min(0).max(1000000)
           .help("messages kept in order while disconnected; 0 disables"),
+      sdk::bool_param("CleanSession").fallback("yes").help(
+          "no: the broker keeps our subscriptions and the QoS 1/2 commands sent while we are away (needs QoS 1 or 2)"),
+      sdk::int_param("SessionExpiry").min(1).max(4294967295.0).help(
+          "Version 5 with CleanSession = no: seconds the broker keeps the session after a disconnect; default 86400"),
       sdk::choice_param("Discovery", "none|homeassistant|homie")
           .fallback("none")
           .help("announce every section: Home Assistant MQTT discovery or a Homie device"),
@@ -150,6 +171,7 @@ class MqttConnection {
   void lost(const std::string& why);
   void schedule_reconnect();
   void send(const std::string& topic, std::string_view payload, int qos, bool retain);
+  int subscribe_on_broker(const std::string& filter);
   // Returns how many messages the queue had dropped.
   std::uint64_t flush_queue();
   std::string topic_of(const std::string& source, uint32_t flags) const;
@@ -159,7 +181,7 @@ class MqttConnection {
   std::string endpoint() const;
   discovery::Link discovery_link();
 
-  void handle_connack(int rc);
+  void handle_connack(int rc, bool session_present);
   void handle_disconnect(int reason);
   void handle_message(const mosquitto_message* message);
   void handle_log(int level, const char* text);
@@ -170,7 +192,7 @@ class MqttConnection {
   std::string refresh_topic_;
   std::shared_ptr<mosquitto> mosq_;
   State state_ = State::Idle;
-  bool numeric_host_ = false;
+  bool connect_on_loop_ = false;
   bool refused_ = false;
   std::string last_refusal_;
   std::string last_failure_;

@@ -30,6 +30,53 @@ Num-Dest = hb/num
 Str-Dest = hb/str
 )";
 
+// An actuator on <RootTopic>/cmd that appends each command to dir/cmd.txt.
+std::string command_actuator(const TempDir& dir) {
+  return fmt::format(R"(
+[Actuator_Cmd]
+Class = sr_test.test.TestActuator
+Connection = mqtt
+CommandSrc = cmd
+StateDest = state
+Output = {}/cmd.txt
+)",
+                     dir.path());
+}
+
+// The reporter runs (QoS 1, `session` lines added to its connection) and is
+// stopped; a command is published at QoS 1 while it is down, and a live one
+// after it is back. Returns what its actuator executed, in order.
+std::string commands_across_a_restart(const std::string& session, bool retained_while_down = false) {
+  Broker broker;
+  MqttClient observer(broker.port(), ClientOptions{.version = 5});
+  REQUIRE(observer.wait_connected(5s));
+  REQUIRE(observer.subscribe("sr/#", 1));
+  TempDir dir;
+  const std::string ini = mqtt_section(broker.port(), "QoS = 1\n" + session) + command_actuator(dir);
+  auto reporter = start_reporter(dir, ini);
+  // ONLINE follows the SUBSCRIBEs of the same CONNACK: the broker has them.
+  REQUIRE(observer.wait_for_message("sr/status", "ONLINE", 10s));
+  reporter->signal(SIGTERM);
+  REQUIRE(reporter->wait_exit(5s) == 0);
+  REQUIRE(observer.wait_for_message("sr/status", "OFFLINE", 5s));
+  const bool kept = session.find("CleanSession = no") != std::string::npos;
+  CHECK((reporter->output().find(" (new session)") != std::string::npos) == kept);
+
+  REQUIRE(observer.publish("sr/cmd", "ON", 1, retained_while_down));
+  // Our own copy back: the broker has routed the command while nobody else was there.
+  REQUIRE(observer.wait_for_message("sr/cmd", "ON", 5s));
+  observer.clear();
+  reporter = start_reporter(dir, ini);
+  REQUIRE(observer.wait_for_message("sr/status", "ONLINE", 10s));
+  // Whatever the session kept is delivered before this live command.
+  REQUIRE(observer.publish("sr/cmd", "OFF", 1));
+  REQUIRE(wait_until([&] { return read_file(dir.file("cmd.txt")).find("cmd OFF") != std::string::npos; }, 10s));
+  CHECK((reporter->output().find(", keeping the session") != std::string::npos) == kept);
+  CHECK((reporter->output().find("connected to 127.0.0.1:" + std::to_string(broker.port()) + " (session resumed)") !=
+         std::string::npos) == kept);
+  return read_file(dir.file("cmd.txt"));
+}
+
 void make_certs(const std::string& dir, const std::string& san = "") {
   std::vector<std::string> argv{source_dir() + "/certs/make-certs.sh", dir};
   if (!san.empty()) argv.push_back(san);
@@ -92,15 +139,7 @@ TEST_CASE("any message on <RootTopic>/refresh republishes every sensor and actua
   REQUIRE(observer.wait_connected(5s));
   REQUIRE(observer.subscribe("sr/#"));
   TempDir dir;
-  auto reporter = start_reporter(dir, mqtt_section(broker.port()) + kHeartbeat + fmt::format(R"(
-[Actuator1]
-Class = sr_test.test.TestActuator
-Connection = mqtt
-CommandSrc = cmd
-StateDest = state
-Output = {}/cmd.txt
-)",
-                                                                                     dir.path()));
+  auto reporter = start_reporter(dir, mqtt_section(broker.port()) + kHeartbeat + command_actuator(dir));
   REQUIRE(observer.wait_for_message("sr/status", "ONLINE", 10s));
   observer.publish("sr/cmd", "ON");
   REQUIRE(observer.wait_for_message("sr/state", "ON", 5s));
@@ -430,4 +469,60 @@ TEST_CASE("SIGTERM while the broker is down exits at once") {
   CHECK(*code == 0);
   // Generous bound for a loaded CI machine; docs/performance.md has the measured figure.
   CHECK(std::chrono::steady_clock::now() - begin < 3s);
+}
+
+TEST_CASE("CleanSession = no (MQTT 3.1.1): a QoS 1 command sent while the reporter was stopped arrives once") {
+  CHECK(commands_across_a_restart("CleanSession = no") == "cmd ON\ncmd OFF\n");
+}
+
+TEST_CASE("CleanSession = yes, the default: a command sent while the reporter was stopped is not delivered") {
+  CHECK(commands_across_a_restart("") == "cmd OFF\n");
+}
+
+TEST_CASE("CleanSession = no with MQTT 5: the session outlives the disconnect for SessionExpiry") {
+  CHECK(commands_across_a_restart("Version = 5\nCleanSession = no\nSessionExpiry = 600") == "cmd ON\ncmd OFF\n");
+}
+
+TEST_CASE("CleanSession = no with MQTT 5: a retained command sent meanwhile is not delivered again on resubscribe") {
+  CHECK(commands_across_a_restart("Version = 5\nCleanSession = no", true) == "cmd ON\ncmd OFF\n");
+}
+
+TEST_CASE("a unix socket as Host: readings arrive, commands reach the actuator, the log names the socket") {
+  Broker broker("", "", true, true);
+  MqttClient observer(broker.port());  // over TCP: the same broker
+  REQUIRE(observer.wait_connected(5s));
+  REQUIRE(observer.subscribe("sr/#"));
+  TempDir dir;
+  std::string section = mqtt_section(broker.port());
+  section.replace(section.find("Host = 127.0.0.1"), 16, "Host = " + broker.socket_path());
+  section.replace(section.find("Port = "), 7, "# Port = ");  // absent: 0
+  auto reporter = start_reporter(dir, section + kHeartbeat + command_actuator(dir));
+
+  REQUIRE(observer.wait_for_message("sr/status", "ONLINE", 10s));
+  REQUIRE(observer.wait_for_message("sr/hb/str", "00:00:00", 10s));
+  observer.publish("sr/cmd", "ON");
+  REQUIRE(observer.wait_for_message("sr/state", "ON", 5s));
+  CHECK(read_file(dir.file("cmd.txt")) == "cmd ON\n");
+  reporter->signal(SIGTERM);
+  REQUIRE(reporter->wait_exit(5s) == 0);
+  REQUIRE(observer.wait_for_message("sr/status", "OFFLINE", 5s));
+
+  const std::string log = reporter->output();
+  CHECK(log.find("[Connection_MQTT] connected to " + broker.socket_path() + "\n") != std::string::npos);
+  CHECK(log.find("[Connection_MQTT] disconnected from " + broker.socket_path() + "\n") != std::string::npos);
+  CHECK(log.find("127.0.0.1") == std::string::npos);
+  CHECK(log.find("WARNING") == std::string::npos);  // e.g. libmosquitto's TCP_NODELAY on a socket
+}
+
+TEST_CASE("a unix socket that is not there yet: retried, named in the log, picked up when the broker starts") {
+  Broker broker("", "", false, true);
+  TempDir dir;
+  std::string section = mqtt_section(broker.port(), "Port = 0");
+  section.replace(section.find("Host = 127.0.0.1\nPort = "), 24 + std::to_string(broker.port()).size(),
+                  "Host = " + broker.socket_path());
+  auto reporter = start_reporter(dir, section + kHeartbeat);
+  REQUIRE(reporter->wait_for_output(fmt::format("cannot reach broker {}: No such file or directory; retrying",
+                                                broker.socket_path()), 10s));
+  broker.start();
+  REQUIRE(reporter->wait_for_output("[Connection_MQTT] connected to " + broker.socket_path(), 10s));
 }

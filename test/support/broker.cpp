@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -41,7 +42,22 @@ bool wait_port_open(int port, std::chrono::milliseconds timeout) {
       timeout);
 }
 
-Broker::Broker(std::string listener_options, std::string global_options, bool start_now) : port_(free_port()) {
+bool wait_socket_open(const std::string& path, std::chrono::milliseconds timeout) {
+  return wait_until(
+      [&path] {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        path.copy(address.sun_path, sizeof address.sun_path - 1);
+        bool open = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+        close(fd);
+        return open;
+      },
+      timeout);
+}
+
+Broker::Broker(std::string listener_options, std::string global_options, bool start_now, bool unix_listener)
+    : port_(free_port()), unix_listener_(unix_listener) {
   std::string config = "per_listener_settings false\n"
                        "allow_anonymous true\n"
                        "persistence true\n"
@@ -54,7 +70,7 @@ Broker::Broker(std::string listener_options, std::string global_options, bool st
                        // Stay root when run as root: the files are in a private directory.
                        "user root\n" +
                        global_options + "\nlistener " + std::to_string(port_) + " 127.0.0.1\n" + listener_options +
-                       "\n";
+                       "\n" + (unix_listener ? "listener 0 " + socket_path() + "\n" : "");
   config_path_ = dir_.write("mosquitto.conf", config);
   if (start_now) start();
 }
@@ -66,7 +82,8 @@ Broker::~Broker() {
 void Broker::start() {
   if (process_) return;
   process_ = std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/mosquitto", "-c", config_path_});
-  if (!wait_port_open(port_, 10s)) throw std::runtime_error("mosquitto did not start:\n" + process_->output());
+  if (!wait_port_open(port_, 10s) || (unix_listener_ && !wait_socket_open(socket_path(), 10s)))
+    throw std::runtime_error("mosquitto did not start:\n" + process_->output());
 }
 
 void Broker::stop() {

@@ -14,6 +14,8 @@ namespace sr::test {
 int free_port();
 // True once something accepts TCP connections on 127.0.0.1:port.
 bool wait_port_open(int port, std::chrono::milliseconds timeout);
+// True once something accepts connections on the unix socket at path.
+bool wait_socket_open(const std::string& path, std::chrono::milliseconds timeout);
 
 class Broker {
  public:
@@ -21,12 +23,15 @@ class Broker {
   // require_certificate, ...); global_options: password_file, acl_file, ...
   // Persistence is on (saved on every change), so a persistent test client
   // keeps its subscription and queued messages across a broker kill.
-  explicit Broker(std::string listener_options = "", std::string global_options = "", bool start_now = true);
+  // unix_listener adds a listener on socket_path() next to the TCP one.
+  explicit Broker(std::string listener_options = "", std::string global_options = "", bool start_now = true,
+                  bool unix_listener = false);
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
   int port() const { return port_; }
+  std::string socket_path() const { return dir_.path() + "/mosquitto.sock"; }
   const TempDir& dir() const { return dir_; }
   void start();           // on the same port as before
   void stop();            // SIGTERM and wait
@@ -40,6 +45,7 @@ class Broker {
  private:
   TempDir dir_;
   int port_;
+  bool unix_listener_;
   std::string config_path_;
   std::unique_ptr<Process> process_;
   std::string last_log_;

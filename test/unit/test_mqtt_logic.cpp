@@ -141,3 +141,52 @@ TEST_CASE("check: the reconnect range against the table's defaults, quoted as wr
   CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"Password", "p"}}) ==
         std::vector<std::string>{"Password: a password without User is never sent"});
 }
+
+TEST_CASE("settings: sessions are clean unless asked; SessionExpiry only under MQTT 5; a socket path takes port 0") {
+  auto clean = sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}}));
+  CHECK(clean.clean_session);
+  CHECK(clean.session_expiry == 0);
+  auto kept = sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"QoS", "1"}, {"CleanSession", "no"}}));
+  CHECK_FALSE(kept.clean_session);
+  CHECK(kept.session_expiry == 0);  // MQTT 3.1.1 has no expiry to send
+  auto kept5 = sr::mqtt::read_settings(
+      params({{"Host", "h"}, {"RootTopic", "r"}, {"QoS", "1"}, {"CleanSession", "no"}, {"Version", "5"}}));
+  CHECK(kept5.session_expiry == sr::mqtt::kDefaultSessionExpiry);
+  auto longer = sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"QoS", "2"}, {"CleanSession", "no"},
+                                                {"Version", "5"}, {"SessionExpiry", "4294967295"}}));
+  CHECK(longer.session_expiry == 4294967295u);
+  CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "h"}, {"RootTopic", "r"}, {"CleanSession", "no"}})),
+                    "CleanSession = no with QoS 0: a broker need not keep QoS 0 commands for a client that is away "
+                    "(mosquitto does not by default); set QoS = 1");
+  auto local = sr::mqtt::read_settings(params({{"Host", "/run/mosquitto/mosquitto.sock"}, {"RootTopic", "r"}}));
+  CHECK(local.unix_socket());
+  CHECK(local.port == 0);
+  CHECK_FALSE(clean.unix_socket());
+  CHECK_THROWS_WITH(sr::mqtt::read_settings(params({{"Host", "/s"}, {"RootTopic", "r"}, {"Port", "1883"}})),
+                    "Host /s is a unix socket: Port must be 0 or absent");
+}
+
+TEST_CASE("check: sessions and unix sockets that cannot work are refused at their key") {
+  CHECK(check({{"Host", "/run/mosquitto/mosquitto.sock"}, {"RootTopic", "r"}, {"Port", "0"}}).empty());
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"QoS", "1"}, {"CleanSession", "no"}, {"Version", "5"},
+               {"SessionExpiry", "60"}})
+            .empty());
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"CleanSession", "no"}}) ==
+        std::vector<std::string>{"CleanSession: CleanSession = no with QoS 0: a broker need not keep QoS 0 commands "
+                                 "for a client that is away (mosquitto does not by default); set QoS = 1"});
+  const std::string expiry_alone = "SessionExpiry: SessionExpiry applies only with CleanSession = no and Version = 5 "
+                                   "(an MQTT 3.1.1 session lasts until the broker expires it)";
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"Version", "5"}, {"SessionExpiry", "60"}}) ==
+        std::vector<std::string>{expiry_alone});
+  CHECK(check({{"Host", "h"}, {"RootTopic", "r"}, {"QoS", "1"}, {"CleanSession", "no"}, {"SessionExpiry", "60"}}) ==
+        std::vector<std::string>{expiry_alone});
+  CHECK(check({{"Host", "/s"}, {"RootTopic", "r"}, {"Port", "1883"}, {"TLS", "yes"}}) ==
+        std::vector<std::string>{
+            "Port: Host /s is a unix socket: Port must be 0 or absent",
+            "TLS: TLS over a unix socket is not supported (the socket file's permissions guard it)"});
+  CHECK(check({{"Host", "/" + std::string(107, 's')}, {"RootTopic", "r"}}) ==
+        std::vector<std::string>{"Host: a unix socket path has at most 107 bytes"});
+  CHECK(check({{"Host", "broker"}, {"RootTopic", "r"}, {"Port", "0"}}) ==
+        std::vector<std::string>{
+            "Port: Port 0 means a unix socket: Host must be its path (/run/mosquitto/mosquitto.sock)"});
+}
