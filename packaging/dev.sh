@@ -50,19 +50,23 @@ build() {
 
 # Prints "passed failed skipped" for the last `meson test` run in DIR. A
 # skip (exit 77: QEMU, libFuzzer or a kernel facility missing) is neither.
+# Each failed test's name is added to FAILED_LIST (LABEL: suite / name).
 count_results() {
-  python3 - "$1/meson-logs/testlog.json" <<'PY'
+  python3 - "$1/meson-logs/testlog.json" "$2" "$FAILED_LIST" <<'PY'
 import json, os, sys
 passed = failed = skipped = 0
 lines = open(sys.argv[1]) if os.path.exists(sys.argv[1]) else []
-for line in lines:
-    result = json.loads(line).get("result")
-    if result in ("OK", "EXPECTEDFAIL"):
-        passed += 1
-    elif result == "SKIP":
-        skipped += 1
-    else:
-        failed += 1
+with open(sys.argv[3], "a") as failed_list:
+    for line in lines:
+        test = json.loads(line)
+        result = test.get("result")
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+            failed_list.write(f"{sys.argv[2]}: {test.get('name')} ({result})\n")
 print(passed, failed, skipped)
 PY
 }
@@ -73,7 +77,7 @@ run_suite() {
   echo "== $label: meson test -C $dir $*"
   rm -f "$dir/meson-logs/testlog.json"  # a run that matches no test writes none
   meson test -C "$dir" --print-errorlogs "$@" || status=1
-  read -r p f k < <(count_results "$dir")
+  read -r p f k < <(count_results "$dir" "$label")
   echo "== $label: $p passed, $f failed, $k skipped"
   total_passed=$((total_passed + p)); total_failed=$((total_failed + f)); total_skipped=$((total_skipped + k))
   [ $status -eq 0 ] || any_failed=1
@@ -86,6 +90,10 @@ cmd_test() {
   build build-asan -Db_sanitize=address,undefined -Dbuildtype=debug
   build build-tsan -Db_sanitize=thread -Dbuildtype=debug -Dvm_tests=disabled
   total_passed=0 total_failed=0 total_skipped=0 any_failed=0
+  # The failed tests' names, repeated at the end: a CI log that keeps only
+  # its tail still says which test failed.
+  FAILED_LIST=$(mktemp)
+  trap 'rm -f "$FAILED_LIST"' EXIT
   run_suite build plain --no-suite vm --no-suite package
   # Sanitizer runs are slower: give the integration deadlines room. The fuzz
   # smoke builds its own ASan+UBSan binaries with clang: once is enough.
@@ -112,6 +120,10 @@ cmd_test() {
   # Debian 13: this tree built in a cached trixie chroot, its default suite,
   # the VM tier on that userland and the packages (docs/debian13.md).
   run_suite build debian13 --suite debian13
+  if [ -s "$FAILED_LIST" ]; then
+    echo "failed:"
+    sed 's/^/  /' "$FAILED_LIST"
+  fi
   [ "$total_skipped" -eq 0 ] || echo "$total_skipped skipped (not counted as passed; see the lines above)"
   echo "$total_passed passed, $total_failed failed"
   [ "$total_failed" -eq 0 ] && [ "$any_failed" -eq 0 ]
