@@ -181,6 +181,10 @@ Settings read_settings(const sdk::Params& params) {
   if (s.reconnect_max < s.reconnect_min)
     throw std::runtime_error(fmt::format("ReconnectMax {} is below ReconnectMin {}", s.reconnect_max, s.reconnect_min));
   s.offline_queue = params.get<std::size_t>("OfflineQueue");
+  s.queue_file = params.find("QueueFile").value_or("");
+  s.queue_sync = params.get<double>("QueueSync");
+  if (!s.queue_file.empty() && s.offline_queue == 0)
+    throw std::runtime_error("QueueFile needs an OfflineQueue above 0");
   s.clean_session = params.get<bool>("CleanSession");
   if (!s.clean_session && s.version == Protocol::Mqtt5)
     s.session_expiry = params.find<std::uint32_t>("SessionExpiry").value_or(kDefaultSessionExpiry);
@@ -232,8 +236,7 @@ MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
     static_cast<MqttConnection*>(self)->handle_log(level, text);
   });
   mosquitto_publish_callback_set(m, [](mosquitto*, void* self, int mid) {
-    auto* connection = static_cast<MqttConnection*>(self);
-    if (mid == connection->offline_mid_) connection->offline_acked_ = true;
+    static_cast<MqttConnection*>(self)->on_published(mid);
   });
 
   if (!settings_.user.empty()) {
@@ -264,11 +267,24 @@ MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
     }
     host_.debug("TLS with CA {}", ca ? ca : "from the system store (/etc/ssl/certs)");
   }
+  if (!settings_.queue_file.empty()) {
+    QueueJournal::Contents contents;
+    QueueJournal journal = QueueJournal::open(settings_.queue_file, contents);
+    if (!contents.problem.empty()) host_.warning("QueueFile {}: {}", settings_.queue_file, contents.problem);
+    const std::size_t kept = contents.messages.size();
+    queue_.attach(std::move(journal), std::move(contents.messages));
+    if (kept > 0)
+      host_.info("QueueFile {}: {} message(s) queued before the restart, sent once connected", settings_.queue_file,
+                 kept);
+  }
   loop_thread_ = std::this_thread::get_id();
 }
 
 MqttConnection::~MqttConnection() {
   flush_before_exit();
+  queue_sync_timer_.cancel();
+  queue_.sync();
+  if (std::string news = queue_.take_journal_news(); !news.empty()) host_.error("{}", news);
   socket_watch_.reset();
   keepalive_timer_.cancel();
   reconnect_timer_.cancel();
@@ -423,6 +439,7 @@ void MqttConnection::on_keepalive_tick() {
 void MqttConnection::lost(const std::string& why) {
   const bool was_online = state_ == State::Online;
   state_ = State::Idle;
+  queue_.connection_lost();
   discovery_.disconnected();
   socket_watch_.reset();
   keepalive_timer_.cancel();
@@ -570,6 +587,7 @@ void MqttConnection::publish(std::string_view destination, std::string_view payl
     return;
   }
   queue_.push(QueuedMessage{std::move(topic), std::string(payload), settings_.qos, retain});
+  queue_changed();
   report_status();
 }
 
@@ -587,6 +605,7 @@ void MqttConnection::send(const std::string& topic, std::string_view payload, in
   if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
     // The link broke under us; keep the message for the next connection.
     queue_.push(QueuedMessage{topic, std::string(payload), qos, retain});
+    queue_changed();
     return;
   }
   host_.error("cannot publish to {}: {}", topic, mosquitto_strerror(rc));
@@ -615,11 +634,56 @@ std::uint64_t MqttConnection::flush_queue() {
     else
       host_.debug("sending {} message(s) queued before the first connection", queue_.size());
   }
+  mosquitto* m = mosq_.get();
   while (!queue_.empty() && state_ == State::Online) {
-    QueuedMessage message = queue_.pop();
-    send(message.topic, message.payload, message.qos, message.retain);
+    const QueuedMessage& message = queue_.front();
+    int mid = 0;
+    sending_queued_ = true;
+    const int rc = mosquitto_publish(m, &mid, message.topic.c_str(), static_cast<int>(message.payload.size()),
+                                     message.payload.data(), message.qos, message.retain);
+    sending_queued_ = false;
+    if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) break;  // the next connection
+    if (rc == MOSQ_ERR_SUCCESS) {
+      queue_.sent(mid);
+    } else {
+      host_.error("cannot publish to {}: {}", message.topic, mosquitto_strerror(rc));
+      queue_.discard_front();
+    }
+    for (int early : published_while_sending_) queue_.published(early);
+    published_while_sending_.clear();
   }
+  queue_changed();
   return dropped;
+}
+
+void MqttConnection::on_published(int mid) {
+  if (mid == offline_mid_) offline_acked_ = true;
+  if (sending_queued_)
+    published_while_sending_.push_back(mid);
+  else
+    queue_.published(mid);
+  // From inside libmosquitto: the sync is left to the timer.
+  if (queue_.needs_sync() && !queue_sync_timer_.active() && std::this_thread::get_id() == loop_thread_)
+    queue_changed();
+}
+
+void MqttConnection::queue_changed() {
+  if (std::string news = queue_.take_journal_news(); !news.empty()) {
+    if (queue_.journal()->error().empty())
+      host_.info("{}", news);
+    else
+      host_.error("{}", news);
+  }
+  if (!queue_.needs_sync() || queue_sync_timer_.active()) return;
+  if (settings_.queue_sync <= 0) {
+    queue_.sync();
+    return;
+  }
+  const auto delay = std::chrono::duration_cast<Clock>(std::chrono::duration<double>(settings_.queue_sync));
+  queue_sync_timer_ = host_.add_timer(delay, Clock(0), [this] {
+    queue_.sync();
+    queue_changed();
+  });
 }
 
 void MqttConnection::subscribe(std::string_view source, uint32_t flags) {

@@ -78,6 +78,8 @@ struct Settings {
   double reconnect_min{};
   double reconnect_max{};
   std::size_t offline_queue{};
+  std::string queue_file;  // empty: the queue is in memory only
+  double queue_sync{};     // seconds between fdatasyncs of queue_file; 0: after every write
   bool clean_session{};
   std::uint32_t session_expiry{};  // MQTT 5 with clean_session false; 0 otherwise
   discovery::Settings discovery;
@@ -123,6 +125,11 @@ class MqttConnection {
       sdk::float_param("ReconnectMax").fallback("60").min(0.05).max(86400).help("longest wait between retries"),
       sdk::int_param("OfflineQueue").fallback("1000").min(0).max(1000000)
           .help("messages kept in order while disconnected; 0 disables"),
+      sdk::string_param("QueueFile").help(
+          "keep the offline queue in this file too, so it survives a restart, SIGKILL or power cut "
+          "(/var/lib/sensor_reporter/NAME.queue); one per connection"),
+      sdk::float_param("QueueSync").fallback("1").min(0).max(3600).help(
+          "QueueFile: longest seconds between fdatasyncs, what a power cut can lose; 0 syncs every write"),
       sdk::bool_param("CleanSession").fallback("yes").help(
           "no: the broker keeps our subscriptions and the QoS 1/2 commands sent while we are away (needs QoS 1 or 2)"),
       sdk::int_param("SessionExpiry").min(1).max(4294967295.0).help(
@@ -174,6 +181,9 @@ class MqttConnection {
   int subscribe_on_broker(const std::string& filter);
   // Returns how many messages the queue had dropped.
   std::uint64_t flush_queue();
+  // After the queue changed: log what its file says, and sync it within QueueSync.
+  void queue_changed();
+  void on_published(int mid);
   std::string topic_of(const std::string& source, uint32_t flags) const;
   bool is_echo(const std::string& topic, std::string_view payload);
   void flush_before_exit();
@@ -210,6 +220,12 @@ class MqttConnection {
   unsigned quick_drops_ = 0;
   bool clash_reported_ = false;
   OfflineQueue queue_;
+  sdk::Timer queue_sync_timer_;
+  // Publish callbacks that came while the queue's front was being handed to
+  // libmosquitto (it writes at once outside its own callbacks), before
+  // sent() knew the mid.
+  bool sending_queued_ = false;
+  std::vector<int> published_while_sending_;
   std::vector<std::pair<std::string, uint32_t>> sources_;  // source, SR_SUBSCRIBE_* flags
   struct Echo {
     std::string topic;

@@ -1,15 +1,12 @@
-// The MQTT plugin's pure logic: reconnect timing, the offline queue and
-// parameter reading.
+// The MQTT plugin's pure logic: reconnect timing and parameter reading (the
+// offline queue: test_offline_queue.cpp).
 #include "mqtt/mqtt_connection.hpp"
-#include "mqtt/offline_queue.hpp"
 #include <sensor_reporter/reconnect_policy.hpp>
 #include "support/process.h"
 
 #include <doctest/doctest.h>
 
 using namespace std::chrono_literals;
-using sr::mqtt::OfflineQueue;
-using sr::mqtt::QueuedMessage;
 using sr::sdk::ReconnectPolicy;
 
 TEST_CASE("reconnect delays stay at ReconnectMin (with jitter) during the first seconds of an outage") {
@@ -40,25 +37,6 @@ TEST_CASE("a huge number of attempts saturates at ReconnectMax without overflow"
   for (int i = 0; i < 200; ++i) last = policy.next_delay(1h);
   CHECK(last >= 30s);
   CHECK(last <= 60s);
-}
-
-TEST_CASE("the offline queue keeps order and drops the oldest beyond its capacity, counting them") {
-  OfflineQueue queue(3);
-  for (int i = 1; i <= 5; ++i) queue.push(QueuedMessage{"t", std::to_string(i), 0, false});
-  CHECK(queue.size() == 3);
-  CHECK(queue.take_dropped() == 2);
-  CHECK(queue.take_dropped() == 0);
-  CHECK(queue.pop().payload == "3");
-  CHECK(queue.pop().payload == "4");
-  CHECK(queue.pop().payload == "5");
-  CHECK(queue.empty());
-}
-
-TEST_CASE("OfflineQueue = 0 disables queueing and counts every message as dropped") {
-  OfflineQueue queue(0);
-  CHECK_FALSE(queue.push(QueuedMessage{"t", "1", 0, false}));
-  CHECK(queue.empty());
-  CHECK(queue.take_dropped() == 1);
 }
 
 namespace {
