@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -107,6 +108,8 @@ std::vector<Problem> combination_problems(const sdk::Params& params) {
   } else if (port && *port == 0) {
     problems.push_back({"Port", "Port 0 means a unix socket: Host must be its path (/run/mosquitto/mosquitto.sock)"});
   }
+  if (params.has("QueueFile") && params.get<std::size_t>("OfflineQueue") == 0)
+    problems.push_back({"QueueFile", "QueueFile needs an OfflineQueue above 0 (0 disables the queue)"});
   return problems;
 }
 
@@ -183,8 +186,6 @@ Settings read_settings(const sdk::Params& params) {
   s.offline_queue = params.get<std::size_t>("OfflineQueue");
   s.queue_file = params.find("QueueFile").value_or("");
   s.queue_sync = params.get<double>("QueueSync");
-  if (!s.queue_file.empty() && s.offline_queue == 0)
-    throw std::runtime_error("QueueFile needs an OfflineQueue above 0");
   s.clean_session = params.get<bool>("CleanSession");
   if (!s.clean_session && s.version == Protocol::Mqtt5)
     s.session_expiry = params.find<std::uint32_t>("SessionExpiry").value_or(kDefaultSessionExpiry);
@@ -781,6 +782,13 @@ void MqttConnection::check(const sdk::Params& params, sdk::CheckReport& report) 
   if ((params.has("Password") || params.has("PasswordFile")) && !params.has("User"))
     report.error(params.has("Password") ? "Password" : "PasswordFile", "a password without User is never sent");
   for (const Problem& problem : combination_problems(params)) report.error(problem.key, problem.message);
+  // The file itself is created at start; a missing directory would stop the connection then.
+  if (const auto queue_file = params.find("QueueFile")) {
+    const std::string dir = directory_of(*queue_file);
+    struct stat st {};
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      report.error("QueueFile", fmt::format("directory {} does not exist", dir));
+  }
 }
 
 }  // namespace sr::mqtt

@@ -101,13 +101,16 @@ std::string read_all(int fd, const std::string& path) {
 
 // A directory entry (a rename) survives a power cut only once its directory is synced.
 void sync_directory_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  sdk::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  sdk::UniqueFd fd(::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd) fsync(fd.get());
 }
 
 }  // namespace
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
 
 QueueJournal QueueJournal::open(const std::string& path, Contents& contents) {
   sdk::UniqueFd fd = open_locked(path, O_RDWR | O_CREAT);

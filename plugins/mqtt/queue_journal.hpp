@@ -31,6 +31,9 @@
 
 namespace sr::mqtt {
 
+// The directory a QueueFile lives in ("." for a bare name).
+std::string directory_of(const std::string& path);
+
 class QueueJournal {
  public:
   // What open() found in the file.
