@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <chrono>
 #include <cmath>
@@ -25,9 +26,12 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 namespace sr::bench {
@@ -295,5 +299,78 @@ class PlainPublisher {
   long acked_ = 0;
 };
 
+
+// Counts arrivals on `filter` whose topic starts with one of `prefixes`,
+// without storing them (a recording client would be the bottleneck), and
+// when the first and the last came.
+class ArrivalCounter {
+ public:
+  ArrivalCounter(int port, int qos, const std::string& filter, std::vector<std::string> prefixes)
+      : prefixes_(std::move(prefixes)) {
+    mosq_ = mosquitto_new(nullptr, true, this);
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_connect_callback_set(mosq_, [](mosquitto*, void* self, int rc) {
+      static_cast<ArrivalCounter*>(self)->connected_ = rc == 0;
+    });
+    mosquitto_subscribe_callback_set(mosq_, [](mosquitto*, void* self, int, int, const int*) {
+      static_cast<ArrivalCounter*>(self)->subscribed_ = true;
+    });
+    mosquitto_message_callback_set(mosq_, [](mosquitto*, void* self, const mosquitto_message* m) {
+      auto* c = static_cast<ArrivalCounter*>(self);
+      const std::string_view topic(m->topic);
+      if (std::none_of(c->prefixes_.begin(), c->prefixes_.end(),
+                       [&](const std::string& prefix) { return topic.starts_with(prefix); }))
+        return;
+      auto now = Clock::now();
+      std::lock_guard lock(c->mutex_);
+      if (c->count_++ == 0) c->first_ = now;
+      c->last_ = now;
+    });
+    mosquitto_connect(mosq_, "127.0.0.1", port, 60);
+    mosquitto_loop_start(mosq_);
+    while (!connected_) std::this_thread::sleep_for(1ms);
+    mosquitto_subscribe(mosq_, nullptr, filter.c_str(), qos);
+    while (!subscribed_) std::this_thread::sleep_for(1ms);
+  }
+  ~ArrivalCounter() {
+    mosquitto_disconnect(mosq_);
+    mosquitto_loop_stop(mosq_, true);
+    mosquitto_destroy(mosq_);
+  }
+  void reset() {
+    std::lock_guard lock(mutex_);
+    count_ = 0;
+  }
+  // Waits for `expected` arrivals (or `quiet` without progress); returns the
+  // rate in messages per second and the number that arrived.
+  std::pair<double, long> wait(long expected, std::chrono::milliseconds quiet = 2s) {
+    long seen = -1;
+    auto progress = Clock::now();
+    for (;;) {
+      std::this_thread::sleep_for(5ms);
+      std::lock_guard lock(mutex_);
+      if (count_ >= expected || Clock::now() - progress > quiet) {
+        double seconds = std::chrono::duration<double>(last_ - first_).count();
+        return {seconds > 0 ? static_cast<double>(count_ - 1) / seconds : 0, count_};
+      }
+      if (count_ != seen) {
+        seen = count_;
+        progress = Clock::now();
+      }
+    }
+  }
+  Clock::time_point last() {
+    std::lock_guard lock(mutex_);
+    return last_;
+  }
+
+ private:
+  std::vector<std::string> prefixes_;
+  mosquitto* mosq_;
+  std::atomic<bool> connected_{false}, subscribed_{false};
+  std::mutex mutex_;
+  long count_ = 0;
+  Clock::time_point first_, last_;
+};
 
 }  // namespace sr::bench
