@@ -233,8 +233,37 @@ def openhab_events():
                    "ItemCommandEvent"))
 
 
+def queue_file():
+    """QueueFile bytes (plugins/mqtt/queue_journal.hpp): whole, torn, corrupt."""
+    import struct
+    import zlib
+
+    def record(body):
+        return struct.pack("<II", len(body), zlib.crc32(body)) + body
+
+    def message(topic, payload, qos=1, retain=0):
+        return record(b"M" + bytes([qos, retain]) + struct.pack("<I", len(topic)) + topic + payload)
+
+    def done(n):
+        return record(b"D" + struct.pack("<Q", n))
+
+    header = b"SRQUEUE1"
+    three = message(b"sr/seq", b"1") + message(b"sr/seq", b"2", 0) + message(b"sr/temp", b"21.5", 2, 1)
+    write("queue_file", "empty", b"")
+    write("queue_file", "header_only", header)
+    write("queue_file", "three", header + three)
+    write("queue_file", "three_one_done", header + three + done(1))
+    write("queue_file", "all_done_then_more", header + three + done(3) + message(b"sr/seq", b"4"))
+    write("queue_file", "torn_tail", (header + three)[:-3])
+    write("queue_file", "torn_header", header[:5])
+    write("queue_file", "foreign", b"[Connection1]\nClass = mqtt.mqtt_conn.MqttConnection\n")
+    bad = bytearray(header + three)
+    bad[len(header) + 12] ^= 0x20
+    write("queue_file", "bad_crc", bytes(bad))
+
+
 if __name__ == "__main__":
-    for target in ("ini", "class", "values", "local_rules", "commands", "w1", "arp", "openhab_events"):
+    for target in ("ini", "class", "values", "local_rules", "commands", "w1", "arp", "openhab_events", "queue_file"):
         shutil.rmtree(CORPUS / target, ignore_errors=True)
     ini()
     class_strings()
@@ -244,3 +273,4 @@ if __name__ == "__main__":
     w1()
     arp()
     openhab_events()
+    queue_file()

@@ -17,7 +17,7 @@
 #         executions/s, coverage and new corpus size per target. Crash inputs
 #         land in WORKDIR/artifacts/<target>/.
 #
-# Targets: ini class values local_rules commands w1 arp openhab_events json_field
+# Targets: ini class values local_rules commands w1 arp openhab_events json_field queue_file
 # (default: all).
 # Ends with "N passed, N failed"; exit 0 when all passed, 1 on any failure,
 # 77 (skip) when clang++ or libFuzzer is not available. CLANGXX overrides the
@@ -32,7 +32,7 @@ src=$(cd "$here/../.." && pwd)
 work=${TMPDIR:-/tmp}/sensor_reporter-fuzz-$(id -u)-$(printf '%s' "$src" | cksum | cut -d' ' -f1)
 jobs=$(nproc 2>/dev/null || echo 2)
 cxx=${CLANGXX:-clang++}
-all_targets=(ini class values local_rules commands w1 arp openhab_events json_field)
+all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file)
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -99,6 +99,8 @@ have_mosquitto=0
 have libmosquitto && have_mosquitto=1
 have_json=0
 have nlohmann_json && have_json=1
+have_zlib=0
+have zlib && have_zlib=1
 
 # --- build.ninja -----------------------------------------------------------
 
@@ -113,6 +115,8 @@ if [ $have_gpiod -eq 1 ]; then
 fi
 [ $have_json -eq 1 ] && logic_sources+=(plugins/openhab_rest/sse_parser.cpp plugins/openhab_rest/event_decoder.cpp
                                           plugins/mqtt/json_field.cpp)
+# QueueFile's CRC-32 is zlib's, as plugins/mqtt/meson.build links it.
+[ $have_zlib -eq 1 ] && logic_sources+=(plugins/mqtt/queue_journal.cpp)
 modules=(heartbeat local exec one_wire network)
 # mqtt builds its discovery messages with nlohmann_json, as plugins/mqtt/meson.build says.
 [ $have_mosquitto -eq 1 ] && [ $have_json -eq 1 ] && modules+=(mqtt)
@@ -123,6 +127,7 @@ for t in "${all_targets[@]}"; do
   if [ "$t" = commands ] && [ $have_gpiod -eq 0 ]; then continue; fi
   if [ "$t" = openhab_events ] && [ $have_json -eq 0 ]; then continue; fi
   if [ "$t" = json_field ] && [ $have_json -eq 0 ]; then continue; fi
+  if [ "$t" = queue_file ] && [ $have_zlib -eq 0 ]; then continue; fi
   built_targets+=("$t")
 done
 
@@ -138,6 +143,7 @@ cmp -s "$work/gen/config.h.new" "$work/gen/config.h" 2>/dev/null || mv "$work/ge
 rm -f "$work/gen/config.h.new"
 
 libs="$(pkg-config --libs inih fmt) -ldl -lpthread"
+[ $have_zlib -eq 1 ] && libs+=" $(pkg-config --libs zlib)"
 [ $have_gpiod -eq 1 ] && libs+=" $(pkg-config --libs libgpiod)"
 includes="-I$src/src -I$src/src/include -I$src/plugins -I$src/test/fuzz -I$work/gen"
 [ $have_json -eq 1 ] && includes+=" $(pkg-config --cflags nlohmann_json)"
