@@ -226,7 +226,7 @@ fi
 # 4. Configure, build, test.
 say "versions in the chroot:"
 in_chroot dpkg-query -W -f='  ${Package} ${Version}\n' g++ clang meson libfmt-dev libinih-dev \
-  doctest-dev libmosquitto-dev mosquitto libgpiod-dev libcurl4-openssl-dev nlohmann-json3-dev \
+  doctest-dev libmosquitto-dev mosquitto libgpiod-dev libcurl4-openssl-dev nlohmann-json3-dev zlib1g-dev \
   2>/dev/null || true
 gpiod_version=$(in_chroot pkg-config --modversion libgpiod 2>/dev/null || echo none)
 
