@@ -68,6 +68,8 @@ class QueueJournal {
   const std::string& path() const { return path_; }
   const std::string& error() const { return error_; }
   std::uint64_t size() const { return size_; }
+  // Messages in the file not yet done.
+  std::uint64_t live() const { return appended_ - consumed_; }
   std::uint64_t syncs() const { return syncs_; }
 
  private:

@@ -73,7 +73,7 @@ T_START=$(now)
 # kernel ABI: the unpacked kernel image (not installed), its uncompressed
 # vmlinux for a PVH boot, and the out-of-tree modules. Once it is there,
 # nothing here needs root or the network.
-HOST_PKGS=(qemu-system-x86 busybox-static cpio kmod xz-utils binutils gcc make libc6-dev gpiod)
+HOST_PKGS=(qemu-system-x86 busybox-static cpio kmod xz-utils binutils gcc make libc6-dev gpiod e2fsprogs)
 KMOD_SRCS=(drivers/gpio/gpio-sim.c drivers/gpio/gpiolib.h kernel/irq/irq_sim.c)
 # The built modules are valid for this exact list of sources and w1-fake.c.
 KMOD_KEY=$( { echo "${KMOD_SRCS[*]}"; cat "$HERE/kmod/w1-fake.c"; } | sha256sum | cut -c1-16)
@@ -324,7 +324,7 @@ done
 # libraries (libgpiod for gpio.so): copy each with its own ldd list.
 missing=()
 for p in plugins/local/local plugins/gpio/gpio plugins/one_wire/one_wire plugins/mqtt/mqtt plugins/bt/bt \
-	plugins/heartbeat/heartbeat plugins/exec/exec plugins/network/network test/plugins/sr_test; do
+	plugins/heartbeat/heartbeat plugins/exec/exec plugins/network/network test/plugins/sr_test test/bench/sr_bench; do
 	name=${p##*/}
 	if [ -f "$BUILD/$p.so" ]; then
 		copy_elf "$BUILD/$p.so" "/usr/lib/sensor_reporter/plugins/$name.so"
@@ -349,20 +349,23 @@ log "gpio.so uses the libgpiod $([ "$gpiod_api" = 2 ] && echo 2.x || echo 1.6) A
 
 cp "$HERE/guest/init" "$R/init"
 cp "$HERE/guest/lib.sh" "$HERE/guest/bt.sh" "$R/tests/"
-cp "$HERE"/guest/tests/*.sh "$R/tests/"
+cp "$HERE"/guest/tests/*.sh "$HERE/guest/power-cut.sh" "$R/tests/"
 chmod 755 "$R/init" "$R"/tests/*.sh
+echo /tests/power-cut.sh > "$R/etc/tests.cut"
 echo "$TEST_TIMEOUT" > "$R/etc/test-timeout"
 printf '%s\n' "${WITHOUT[@]}" > "$R/etc/plugins-without"
 # shellcheck disable=SC2086 # ONLY is a glob
-(cd "$R" && ls tests/$ONLY.sh | sed 's,^,/,') > "$R/etc/tests.list"
+(cd "$R" && { ls tests/$ONLY.sh 2>/dev/null || true; } | sed 's,^,/,') > "$R/etc/tests.list"
 
 # Kernel modules in load order, dependencies first. w1_therm must be there
 # before w1-fake's first bus search: nothing autoloads in the guest.
 declare -A MOD_PARAMS=([w1_fake]="nsensors=2")
 mkdir -p "$WORK/empty-modprobe.d"
 # add_modules LIST MODULE...: the modules and their dependencies into the
-# initramfs, listed in LIST ("file.ko params" lines) in load order; one
-# already there (in any list) is not repeated.
+# initramfs, listed in LIST ("file.ko params" lines) in load order. One that
+# /init loads at boot (modules.load) or LIST has already is not repeated;
+# the other lists (Bluetooth, the power cut's disk) are loaded in different
+# tests or boots, so a module two of them need (crc16) is in both.
 add_modules() {
 	local list=$1 m
 	shift
@@ -372,14 +375,17 @@ add_modules() {
 			while read -r kind path _; do
 				[ "$kind" = insmod ] || continue
 				ko=$(basename "$path")
-				[ -e "$R/lib/modules/$ko" ] && continue
-				cp "$path" "$R/lib/modules/$ko"
+				grep -qs "^$ko " "$R/etc/modules.load" "$list" && continue
+				[ -e "$R/lib/modules/$ko" ] || cp "$path" "$R/lib/modules/$ko"
 				name=${ko%.ko}
 				echo "$ko ${MOD_PARAMS[${name//-/_}]:-}" >> "$list"
 			done
 	done
 }
 add_modules "$R/etc/modules.load" configfs gpio-sim w1_therm w1-fake
+# The power cut's disk (guest/power-cut.sh loads them): virtio block, ext4
+# and the crc32c it checksums with (the crypto API would modprobe it).
+add_modules "$R/etc/modules.cut" virtio_pci virtio_blk crc32c_generic ext4
 
 # Bluetooth (guest/bt.sh): BlueZ and D-Bus from the cache with their
 # libraries, the modules bt_start loads (not /init: only Bluetooth tests pay
@@ -434,22 +440,53 @@ fi
 [ "$ACCEL" != kvm ] || [ "${ACCEL_ARGS[1]}" = kvm ] || die "--accel kvm: KVM is not usable here"
 
 LOG=$WORK/console.log
+# boot [CONSOLE_LOG [KERNEL_ARGS [QEMU_ARGS...]]]
 boot() {
-	log "booting $(basename "$BOOT_KERNEL") with ${ACCEL_ARGS[*]}"
-	local rc=0
+	local console=${1:-$LOG} append=${2:-} rc=0
+	shift $(($# > 2 ? 2 : $#))
+	log "booting $(basename "$BOOT_KERNEL") with ${ACCEL_ARGS[*]}${append:+ ($append)}"
 	timeout "$BOOT_TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -m "$MEM" -smp 1 \
 		-nodefaults -no-user-config -display none -monitor none -nic none \
-		-serial "file:$LOG" -no-reboot \
-		-kernel "$BOOT_KERNEL" -initrd "$CPIO" -append "console=ttyS0 quiet panic=-1" \
+		-serial "file:$console" -no-reboot "$@" \
+		-kernel "$BOOT_KERNEL" -initrd "$CPIO" -append "console=ttyS0 quiet panic=-1${append:+ $append}" \
 		</dev/null || rc=$?
 	[ "$rc" = 0 ] || log "qemu exited with $rc"
-	sed -i 's/\r$//' "$LOG"
+	sed -i 's/\r$//' "$console"
 }
-boot
-if [ "${ACCEL_ARGS[1]}" = kvm ] && ! grep -q '@@BEGIN' "$LOG"; then
+if [ -s "$R/etc/tests.list" ]; then
+	boot
+else # --only picked the power cut alone
+	echo "@@RESULT rc=0@@ (no test in the first boot)" > "$LOG"
+fi
+if [ "${ACCEL_ARGS[1]}" = kvm ] && [ -s "$R/etc/tests.list" ] && ! grep -q '@@BEGIN' "$LOG"; then
 	log "under KVM the guest reached no test: trying again with TCG"
 	ACCEL_ARGS=(-accel tcg -cpu max)
 	boot
+fi
+
+# The power cut (guest/power-cut.sh): one boot queues readings on an ext4
+# disk and resets the kernel through sysrq, a second one delivers them. Its
+# result joins the console log as the test power-cut (run unless --only
+# excludes the name 70-power-cut).
+# shellcheck disable=SC2053 # ONLY is a glob
+if [[ 70-power-cut == $ONLY ]]; then
+	disk=$WORK/power-cut.img
+	rm -f "$disk"
+	truncate -s 64M "$disk"
+	mkfs.ext4 -q -F "$disk" >/dev/null
+	drive=(-drive "file=$disk,format=raw,if=virtio")
+	boot "$WORK/console-cut1.log" "sr.tests=/etc/tests.cut sr.phase=1" "${drive[@]}"
+	marker=$(sed -n 's/.*@@POWERCUT \(synced=[0-9]* published=[0-9]*\)@@.*/\1/p' "$WORK/console-cut1.log")
+	if [ -n "$marker" ] && ! grep -q '@@RESULT' "$WORK/console-cut1.log"; then
+		log "power cut after $marker; booting again on the same disk"
+		boot "$WORK/console-cut2.log" "sr.tests=/etc/tests.cut sr.phase=2 sr.$(sed 's/ / sr./' <<<"$marker")" "${drive[@]}"
+		sed 's/@@RESULT rc=\([0-9]*\)@@/@@CUT-RESULT rc=\1@@/' "$WORK/console-cut2.log" >> "$LOG"
+	else
+		log "the power cut's first boot did not reach the cut"
+		{ cat "$WORK/console-cut1.log"; echo "@@END /tests/power-cut.sh rc=1 secs=0@@"; } >> "$LOG"
+	fi
+	echo /tests/power-cut.sh >> "$R/etc/tests.list"
+	rm -f "$disk"
 fi
 T_BOOT=$(now)
 
