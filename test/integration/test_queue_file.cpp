@@ -142,6 +142,31 @@ TEST_CASE("QueueFile: a file that is not a queue is moved aside with one log lin
   CHECK(payloads(*observer, "sr/seq").empty());
 }
 
+TEST_CASE("QueueFile across a reload that replaces the connection: nothing lost, nothing twice") {
+  Outage outage;
+  const std::string ini = outage.connection() + sequence_sensor("seq", numbers(1, 5));
+  auto reporter = start_reporter(outage.dir, ini);
+  REQUIRE(wait_until([&] { return read_file(outage.queue_file).ends_with("sr/seq5"); }, 10s));
+  // A changed connection section is stopped and created anew: the file
+  // (its lock released first) carries the queue over.
+  // (The sensor is created anew too; it now publishes only sr/end.)
+  std::string changed = outage.connection() + sequence_sensor("end", "done");
+  changed.replace(changed.find("ReconnectMax = 1"), 16, "ReconnectMax = 2");
+  write_file(outage.dir.file("sr.ini"), changed);
+  reporter->signal(SIGHUP);
+  REQUIRE(reporter->wait_for_output("reloaded:", 10s));
+  CHECK(reporter->output().find("QueueFile " + outage.queue_file + ": 5 message(s) queued before the restart") !=
+        std::string::npos);
+  outage.broker.start();
+  MqttClient observer(outage.broker.port(), ClientOptions{.id = "observer", .persistent = true});
+  REQUIRE(observer.wait_connected(5s));
+  REQUIRE(observer.wait_for_message("sr/end", "done", 15s));
+  CHECK(wait_until([&] { return file_size(outage.queue_file) == 8; }, 5s));
+  CHECK(payloads(observer, "sr/seq") == expected(1, 5));
+  reporter->signal(SIGTERM);
+  CHECK(reporter->wait_exit(5s) == 0);
+}
+
 TEST_CASE("QueueFile in a directory that does not exist: refused at start and by --check, naming line, section and key") {
   Broker broker;
   TempDir dir;
