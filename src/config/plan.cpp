@@ -1,5 +1,6 @@
 #include "config/plan.h"
 
+#include "config/command_policy.h"
 #include "config/param_check.h"
 #include "util/text.h"
 
@@ -43,11 +44,23 @@ constexpr sr_param_def kSensorCommon[] = {
     bool_param("Retain").help("retain this section's messages (overrides the connection)"),
     choice_param("Level", kLevels).help("log level of this section"),
     kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
+// Accept, AcceptPattern and MaxRate: config/command_policy.h.
 constexpr sr_param_def kActuatorCommon[] = {
     string_param("Class").required().help("plugin class, e.g. exec.exec_actuator.ExecActuator"),
     string_param("Connection").help("comma-separated connection Names to take commands from"),
     bool_param("Retain").help("retain this section's state messages (overrides the connection)"),
     choice_param("Level", kLevels).help("log level of this section"),
+    string_param("Accept")
+        .not_empty()
+        .help("the only payloads a command may have, comma separated, compared exactly (case-sensitive, "
+              "nothing trimmed); any other command is refused and logged, and never reaches the actuator"),
+    string_param("AcceptPattern")
+        .not_empty()
+        .help("POSIX extended regular expression a whole payload must match, e.g. [0-9]{1,3}; with Accept, "
+              "a payload either of them admits runs"),
+    float_param("MaxRate").help(
+        "commands per second this actuator runs at most (a burst of MaxRate at once); the excess is "
+        "dropped and counted"),
     kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
 constexpr sr_param_def kLogging[] = {
     choice_param("Level", kLevels).fallback("INFO").help("global log level"),
@@ -271,6 +284,21 @@ void run_class_check(const SectionCheck& check, const ComponentPlan& component,
                               fmt::format("{} refused the section without saying why", def.name)));
 }
 
+// The host's Accept, AcceptPattern and MaxRate of an actuator, unless its
+// class declares a key of that name itself (then the key is the class's).
+void apply_command_policy(const SectionCheck& check, ComponentPlan& component, std::vector<Diagnostic>& errors) {
+  auto host_key = [&](const char* key) -> std::optional<std::string_view> {
+    if (find_param_def(component.plugin.params, key)) return std::nullopt;
+    const std::string* value = find_param(component.params, key);
+    return value ? std::optional<std::string_view>(*value) : std::nullopt;
+  };
+  std::vector<PolicyProblem> problems;
+  component.command_policy =
+      CommandPolicy::parse(host_key("Accept"), host_key("AcceptPattern"), host_key("MaxRate"), problems);
+  for (auto& problem : problems)
+    errors.push_back(check.at(check.line_of(problem.key.c_str()), problem.key, std::move(problem.message)));
+}
+
 void apply_logging(const IniFile& ini, Plan& plan) {
   const Section* section = ini.find_section("Logging");
   if (!section) return;
@@ -359,6 +387,8 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
                                                   section.name, with_article(kind_name(*kind)))));
         else
           c.component.params = check.resolve(effective_table(c.component.plugin.params, *kind));
+        // Also next to other problems: --check lists every problem at once.
+        if (*kind == SR_KIND_ACTUATOR) apply_command_policy(check, c.component, c.errors);
         if (c.errors.empty()) run_class_check(check, c.component, plan.secrets, c.errors, plan.warnings);
       }
     }

@@ -4,6 +4,7 @@
 // problem of a file is reported at once.
 #pragma once
 
+#include "config/command_policy.h"
 #include "config/ini_file.h"
 #include "log/logger.h"
 #include "plugin/registry.h"
@@ -29,6 +30,9 @@ struct ComponentPlan {
   std::optional<log::Level> level;
   double poll_seconds = 0;               // sensors; <= 0: not polled
   std::optional<bool> retain;            // per-section override
+  // Actuators: Accept, AcceptPattern, MaxRate (nullopt: none set). Follows
+  // from `params`, so same_definition need not compare it.
+  std::optional<CommandPolicy> command_policy;
 };
 
 // Same section with the same class and the same resolved keys: a reload may

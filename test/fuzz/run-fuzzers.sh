@@ -103,7 +103,7 @@ have nlohmann_json && have_json=1
 # --- build.ninja -----------------------------------------------------------
 
 host_sources=(src/config/ini_file.cpp src/config/param_check.cpp src/config/plan.cpp src/util/text.cpp
-              src/plugin/registry.cpp src/log/logger.cpp)
+              src/config/command_policy.cpp src/util/posix_regex.cpp src/plugin/registry.cpp src/log/logger.cpp)
 # Plugin logic linked into the targets (instrumented).
 logic_sources=(plugins/local/local_connection.cpp plugins/exec/child_process.cpp
                plugins/one_wire/ds18x20_sensor.cpp plugins/network/arp_sensor.cpp)
