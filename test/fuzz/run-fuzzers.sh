@@ -17,7 +17,7 @@
 #         executions/s, coverage and new corpus size per target. Crash inputs
 #         land in WORKDIR/artifacts/<target>/.
 #
-# Targets: ini class values local_rules commands w1 arp openhab_events json_field
+# Targets: ini class values local_rules commands w1 arp openhab_events json_field accept
 # (default: all).
 # Ends with "N passed, N failed"; exit 0 when all passed, 1 on any failure,
 # 77 (skip) when clang++ or libFuzzer is not available. CLANGXX overrides the
@@ -32,7 +32,7 @@ src=$(cd "$here/../.." && pwd)
 work=${TMPDIR:-/tmp}/sensor_reporter-fuzz-$(id -u)-$(printf '%s' "$src" | cksum | cut -d' ' -f1)
 jobs=$(nproc 2>/dev/null || echo 2)
 cxx=${CLANGXX:-clang++}
-all_targets=(ini class values local_rules commands w1 arp openhab_events json_field)
+all_targets=(ini class values local_rules commands w1 arp openhab_events json_field accept)
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
