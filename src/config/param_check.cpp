@@ -74,17 +74,6 @@ const sr_param_def* find_param_def(const std::vector<const sr_param_def*>& table
   return find_in(table, key);
 }
 
-std::string scrub_secrets(std::string_view text, std::span<const std::string> secrets) {
-  std::string out(text);
-  for (const std::string& secret : secrets) {
-    if (secret.empty()) continue;
-    for (size_t pos = out.find(secret); pos != std::string::npos;
-         pos = out.find(secret, pos + kMaskedValue.size()))
-      out.replace(pos, secret.size(), kMaskedValue);
-  }
-  return out;
-}
-
 std::string_view type_name(uint32_t param_type) {
   switch (param_type) {
     case SR_PARAM_STRING: return "string";

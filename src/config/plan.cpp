@@ -96,6 +96,7 @@ struct SectionCheck {
   std::vector<SecretSetting>* secrets = nullptr;
   // Line of each resolved key (table spelling, numbered), for check().
   std::map<std::string, int, std::less<>> key_lines{};
+  const std::vector<const sr_param_def*>* table = nullptr;  // during resolve()
 
   Diagnostic at(int line, std::string key, std::string message, Severity severity = Severity::Error) const {
     Diagnostic d;
@@ -130,8 +131,13 @@ struct SectionCheck {
 
   // Checks one set value and adds it to `params` under `key`.
   void accept(const sr_param_def& def, const Entry& entry, std::string key, ParamList& params) {
-    if ((def.flags & SR_PARAM_SECRET) && secrets)
-      secrets->push_back(SecretSetting{section.name, entry.key, entry.line, std::string(trim(entry.value))});
+    if ((def.flags & (SR_PARAM_SECRET | SR_PARAM_SECRET_FILE)) && secrets) {
+      SecretSetting secret{section.name, entry.key, entry.line, std::string(trim(entry.value))};
+      secret.is_file = !(def.flags & SR_PARAM_SECRET);
+      const sr_param_def* file_def = table ? find_param_def(*table, std::string(def.name) + "File") : nullptr;
+      if (!secret.is_file && file_def && (file_def->flags & SR_PARAM_SECRET_FILE)) secret.file_key = file_def->name;
+      secrets->push_back(std::move(secret));
+    }
     if (auto problem = check_value(def, entry.value)) {
       errors.push_back(at(entry.line, entry.key, *problem));
       return;
@@ -177,6 +183,7 @@ struct SectionCheck {
 
   // Validates every key against the table and resolves the values.
   ParamList resolve(const std::vector<const sr_param_def*>& table) {
+    this->table = &table;
     for (const Entry& entry : section.entries)
       if (!find_param_def(table, entry.key)) warn_unknown(table, entry);
     ParamList params;
@@ -199,6 +206,7 @@ struct SectionCheck {
       accept(*def, *entry, def->name, params);
     }
     check_pairs(table, families);
+    this->table = nullptr;
     return params;
   }
 
@@ -260,7 +268,7 @@ void run_class_check(const SectionCheck& check, const ComponentPlan& component,
   for (const auto& [key, value] : component.params) values.push_back(sr_param_value{key.c_str(), value.c_str()});
   std::vector<std::string> masked;
   for (const auto& secret : secrets)
-    if (secret.section == component.section) masked.push_back(secret.value);
+    if (secret.section == component.section && !secret.is_file) masked.push_back(secret.value);
   struct Context {
     const SectionCheck& check;
     const std::vector<std::string>& masked;
@@ -326,6 +334,13 @@ bool same_definition(const ComponentPlan& a, const ComponentPlan& b) {
   return a.section == b.section && a.kind == b.kind && a.plugin.def == b.plugin.def && a.params == b.params &&
          a.name == b.name && a.connections == b.connections && a.level == b.level &&
          a.poll_seconds == b.poll_seconds && a.retain == b.retain;
+}
+
+std::vector<std::string> Plan::secret_values() const {
+  std::vector<std::string> values;
+  for (const auto& secret : secrets)
+    if (!secret.is_file) values.push_back(secret.value);
+  return values;
 }
 
 std::span<const sr_param_def> common_params(sr_kind kind) {
