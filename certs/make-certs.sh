@@ -3,14 +3,19 @@
 # certificate, for trying TLS locally and for the test suite. Not for
 # production: keys are unencrypted and the CA lives next to them.
 #
-#   certs/make-certs.sh [OUTDIR] [SERVER_SAN]
+#   certs/make-certs.sh [OUTDIR] [SERVER_SAN] [CLIENT_NAME...]
 #
 # OUTDIR defaults to certs/ (where CAcert defaults point: ./certs/ca.crt).
-# SERVER_SAN defaults to "DNS:localhost,IP:127.0.0.1,IP:::1".
-# Writes ca.crt ca.key server.crt server.key client.crt client.key.
+# SERVER_SAN defaults to "DNS:localhost,IP:127.0.0.1,IP:::1" (an empty
+# argument too).
+# Writes ca.crt ca.key server.crt server.key, and client.crt client.key for
+# the common name sensor_reporter-client; with CLIENT_NAMEs instead
+# NAME.crt NAME.key for each, the name as common name: a broker with
+# use_identity_as_username takes it as the user name (docs/security.md).
 set -euo pipefail
 out=${1:-$(dirname "$0")}
 san=${2:-DNS:localhost,IP:127.0.0.1,IP:::1}
+clients=("${@:3}")
 days=825
 mkdir -p "$out"
 cd "$out"
@@ -31,7 +36,13 @@ sign() {  # sign NAME CN EXTENSIONS
 }
 sign server "${san%%,*}" "subjectAltName=$san
 extendedKeyUsage=serverAuth"
-sign client "sensor_reporter-client" "extendedKeyUsage=clientAuth"
+if [ ${#clients[@]} -eq 0 ]; then
+  sign client "sensor_reporter-client" "extendedKeyUsage=clientAuth"
+else
+  for name in "${clients[@]}"; do sign "$name" "$name" "extendedKeyUsage=clientAuth"; done
+fi
 rm -f ca.srl
 chmod 600 ./*.key
-echo "certificates in $(pwd): ca.crt server.crt/key client.crt/key (server SAN: $san)"
+names=("${clients[@]}")
+[ ${#names[@]} -gt 0 ] || names=(client)
+echo "certificates in $(pwd): ca.crt server.crt/key$(printf ' %s.crt/key' "${names[@]}") (server SAN: $san)"

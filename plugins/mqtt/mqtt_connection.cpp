@@ -149,11 +149,11 @@ Settings read_settings(const sdk::Params& params) {
     s.has_password = true;
   }
   if (password_file) {
-    std::ifstream in(*password_file);
-    if (!in)
-      throw std::runtime_error(fmt::format("PasswordFile {}: {}", *password_file, std::strerror(errno)));
-    std::getline(in, s.password);
-    if (!s.password.empty() && s.password.back() == '\r') s.password.pop_back();
+    try {
+      s.password = sdk::read_secret_file(*password_file);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(fmt::format("PasswordFile {}", e.what()));
+    }
     s.has_password = true;
   }
   if (s.has_password && s.user.empty()) throw std::runtime_error("a password needs a User");

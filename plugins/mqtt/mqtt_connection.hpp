@@ -106,7 +106,7 @@ class MqttConnection {
       sdk::string_param("Client").help("MQTT client id; default sensor_reporter-<hostname>"),
       sdk::string_param("User").help("user name; default anonymous"),
       sdk::string_param("Password").secret().help("password (write % as %%); see PasswordFile"),
-      sdk::string_param("PasswordFile").help("file whose first line is the password"),
+      sdk::string_param("PasswordFile").secret_file().help("file whose first line is the password"),
       sdk::int_param("Keepalive").fallback("60").min(5).max(65535).help("seconds between keep-alives"),
       sdk::string_param("RootTopic")
           .required()
@@ -117,7 +117,7 @@ class MqttConnection {
       sdk::string_param("CAcert").help("CA file; default ./certs/ca.crt if it exists, else the system store"),
       sdk::bool_param("TLSinsecure").fallback("no").help("skip host-name verification (logged)"),
       sdk::string_param("Certfile").help("client certificate (PEM) for certificate authentication"),
-      sdk::string_param("Keyfile").help("client private key (PEM)"),
+      sdk::string_param("Keyfile").secret_file().help("client private key (PEM)"),
       sdk::choice_param("Version", "3|4|5").fallback("4").help("MQTT protocol: 3 (3.1), 4 (3.1.1), 5"),
       sdk::int_param("QoS").fallback("0").min(0).max(2).help("QoS of readings, states and status"),
       sdk::bool_param("Retain").fallback("no").help("retain readings and states"),

@@ -95,6 +95,15 @@ Settings read_settings(const sdk::Params& params) {
         fmt::format("RefreshItem '{}' is not an openHAB item name (letters, digits, _)", s.refresh_item));
   s.version = params.find<double>("openHAB-Version");
   s.token = params.find("API-Token").value_or("");
+  if (auto token_file = params.find("API-TokenFile")) {
+    if (params.has("API-Token")) throw std::runtime_error("API-Token and API-TokenFile are exclusive; keep one");
+    try {
+      s.token = sdk::read_secret_file(*token_file);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(fmt::format("API-TokenFile {}", e.what()));
+    }
+  }
+  if (auto problem = url_credentials_problem(s.url)) throw std::runtime_error(*problem);
   s.tls.ca_file = params.find("CAcert").value_or("");
   if (!s.tls.ca_file.empty() && access(s.tls.ca_file.c_str(), R_OK) != 0)
     throw std::runtime_error(fmt::format("CAcert {}: {}", s.tls.ca_file, std::strerror(errno)));
@@ -519,6 +528,20 @@ void OpenhabREST::report_status() {
 
 void OpenhabREST::check(const sdk::Params& params, sdk::CheckReport& report) {
   sdk::check_reconnect_range(params, report);
+  if (params.has("API-Token") && params.has("API-TokenFile"))
+    report.error("API-TokenFile", "API-Token and API-TokenFile both set: use one");
+  if (auto url = params.find("URL"))
+    if (auto problem = url_credentials_problem(*url)) report.error("URL", *problem);
+}
+
+std::optional<std::string> url_credentials_problem(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const std::string_view authority =
+      scheme == std::string_view::npos ? url : url.substr(scheme + 3, url.find('/', scheme + 3) - scheme - 3);
+  if (authority.find('@') == std::string_view::npos) return std::nullopt;
+  // The URL goes into log lines and STATUS=: a password in it would too.
+  return std::string("URL holds credentials (user:password@); they would show in the log: give the token in "
+                     "API-Token or API-TokenFile instead");
 }
 
 }  // namespace sr::openhab

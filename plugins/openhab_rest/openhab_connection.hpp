@@ -30,6 +30,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 namespace sr::openhab {
@@ -60,6 +61,10 @@ std::optional<std::pair<int, int>> parse_version(std::string_view text);
 // malformed text.
 std::string to_utf8(std::string_view payload);
 
+// Why `url` cannot be the URL parameter because it holds user:password@
+// (the URL is shown in log lines and STATUS=), or nullopt.
+std::optional<std::string> url_credentials_problem(std::string_view url);
+
 class OpenhabREST {
  public:
   static constexpr sr_kind kind = SR_KIND_CONNECTION;
@@ -79,7 +84,11 @@ class OpenhabREST {
           .help("2.0, 3.0, 4.1, ...; detected from GET <URL>/rest when absent (recommended)"),
       sdk::string_param("API-Token")
           .secret()
-          .help("openHAB API token (sent as Bearer); needed when openHAB requires authentication"),
+          .help("openHAB API token (sent as Bearer); needed when openHAB requires authentication; see "
+                "API-TokenFile"),
+      sdk::string_param("API-TokenFile")
+          .secret_file()
+          .help("file whose first line is the API token (instead of API-Token)"),
       sdk::string_param("CAcert").help("CA file to verify an https URL; default the system store"),
       sdk::bool_param("TLSinsecure").fallback("no").help("https without any certificate check (logged)"),
       sdk::float_param("Timeout").fallback("10").min(0.1).max(600).help("seconds allowed for each request"),

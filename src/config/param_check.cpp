@@ -1,11 +1,11 @@
 #include "config/param_check.h"
 
 #include "config/ini_file.h"
+#include "util/posix_regex.h"
 #include "util/text.h"
 
 #include <fmt/format.h>
 
-#include <regex.h>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -22,44 +22,13 @@ std::optional<std::string> check_range(const sr_param_def& def, double number, s
   return std::nullopt;
 }
 
-// A compiled regex, freed on scope exit.
-class Regex {
- public:
-  explicit Regex(const std::string& pattern) {
-    status_ = regcomp(&regex_, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
-  }
-  ~Regex() {
-    if (status_ == 0) regfree(&regex_);
-  }
-  Regex(const Regex&) = delete;
-  Regex& operator=(const Regex&) = delete;
-
-  std::optional<std::string> error() const {
-    if (status_ == 0) return std::nullopt;
-    char text[256];
-    regerror(status_, &regex_, text, sizeof text);
-    return std::string(text);
-  }
-  bool matches(const std::string& text) const {
-    return status_ == 0 && regexec(&regex_, text.c_str(), 0, nullptr, 0) == 0;
-  }
-
- private:
-  regex_t regex_{};
-  int status_ = 0;
-};
-
-// The pattern as a whole-value match: ERE alternatives inside must not
-// escape the anchors.
-std::string anchored(const char* pattern) { return fmt::format("^({})$", pattern); }
-
 std::optional<std::string> check_type(const sr_param_def& def, std::string_view value);
 
 }  // namespace
 
 std::optional<std::string> check_pattern(const char* pattern) {
   if (!pattern) return std::nullopt;
-  return Regex(anchored(pattern)).error();
+  return PosixRegex(pattern).error();
 }
 
 std::string masked_value(const sr_param_def& def, std::string_view value) {
@@ -105,17 +74,6 @@ const sr_param_def* find_param_def(const std::vector<const sr_param_def*>& table
   return find_in(table, key);
 }
 
-std::string scrub_secrets(std::string_view text, std::span<const std::string> secrets) {
-  std::string out(text);
-  for (const std::string& secret : secrets) {
-    if (secret.empty()) continue;
-    for (size_t pos = out.find(secret); pos != std::string::npos;
-         pos = out.find(secret, pos + kMaskedValue.size()))
-      out.replace(pos, secret.size(), kMaskedValue);
-  }
-  return out;
-}
-
 std::string_view type_name(uint32_t param_type) {
   switch (param_type) {
     case SR_PARAM_STRING: return "string";
@@ -137,9 +95,9 @@ std::optional<std::string> check_value(const sr_param_def& def, std::string_view
     return problem;
   }
   if (def.pattern) {
-    Regex regex(anchored(def.pattern));
+    PosixRegex regex(def.pattern);
     if (auto error = regex.error()) return fmt::format("the table's pattern is invalid: {}", *error);
-    if (!regex.matches(std::string(text)))
+    if (!regex.full_match(text))
       return fmt::format("'{}' is not {}", masked_value(def, text),
                          def.pattern_text ? def.pattern_text : fmt::format("matched by {}", def.pattern));
   }

@@ -4,6 +4,8 @@
 // (SR_PARAM_NUMBERED) and masking of secrets (SR_PARAM_SECRET).
 #pragma once
 
+#include "util/text.h"
+
 #include <sensor_reporter/plugin_abi.h>
 
 #include <optional>
@@ -14,8 +16,8 @@
 
 namespace sr::config {
 
-// What the host shows instead of an SR_PARAM_SECRET value (plugin_abi.h).
-inline constexpr std::string_view kMaskedValue = "********";
+using sr::kMaskedValue;   // util/text.h
+using sr::scrub_secrets;  // util/text.h
 
 // nullopt when the value is acceptable, else why not (no key or location:
 // the caller adds those), e.g. "'abc' is not a number". A secret's value is
@@ -39,9 +41,5 @@ std::optional<unsigned> family_number(const sr_param_def& def, std::string_view 
 // The pointer points into `table`.
 const sr_param_def* find_param_def(std::span<const sr_param_def> table, std::string_view key);
 const sr_param_def* find_param_def(const std::vector<const sr_param_def*>& table, std::string_view key);
-
-// `text` with every occurrence of a non-empty string of `secrets` replaced
-// by kMaskedValue: for messages a plugin wrote, which may quote a value.
-std::string scrub_secrets(std::string_view text, std::span<const std::string> secrets);
 
 }  // namespace sr::config

@@ -1,5 +1,6 @@
 #include "config/plan.h"
 
+#include "config/command_policy.h"
 #include "config/param_check.h"
 #include "util/text.h"
 
@@ -43,11 +44,23 @@ constexpr sr_param_def kSensorCommon[] = {
     bool_param("Retain").help("retain this section's messages (overrides the connection)"),
     choice_param("Level", kLevels).help("log level of this section"),
     kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
+// Accept, AcceptPattern and MaxRate: config/command_policy.h.
 constexpr sr_param_def kActuatorCommon[] = {
     string_param("Class").required().help("plugin class, e.g. exec.exec_actuator.ExecActuator"),
     string_param("Connection").help("comma-separated connection Names to take commands from"),
     bool_param("Retain").help("retain this section's state messages (overrides the connection)"),
     choice_param("Level", kLevels).help("log level of this section"),
+    string_param("Accept")
+        .not_empty()
+        .help("the only payloads a command may have, comma separated, compared exactly (case-sensitive, "
+              "nothing trimmed); any other command is refused and logged, and never reaches the actuator"),
+    string_param("AcceptPattern")
+        .not_empty()
+        .help("POSIX extended regular expression a whole payload must match, e.g. [0-9]{1,3}; with Accept, "
+              "a payload either of them admits runs"),
+    float_param("MaxRate").help(
+        "commands per second this actuator runs at most (a burst of MaxRate at once); the excess is "
+        "dropped and counted"),
     kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
 constexpr sr_param_def kLogging[] = {
     choice_param("Level", kLevels).fallback("INFO").help("global log level"),
@@ -83,6 +96,7 @@ struct SectionCheck {
   std::vector<SecretSetting>* secrets = nullptr;
   // Line of each resolved key (table spelling, numbered), for check().
   std::map<std::string, int, std::less<>> key_lines{};
+  const std::vector<const sr_param_def*>* table = nullptr;  // during resolve()
 
   Diagnostic at(int line, std::string key, std::string message, Severity severity = Severity::Error) const {
     Diagnostic d;
@@ -117,8 +131,13 @@ struct SectionCheck {
 
   // Checks one set value and adds it to `params` under `key`.
   void accept(const sr_param_def& def, const Entry& entry, std::string key, ParamList& params) {
-    if ((def.flags & SR_PARAM_SECRET) && secrets)
-      secrets->push_back(SecretSetting{section.name, entry.key, entry.line, std::string(trim(entry.value))});
+    if ((def.flags & (SR_PARAM_SECRET | SR_PARAM_SECRET_FILE)) && secrets) {
+      SecretSetting secret{section.name, entry.key, entry.line, std::string(trim(entry.value))};
+      secret.is_file = !(def.flags & SR_PARAM_SECRET);
+      const sr_param_def* file_def = table ? find_param_def(*table, std::string(def.name) + "File") : nullptr;
+      if (!secret.is_file && file_def && (file_def->flags & SR_PARAM_SECRET_FILE)) secret.file_key = file_def->name;
+      secrets->push_back(std::move(secret));
+    }
     if (auto problem = check_value(def, entry.value)) {
       errors.push_back(at(entry.line, entry.key, *problem));
       return;
@@ -164,6 +183,7 @@ struct SectionCheck {
 
   // Validates every key against the table and resolves the values.
   ParamList resolve(const std::vector<const sr_param_def*>& table) {
+    this->table = &table;
     for (const Entry& entry : section.entries)
       if (!find_param_def(table, entry.key)) warn_unknown(table, entry);
     ParamList params;
@@ -186,6 +206,7 @@ struct SectionCheck {
       accept(*def, *entry, def->name, params);
     }
     check_pairs(table, families);
+    this->table = nullptr;
     return params;
   }
 
@@ -247,7 +268,7 @@ void run_class_check(const SectionCheck& check, const ComponentPlan& component,
   for (const auto& [key, value] : component.params) values.push_back(sr_param_value{key.c_str(), value.c_str()});
   std::vector<std::string> masked;
   for (const auto& secret : secrets)
-    if (secret.section == component.section) masked.push_back(secret.value);
+    if (secret.section == component.section && !secret.is_file) masked.push_back(secret.value);
   struct Context {
     const SectionCheck& check;
     const std::vector<std::string>& masked;
@@ -269,6 +290,21 @@ void run_class_check(const SectionCheck& check, const ComponentPlan& component,
   if (status != SR_OK && !context.reported_error)
     errors.push_back(check.at(check.section.line, "",
                               fmt::format("{} refused the section without saying why", def.name)));
+}
+
+// The host's Accept, AcceptPattern and MaxRate of an actuator, unless its
+// class declares a key of that name itself (then the key is the class's).
+void apply_command_policy(const SectionCheck& check, ComponentPlan& component, std::vector<Diagnostic>& errors) {
+  auto host_key = [&](const char* key) -> std::optional<std::string_view> {
+    if (find_param_def(component.plugin.params, key)) return std::nullopt;
+    const std::string* value = find_param(component.params, key);
+    return value ? std::optional<std::string_view>(*value) : std::nullopt;
+  };
+  std::vector<PolicyProblem> problems;
+  component.command_policy =
+      CommandPolicy::parse(host_key("Accept"), host_key("AcceptPattern"), host_key("MaxRate"), problems);
+  for (auto& problem : problems)
+    errors.push_back(check.at(check.line_of(problem.key.c_str()), problem.key, std::move(problem.message)));
 }
 
 void apply_logging(const IniFile& ini, Plan& plan) {
@@ -298,6 +334,13 @@ bool same_definition(const ComponentPlan& a, const ComponentPlan& b) {
   return a.section == b.section && a.kind == b.kind && a.plugin.def == b.plugin.def && a.params == b.params &&
          a.name == b.name && a.connections == b.connections && a.level == b.level &&
          a.poll_seconds == b.poll_seconds && a.retain == b.retain;
+}
+
+std::vector<std::string> Plan::secret_values() const {
+  std::vector<std::string> values;
+  for (const auto& secret : secrets)
+    if (!secret.is_file) values.push_back(secret.value);
+  return values;
 }
 
 std::span<const sr_param_def> common_params(sr_kind kind) {
@@ -359,6 +402,8 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
                                                   section.name, with_article(kind_name(*kind)))));
         else
           c.component.params = check.resolve(effective_table(c.component.plugin.params, *kind));
+        // Also next to other problems: --check lists every problem at once.
+        if (*kind == SR_KIND_ACTUATOR) apply_command_policy(check, c.component, c.errors);
         if (c.errors.empty()) run_class_check(check, c.component, plan.secrets, c.errors, plan.warnings);
       }
     }

@@ -4,6 +4,7 @@
 // problem of a file is reported at once.
 #pragma once
 
+#include "config/command_policy.h"
 #include "config/ini_file.h"
 #include "log/logger.h"
 #include "plugin/registry.h"
@@ -29,18 +30,24 @@ struct ComponentPlan {
   std::optional<log::Level> level;
   double poll_seconds = 0;               // sensors; <= 0: not polled
   std::optional<bool> retain;            // per-section override
+  // Actuators: Accept, AcceptPattern, MaxRate (nullopt: none set). Follows
+  // from `params`, so same_definition need not compare it.
+  std::optional<CommandPolicy> command_policy;
 };
 
 // Same section with the same class and the same resolved keys: a reload may
 // keep such a component running.
 bool same_definition(const ComponentPlan& a, const ComponentPlan& b);
 
-// A value of an SR_PARAM_SECRET parameter as the file sets it.
+// A value of an SR_PARAM_SECRET parameter as the file sets it, or of an
+// SR_PARAM_SECRET_FILE parameter (then `value` is the path: no secret).
 struct SecretSetting {
   std::string section;
   std::string key;  // as written in the file
   int line = 0;
   std::string value;
+  bool is_file = false;      // SR_PARAM_SECRET_FILE
+  std::string file_key{};    // SR_PARAM_SECRET: the class's "<key>File" alternative, if it has one
 };
 
 struct Plan {
@@ -52,9 +59,12 @@ struct Plan {
   std::vector<Diagnostic> errors;
   std::vector<Diagnostic> warnings;
   bool plugin_unavailable = false;  // some error was a module that could not be loaded
-  // Every secret the file sets, in file order (also those of skipped
-  // sections): what to warn about and to mask in any text shown.
+  // Every secret and secret file the file sets, in file order (also those
+  // of skipped sections): what to warn about, and the secrets to mask in
+  // any text shown.
   std::vector<SecretSetting> secrets;
+  // The values of `secrets` that are secrets (not file paths).
+  std::vector<std::string> secret_values() const;
 
   bool ok() const { return errors.empty(); }
   int exit_code() const { return ok() ? 0 : plugin_unavailable ? 69 : 78; }

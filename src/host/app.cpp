@@ -63,17 +63,31 @@ class ShutdownGuard {
 
 namespace {
 
-// A secret (SR_PARAM_SECRET: Password, API-Token) in a file every user can
-// read is a leak waiting to happen.
+// A secret (SR_PARAM_SECRET: Password, API-Token) in a configuration every
+// user can read, or a secret file (SR_PARAM_SECRET_FILE: PasswordFile,
+// API-TokenFile, Keyfile) every user can read, is a leak waiting to happen:
+// a warning for each, at its key's line. A relative secret file is looked
+// for from the working directory, as the plugin will.
 void warn_if_secret_readable(const config::ParseResult& parsed, config::Plan& plan) {
-  struct stat st {};
-  if (plan.secrets.empty() || stat(parsed.ini.path.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) return;
-  const config::SecretSetting& secret = plan.secrets.front();
-  plan.warnings.push_back(config::Diagnostic{
-      config::Severity::Warning, parsed.ini.path, secret.line, secret.section, secret.key,
-      fmt::format("this file holds a secret and every user can read it (mode {:04o}); "
-                  "chmod o-r it{}",
-                  st.st_mode & 07777, config::iequals(secret.key, "Password") ? ", or use PasswordFile" : "")});
+  struct stat config_stat {};
+  const bool config_readable = stat(parsed.ini.path.c_str(), &config_stat) == 0 && (config_stat.st_mode & S_IROTH);
+  for (const config::SecretSetting& secret : plan.secrets) {
+    std::string message;
+    if (secret.is_file) {
+      struct stat st {};
+      if (stat(secret.value.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) continue;
+      message = fmt::format("{} holds a secret and every user can read it (mode {:04o}); chmod o-r it", secret.value,
+                            st.st_mode & 07777);
+    } else if (config_readable) {
+      message = fmt::format("this file holds a secret and every user can read it (mode {:04o}); chmod o-r it{}",
+                            config_stat.st_mode & 07777,
+                            secret.file_key.empty() ? "" : ", or use " + secret.file_key);
+    } else {
+      continue;
+    }
+    plan.warnings.push_back(config::Diagnostic{config::Severity::Warning, parsed.ini.path, secret.line,
+                                               secret.section, secret.key, std::move(message)});
+  }
 }
 
 }  // namespace
@@ -86,9 +100,11 @@ config::Plan load_plan(const std::string& path, PluginRegistry& registry, bool k
 }
 
 void print_diagnostics(const config::Plan& plan, std::FILE* out) {
-  // Secret values are masked where each diagnostic is made (param_check.h).
-  for (const auto& d : plan.warnings) fmt::print(out, "warning: {}\n", d.to_string());
-  for (const auto& d : plan.errors) fmt::print(out, "{}\n", d.to_string());
+  // Secret values are masked where each diagnostic is made (param_check.h);
+  // masked again here, in case a message quotes one some other way.
+  const std::vector<std::string> secrets = plan.secret_values();
+  for (const auto& d : plan.warnings) fmt::print(out, "warning: {}\n", config::scrub_secrets(d.to_string(), secrets));
+  for (const auto& d : plan.errors) fmt::print(out, "{}\n", config::scrub_secrets(d.to_string(), secrets));
   if (!plan.errors.empty())
     fmt::print(out, "{}: {} error{}\n", plan.path, plan.errors.size(), plan.errors.size() == 1 ? "" : "s");
 }
@@ -116,6 +132,8 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
   std::signal(SIGPIPE, SIG_IGN);
 
   log::Logger logger(plan.logging, stdout, log::Logger::journal_from_environment());
+  // No secret of the configuration in any line, whoever writes it.
+  logger.mask(plan.secret_values());
   EventLoop loop;
   WorkerPool workers(loop, kWorkerThreads);
   Services services{loop, workers, logger};
@@ -123,7 +141,10 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
   SystemdNotifier systemd(loop);
 
   std::unique_ptr<Runtime> runtime;
-  auto running = [&] { return runtime->status_line(); };
+  // STATUS= as `systemctl status` shows it: a connection's status text
+  // comes from its plugin, so secrets are masked here too.
+  std::vector<std::string> secrets = plan.secret_values();
+  auto running = [&] { return config::scrub_secrets(runtime->status_line(), secrets); };
 
   runtime = std::make_unique<Runtime>(services, std::move(plan));
   logger.info("", "sensor_reporter {} starting with {}", SR_VERSION, options.config_path);
@@ -145,6 +166,10 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
     // A module missing or broken at start may have been installed since.
     registry.forget_failures();
     config::Plan next = load_plan(options.config_path, registry, options.keep_going);
+    // The new secrets, before anything of the new file is logged; the old
+    // ones stay masked (the old sections may log while they stop).
+    logger.mask(next.secret_values());
+    for (const auto& secret : next.secret_values()) secrets.push_back(secret);
     for (const auto& d : next.warnings) logger.warning("", "{}", d.to_string());
     if (!next.ok()) {
       for (const auto& d : next.errors) logger.error("", "{}", d.to_string());

@@ -40,6 +40,7 @@ std::string describe_constraints(const sr_param_def& p) {
   if (p.pattern) notes.push_back(fmt::format("must be {}", p.pattern_text ? p.pattern_text : p.pattern));
   if (p.flags & SR_PARAM_NOT_EMPTY) notes.push_back("not empty");
   if (p.flags & SR_PARAM_SECRET) notes.push_back(fmt::format("secret: shown as {}", config::kMaskedValue));
+  if (p.flags & SR_PARAM_SECRET_FILE) notes.push_back("holds a secret: keep it unreadable to other users");
   std::string out;
   for (const auto& note : notes) out += (out.empty() ? "" : "; ") + note;
   return out;

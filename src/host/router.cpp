@@ -4,6 +4,7 @@
 // actuator goes; absolute topics never reach a connection module older than
 // ABI 1.2, which would file them under its root.
 #include "host/runtime.h"
+#include "util/text.h"
 
 #include <fmt/format.h>
 
@@ -128,6 +129,7 @@ void Runtime::route(Component& connection, const std::string& source, std::strin
         actuator.subscriptions.end())
       continue;
     delivered = true;
+    if (actuator.plan.kind == SR_KIND_ACTUATOR && !admit_command(actuator, connection, source, payload)) continue;
     if (actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size()) !=
         SR_OK) {
       ++errors_.command;
@@ -135,6 +137,32 @@ void Runtime::route(Component& connection, const std::string& source, std::strin
     }
   }
   if (!delivered) services_.logger.debug(connection.section(), "no actuator takes commands from {}", source);
+}
+
+bool Runtime::admit_command(Component& actuator, const Component& connection, const std::string& source,
+                            std::string_view payload) {
+  const auto& policy = actuator.plan.command_policy;
+  if (!policy) return true;
+  // The WARNING lines leave the payload out: each repeats word for word, so
+  // the logger collapses a flood of them into one line and a count
+  // (Logger::repeat_window), whatever payloads a foreign client sends.
+  if (policy->refuses(payload)) {
+    ++kept_.refused;
+    services_.logger.warning(actuator.section(), "refused a command from {} on [{}]: its payload is not in {}",
+                             source, connection.section(), policy->filter_keys());
+    services_.logger.debug(actuator.section(), "the refused payload: '{}'", sdk::printable(payload));
+    return false;
+  }
+  if (auto rate = policy->max_rate()) {
+    if (!actuator.rate_limit) actuator.rate_limit.emplace(*rate);
+    if (!actuator.rate_limit->admit(services_.loop.now_ns())) {
+      ++kept_.over_rate;
+      services_.logger.warning(actuator.section(), "dropped a command from {} on [{}]: more than MaxRate {:g} per second",
+                               source, connection.section(), *rate);
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string Runtime::status_line() const {
@@ -145,6 +173,9 @@ std::string Runtime::status_line() const {
   if (backing_off) line += fmt::format(", {} backing off", backing_off);
   for (const auto& component : components_)
     if (!component->status.empty()) line += fmt::format("; [{}] {}", component->section(), component->status);
+  if (kept_.refused || kept_.over_rate)
+    line += fmt::format("; kept from actuators: {} refused command(s), {} over MaxRate", kept_.refused,
+                        kept_.over_rate);
   if (errors_.command || errors_.refresh || errors_.publish)
     line += fmt::format("; failed: {} command(s), {} refresh(es), {} publish(es)", errors_.command,
                         errors_.refresh, errors_.publish);

@@ -16,6 +16,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -81,6 +82,9 @@ struct Component {
   uint64_t poll_timeout_timer = 0;  // the pending poll's deadline
   unsigned failures_in_row = 0;
   unsigned ticks_to_skip = 0;  // backing off: ticks left before the next poll
+  // Actuators with MaxRate: made at the first command, kept by a reload
+  // that adopts the section.
+  std::optional<config::RateLimit> rate_limit;
 
   const sr_class_def& def() const { return *plan.plugin.def; }
   const std::string& section() const { return plan.section; }
@@ -96,6 +100,13 @@ struct ErrorCounts {
   uint64_t command = 0;
   uint64_t refresh = 0;
   uint64_t publish = 0;
+};
+
+// Commands the host kept from actuators (config/command_policy.h): refused
+// by Accept/AcceptPattern, dropped over MaxRate. STATUS= shows them.
+struct CommandCounts {
+  uint64_t refused = 0;
+  uint64_t over_rate = 0;
 };
 
 class Runtime {
@@ -144,6 +155,7 @@ class Runtime {
 
   Services& services() { return services_; }
   const ErrorCounts& error_counts() const { return errors_; }
+  const CommandCounts& command_counts() const { return kept_; }
 
  private:
   bool create(Component& component, std::string& failure);
@@ -156,6 +168,10 @@ class Runtime {
   void poll_ended(Component& sensor, bool ok);
   void poll_timed_out(Component& sensor);
   void drop_subscriptions(Component& actuator);
+  // False (logged, counted) when the actuator's Accept, AcceptPattern or
+  // MaxRate keeps this command from it.
+  bool admit_command(Component& actuator, const Component& connection, const std::string& source,
+                     std::string_view payload);
   // False (with the one warning per connection) when `connection` is a
   // module older than ABI 1.2, which would take an absolute topic for one
   // under its root.
@@ -166,6 +182,7 @@ class Runtime {
   std::vector<std::unique_ptr<Component>> components_;  // creation order
   std::vector<std::unique_ptr<Component>> adopted_;     // from the previous runtime, until start()
   ErrorCounts errors_;
+  CommandCounts kept_;
   bool stopped_ = false;
 };
 

@@ -1,10 +1,13 @@
 #include "log/logger.h"
 
+#include "util/text.h"
+
 #include <sensor_reporter/text.hpp>
 
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
@@ -116,6 +119,13 @@ void Logger::configure(const Options& options) {
   if (!options_.file.empty()) open_file_locked("ae");
 }
 
+void Logger::mask(const std::vector<std::string>& secrets) {
+  std::lock_guard lock(mutex_);
+  for (const auto& secret : secrets)
+    if (!secret.empty() && std::find(secrets_.begin(), secrets_.end(), secret) == secrets_.end())
+      secrets_.push_back(secret);
+}
+
 void Logger::set_section_level(std::string section, Level level) {
   std::lock_guard lock(mutex_);
   section_levels_.insert_or_assign(std::move(section), level);
@@ -137,9 +147,11 @@ bool Logger::enabled_locked(std::string_view section, Level level) const {
   return level >= threshold;
 }
 
-void Logger::write(Level level, std::string_view section, std::string_view message) {
+void Logger::write(Level level, std::string_view section, std::string_view text) {
   std::lock_guard lock(mutex_);
   if (!enabled_locked(section, level)) return;
+  const std::string masked = secrets_.empty() ? std::string() : scrub_secrets(text, secrets_);
+  const std::string_view message = secrets_.empty() ? text : std::string_view(masked);
   const TimePoint now = clock_();
   if (level >= Level::Warning) {
     const auto it = runs_.find(section);

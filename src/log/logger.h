@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace sr::log {
 
@@ -66,6 +67,12 @@ class Logger {
   // Re-applied on config reload: reopens the file (so an externally rotated or newly
   // writable file is picked up) and reports an unusable file afresh.
   void configure(const Options& options);
+
+  // Every line written from now on shows util/text.h's kMaskedValue instead
+  // of each of `secrets` (the configuration's SR_PARAM_SECRET values), from
+  // the host and from plugins alike. Adds to those given before: after a
+  // reload the old sections may still log while they stop.
+  void mask(const std::vector<std::string>& secrets);
 
   void set_section_level(std::string section, Level level);
   void clear_section_levels();
@@ -138,6 +145,7 @@ class Logger {
   Clock clock_;
   std::map<std::string, Level, std::less<>> section_levels_;
   std::map<std::string, Run, std::less<>> runs_;  // by section
+  std::vector<std::string> secrets_;               // masked in every line
   FilePtr file_;
   std::uint64_t file_size_ = 0;
   bool file_rotatable_ = false;  // only regular files: never rename /dev/null & co.

@@ -56,4 +56,15 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
   return out;
 }
 
+std::string scrub_secrets(std::string_view text, std::span<const std::string> secrets) {
+  std::string out(text);
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t pos = out.find(secret); pos != std::string::npos;
+         pos = out.find(secret, pos + kMaskedValue.size()))
+      out.replace(pos, secret.size(), kMaskedValue);
+  }
+  return out;
+}
+
 }  // namespace sr

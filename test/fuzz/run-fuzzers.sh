@@ -17,7 +17,7 @@
 #         executions/s, coverage and new corpus size per target. Crash inputs
 #         land in WORKDIR/artifacts/<target>/.
 #
-# Targets: ini class values local_rules commands w1 arp openhab_events json_field queue_file
+# Targets: ini class values local_rules commands w1 arp openhab_events json_field queue_file accept
 # (default: all).
 # Ends with "N passed, N failed"; exit 0 when all passed, 1 on any failure,
 # 77 (skip) when clang++ or libFuzzer is not available. CLANGXX overrides the
@@ -32,7 +32,7 @@ src=$(cd "$here/../.." && pwd)
 work=${TMPDIR:-/tmp}/sensor_reporter-fuzz-$(id -u)-$(printf '%s' "$src" | cksum | cut -d' ' -f1)
 jobs=$(nproc 2>/dev/null || echo 2)
 cxx=${CLANGXX:-clang++}
-all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file)
+all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file accept)
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -105,7 +105,7 @@ have zlib && have_zlib=1
 # --- build.ninja -----------------------------------------------------------
 
 host_sources=(src/config/ini_file.cpp src/config/param_check.cpp src/config/plan.cpp src/util/text.cpp
-              src/plugin/registry.cpp src/log/logger.cpp)
+              src/config/command_policy.cpp src/util/posix_regex.cpp src/plugin/registry.cpp src/log/logger.cpp)
 # Plugin logic linked into the targets (instrumented).
 logic_sources=(plugins/local/local_connection.cpp plugins/exec/child_process.cpp
                plugins/one_wire/ds18x20_sensor.cpp plugins/network/arp_sensor.cpp)

@@ -127,7 +127,9 @@ class TestActuator {
 
 // ABI 1.2 constraints for the config tests: a numbered family Address<n>
 // paired with Destination<n>, a secret with a pattern, a not-empty key and a
-// check() that compares two values. Publishes nothing.
+// check() that compares two values. Publishes nothing. With Label = leak it
+// misbehaves: it logs its Token and puts it in its status, which the host
+// must mask (test_secrets.cpp).
 class TestFamilies {
  public:
   static constexpr sr_kind kind = SR_KIND_SENSOR;
@@ -153,7 +155,12 @@ class TestFamilies {
     if (params.find("Token") == "deadbeef")
       report.warning("Token", "token " + params.get("Token") + " is well known");
   }
-  TestFamilies(sr::sdk::Host, const sr::sdk::Params&) {}
+  TestFamilies(sr::sdk::Host host, const sr::sdk::Params& params) {
+    if (params.find("Label") != "leak") return;
+    const std::string token = params.find("Token").value_or("");
+    host.warning("my token is {}", token);
+    host.set_status("token " + token);
+  }
 };
 
 }  // namespace

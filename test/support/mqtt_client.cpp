@@ -15,12 +15,17 @@ MqttClient::MqttClient(int port, ClientOptions options) {
                                                                                       : MQTT_PROTOCOL_V311);
   if (!options.user.empty())
     mosquitto_username_pw_set(mosq_, options.user.c_str(), options.password.c_str());
-  if (!options.ca_file.empty()) mosquitto_tls_set(mosq_, options.ca_file.c_str(), nullptr, nullptr, nullptr, nullptr);
+  if (!options.ca_file.empty())
+    mosquitto_tls_set(mosq_, options.ca_file.c_str(), nullptr,
+                      options.cert_file.empty() ? nullptr : options.cert_file.c_str(),
+                      options.key_file.empty() ? nullptr : options.key_file.c_str(), nullptr);
   mosquitto_reconnect_delay_set(mosq_, 1, 1, false);
   mosquitto_connect_callback_set(mosq_, [](mosquitto* m, void* self, int rc) {
     auto* c = static_cast<MqttClient*>(self);
     std::lock_guard lock(c->mutex_);
     c->connected_ = rc == 0;
+    c->connack_ = rc;
+    c->answered_ = true;
     if (rc == 0)
       for (const auto& [filter, qos] : c->filters_) mosquitto_subscribe(m, nullptr, filter.c_str(), qos);
     c->changed_.notify_all();
@@ -29,6 +34,14 @@ MqttClient::MqttClient(int port, ClientOptions options) {
     auto* c = static_cast<MqttClient*>(self);
     std::lock_guard lock(c->mutex_);
     c->connected_ = false;
+    c->answered_ = true;
+    c->changed_.notify_all();
+  });
+  mosquitto_publish_callback_set(mosq_, [](mosquitto*, void* self, int mid) {
+    auto* c = static_cast<MqttClient*>(self);
+    std::lock_guard lock(c->mutex_);
+    c->published_mids_.push_back(mid);
+    c->changed_.notify_all();
   });
   mosquitto_subscribe_callback_set(mosq_, [](mosquitto*, void* self, int mid, int, const int*) {
     auto* c = static_cast<MqttClient*>(self);
@@ -45,7 +58,7 @@ MqttClient::MqttClient(int port, ClientOptions options) {
                                     m->qos, m->retain, std::chrono::steady_clock::now()});
     c->changed_.notify_all();
   });
-  mosquitto_connect_async(mosq_, "127.0.0.1", port, 60);
+  mosquitto_connect_async(mosq_, options.host.c_str(), port, 60);
   mosquitto_loop_start(mosq_);
 }
 
@@ -76,6 +89,28 @@ bool MqttClient::subscribe(const std::string& filter, int qos, std::chrono::mill
 bool MqttClient::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
   return mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), qos,
                            retain) == MOSQ_ERR_SUCCESS;
+}
+
+bool MqttClient::publish_acked(const std::string& topic, const std::string& payload, bool retain,
+                               std::chrono::milliseconds timeout) {
+  int mid = 0;
+  if (mosquitto_publish(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, retain) !=
+      MOSQ_ERR_SUCCESS)
+    return false;
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] {
+    return std::find(published_mids_.begin(), published_mids_.end(), mid) != published_mids_.end();
+  });
+}
+
+int MqttClient::last_connack() const {
+  std::lock_guard lock(mutex_);
+  return connack_;
+}
+
+bool MqttClient::wait_answered(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return answered_; });
 }
 
 std::vector<Received> MqttClient::messages() const {

@@ -28,6 +28,9 @@ struct ClientOptions {
   std::string password{};
   std::string ca_file{};       // TLS when set
   int version = 4;
+  std::string cert_file{};     // TLS client certificate and key (with ca_file)
+  std::string key_file{};
+  std::string host = "127.0.0.1";  // "localhost" for a broker certificate's DNS name
 };
 
 class MqttClient {
@@ -42,6 +45,17 @@ class MqttClient {
   // Subscribes and waits for the SUBACK.
   bool subscribe(const std::string& filter, int qos = 0, std::chrono::milliseconds timeout = std::chrono::seconds(5));
   bool publish(const std::string& topic, const std::string& payload, int qos = 0, bool retain = false);
+  // Publishes at QoS 1 and waits for the PUBACK: the broker has routed the
+  // message to its subscribers, or dropped it (mosquitto acknowledges a
+  // publish its ACL refuses, and drops it).
+  bool publish_acked(const std::string& topic, const std::string& payload, bool retain = false,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // The CONNACK code of the last connection attempt (0: accepted; 5: not
+  // authorised), or -1 before any answer; -1 also when the link failed
+  // before a CONNACK (a refused TLS handshake).
+  int last_connack() const;
+  // True once a CONNACK or a disconnect has ended a connection attempt.
+  bool wait_answered(std::chrono::milliseconds timeout);
 
   std::vector<Received> messages() const;
   std::vector<Received> messages(const std::string& topic) const;
@@ -58,8 +72,11 @@ class MqttClient {
   std::condition_variable changed_;
   std::vector<Received> received_;
   bool connected_ = false;
+  int connack_ = -1;
+  bool answered_ = false;
   int last_mid_ = -1;
   std::vector<int> acked_mids_;
+  std::vector<int> published_mids_;
   // Subscribed filters, renewed on every reconnect: a broker killed before
   // it saved its persistence forgets a persistent session's subscriptions.
   std::vector<std::pair<std::string, int>> filters_;

@@ -424,3 +424,27 @@ TEST_CASE("concurrent writers never interleave lines") {
   CHECK(shown.size() == 800);
   for (const auto& line : shown) CHECK(line.rfind("<6>[T] thread ", 0) == 0);
 }
+
+TEST_CASE("masked secrets read ******** in every line, to every sink, repeats and all") {
+  TempDir dir;
+  Capture out;
+  Options options;
+  options.file = (dir.path() / "log").string();
+  Logger logger(options, out.file(), true);
+  logger.mask({"hunter2", "", "tok.abc"});
+  logger.mask({"hunter2"});  // given twice, kept once
+  logger.warning("Connection1", "password {} refused", "hunter2");
+  logger.warning("Connection1", "password {} refused", "hunter2");
+  logger.info("", "token tok.abc and hunter2hunter2");
+  logger.error("Connection1", "something else");
+  const std::string console = out.text();
+  CHECK(console ==
+        "<4>[Connection1] password ******** refused\n"
+        "<6>token ******** and ****************\n"
+        "<4>[Connection1] previous message repeated 1 times: password ******** refused\n"
+        "<3>[Connection1] something else\n");
+  const std::string file = read_file(dir.path() / "log");
+  CHECK(lines(file).size() == 4);
+  CHECK(file.find("hunter2") == std::string::npos);
+  CHECK(file.find("tok.abc") == std::string::npos);
+}

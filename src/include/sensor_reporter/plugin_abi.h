@@ -44,7 +44,8 @@
  *      1.1  sr_host_api.set_status (host-written: module structs and tables
  *           have the same layout as in 1.0).
  *      1.2  sr_param_def.pattern, .pattern_text, .paired_with and the flags
- *           SR_PARAM_SECRET, SR_PARAM_NUMBERED, SR_PARAM_NOT_EMPTY;
+ *           SR_PARAM_SECRET, SR_PARAM_NUMBERED, SR_PARAM_NOT_EMPTY (and,
+ *           later, SR_PARAM_SECRET_FILE);
  *           sr_io_def.unit_param, .unit_choices, .values_param;
  *           sr_class_def.check, .conn_subscribe_ex, .conn_unsubscribe,
  *           .conn_catalogue_changed; sr_host_api.subscribe_ex, .unsubscribe,
@@ -126,6 +127,11 @@ typedef enum sr_param_type {
  * receives the numbered keys ("Address1"). SR_PARAM_REQUIRED: at least
  * Address1. */
 #define SR_PARAM_NUMBERED 0x20u
+/* since 1.2 (added with issue 18; a host that does not know it ignores it):
+ * the value is the path of a file that holds a secret (PasswordFile,
+ * API-TokenFile, a TLS Keyfile). The host warns when every user can read
+ * that file, as it does for a configuration holding an SR_PARAM_SECRET. */
+#define SR_PARAM_SECRET_FILE 0x40u
 
 /* One parameter of a class: drives validation, defaults, --describe and the
  * documentation. An array of these ends with an entry whose name is NULL; the

@@ -64,7 +64,9 @@
 #include <charconv>
 #include <chrono>
 #include <concepts>
+#include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -130,6 +132,9 @@ struct Param {
   }
   // ABI 1.2: a password or token, masked wherever the host shows it.
   constexpr Param secret() const { return with_flag(SR_PARAM_SECRET); }
+  // The path of a file holding a secret (PasswordFile): the host warns when
+  // every user can read it. Read it with read_secret_file().
+  constexpr Param secret_file() const { return with_flag(SR_PARAM_SECRET_FILE); }
   // ABI 1.2: an empty or blank value is refused.
   constexpr Param not_empty() const { return with_flag(SR_PARAM_NOT_EMPTY); }
   // ABI 1.2: a numbered family, Name1, Name2, ... (plugin_abi.h,
@@ -198,6 +203,22 @@ constexpr Io accepts(const char* key, sr_value_type type, const char* measures,
   return Io(SR_IO_ACCEPTS, key, type, measures, nullptr, values);
 }
 inline constexpr sr_io_def end_ios{};
+
+// The secret a `.secret_file()` parameter names: the file's first line,
+// without its line end ("\n" or "\r\n"); the rest of the file is ignored.
+// Throws std::runtime_error naming the file and the reason when it cannot be
+// read. Never put the result in a log line (the host masks only the
+// configuration's own secrets).
+inline std::string read_secret_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "re"), &std::fclose);
+  if (!file) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
+  std::string secret;
+  for (int c = std::fgetc(file.get()); c != EOF && c != '\n'; c = std::fgetc(file.get()))
+    secret += static_cast<char>(c);
+  if (std::ferror(file.get())) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
+  if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+  return secret;
+}
 
 // ---------------------------------------------------------------------------
 // Parameters as handed to the constructor: validated, defaults applied.
