@@ -44,6 +44,11 @@ class LocalConnection {
       sdk::string_param("OnEq").help("command ON when the reading equals this text, else OFF"),
       sdk::float_param("OnGT").help("command ON when the reading is greater than this number, else OFF"),
       sdk::float_param("OnLT").help("command ON when the reading is less than this number, else OFF"),
+      // Narrows the host's common Format: rules compare bare readings, so
+      // the host never hands this class a JSON envelope (docs/mqtt.md).
+      sdk::choice_param("Format", "raw")
+          .fallback("raw")
+          .help("raw only: rules compare the bare reading, even from a section with Format = json"),
       sdk::end_params};
 
   LocalConnection(sdk::Host host, const sdk::Params& params);

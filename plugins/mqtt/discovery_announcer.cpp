@@ -1,5 +1,7 @@
 #include "discovery_announcer.hpp"
 
+#include "json_field.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -227,9 +229,12 @@ void Announcer::published(const std::string& topic, std::string_view payload) {
   if (const std::optional<TreeDeviceRef> ref = tree_device_of(device_, topic); ref && !knows(*ref))
     add_tree_device(*ref);
   if (settings_.format != Format::Homie || !online_) return;
+  // Homie property values are bare (its convention): an envelope's value.
   for (const HomieRoute& route : routes_)
     if (!route.state_topic.empty() && route.state_topic == topic)
-      link_.send(Message{route.property_topic, homie_value(payload, homie_), route.retained, 1});
+      link_.send(Message{route.property_topic,
+                         homie_value(route.json ? envelope_value(payload) : std::string(payload), homie_),
+                         route.retained, 1});
 }
 
 std::vector<Message> Announcer::farewell() const {

@@ -138,6 +138,11 @@ class SectionMapper {
         add_output(io);
     }
     apply_overrides();
+    // With Format = json every state topic carries the envelope, except an
+    // echo on the command topic: it stays raw, to read as a command again.
+    const bool json = param(entry_, kSectionFormat) == "json";
+    for (Entity& e : entities_)
+      e.json_state = json && !e.state_topic.empty() && e.state_topic != e.command_topic;
     return std::move(entities_);
   }
   std::vector<Tree> take_trees() { return std::move(trees_); }

@@ -100,6 +100,10 @@ struct Entity {
   // (2 x Poll + 5 for polled sections; 0: never, for change-driven ones).
   int expire_after = 0;
   bool retained_state = true;  // false for presses: a replayed press is a lie
+  // The state topic carries the host's JSON envelope (the section's Format
+  // on this connection is json; an actuator's echo on its command topic
+  // never does): HA reads it through value_template, Homie unwraps it.
+  bool json_state = false;
 };
 
 // A leaf a tree declares: "temp_c:temperature" -> {"temp_c", "temperature"}.
@@ -190,5 +194,8 @@ inline constexpr const char* kSectionDiscovery = "Discovery";              // no
 inline constexpr const char* kSectionName = "DiscoveryName";               // entity name
 inline constexpr const char* kSectionComponent = "DiscoveryComponent";     // sensor, binary_sensor, ...
 inline constexpr const char* kSectionDeviceClass = "DiscoveryDeviceClass"; // HA device_class
+// As the host's catalogue gives it: the Format that applies on this
+// connection, "raw" or "json" (set or not).
+inline constexpr const char* kSectionFormat = "Format";
 
 }  // namespace sr::mqtt::discovery

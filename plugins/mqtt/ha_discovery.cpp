@@ -96,6 +96,10 @@ Json component(const Device& device, const HaOptions& options, const Entity& e, 
       break;
     case Component::Trigger: break;  // above
   }
+  // Format = json: HA reads the value out of the envelope. An event's
+  // template above ignores the payload already.
+  if (e.json_state && !e.state_topic.empty() && e.component != Component::Event)
+    j["value_template"] = "{{ value_json.value }}";
   put_if(j, "device_class", e.device_class);
   put_if(j, "state_class", e.state_class);
   put_if(j, "unit_of_measurement", e.unit);

@@ -197,6 +197,7 @@ std::vector<HomieRoute> homie_routes(const Device& device, const HomieOptions& o
       if (p.settable) r.set_topic = r.property_topic + "/set";
       r.command_topic = p.entity->command_topic;
       r.retained = p.retained;
+      r.json = p.entity->json_state;
       routes.push_back(std::move(r));
     }
   return routes;

@@ -43,6 +43,7 @@ struct HomieRoute {
   std::string set_topic;       // <property_topic>/set when settable
   std::string command_topic;   // ours
   bool retained = true;
+  bool json = false;  // the state topic carries an envelope: mirror its value only
 };
 std::vector<HomieRoute> homie_routes(const Device& device, const HomieOptions& options);
 

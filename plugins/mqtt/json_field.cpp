@@ -27,4 +27,18 @@ std::variant<std::string, FieldError> extract_field(std::string_view payload, st
   return FieldError{std::string("holds ") + node->type_name() + ", not a value"};
 }
 
+std::string envelope_value(std::string_view payload) {
+  // The host writes the value first and compactly, a number as the very text
+  // published: it runs from here to the next ',' (a number has none).
+  constexpr std::string_view head = "{\"value\":";
+  if (!payload.starts_with(head)) return std::string(payload);
+  const nlohmann::json envelope = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
+  if (!envelope.is_object() || !envelope.contains("value")) return std::string(payload);
+  const nlohmann::json& value = envelope["value"];
+  if (value.is_string()) return value.get<std::string>();
+  const size_t end = payload.find_first_of(",}", head.size());
+  if (!value.is_number() || end == std::string_view::npos) return std::string(payload);
+  return std::string(payload.substr(head.size(), end - head.size()));
+}
+
 }  // namespace sr::mqtt

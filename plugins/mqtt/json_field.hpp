@@ -21,4 +21,11 @@ struct FieldError {
 // dot cannot be named: Tasmota's keys have none.
 std::variant<std::string, FieldError> extract_field(std::string_view payload, std::string_view path);
 
+// The reading inside a Format = json envelope the host built
+// ({"value":21.50,"unit":...}, docs/mqtt.md "Payload formats"), exactly as
+// the section published it: a number's own text (21.50, where extract_field
+// says 21.5), a string unescaped. A payload that is no such envelope comes
+// back unchanged.
+std::string envelope_value(std::string_view payload);
+
 }  // namespace sr::mqtt

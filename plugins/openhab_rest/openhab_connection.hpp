@@ -107,6 +107,10 @@ class OpenhabREST {
           .min(1)
           .max(1000000)
           .help("items whose latest state is kept while openHAB is unreachable"),
+      // Narrows the host's common Format: an item state is the bare value.
+      sdk::choice_param("Format", "raw")
+          .fallback("raw")
+          .help("raw only: items get the bare value, even from a section with Format = json"),
       sdk::end_params};
   // Rules one value against another; --check reports them.
   static void check(const sdk::Params& params, sdk::CheckReport& report);

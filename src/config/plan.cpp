@@ -21,11 +21,22 @@ using sdk::int_param;
 using sdk::string_param;
 
 constexpr const char* kLevels = "DEBUG|INFO|WARNING|ERROR|CRITICAL";
+constexpr const char* kFormats = "raw|json";
+constexpr const char* kFormatKey = "Format";
+constexpr PayloadFormat kFormatValues[] = {PayloadFormat::Raw, PayloadFormat::Json};
 
 constexpr sr_param_def kConnectionCommon[] = {
     string_param("Class").required().help("plugin class, e.g. mqtt.mqtt_conn.MqttConnection"),
     string_param("Name").required().help("connection name that sensors and actuators list in Connection"),
-    choice_param("Level", kLevels).help("log level of this section")};
+    choice_param("Level", kLevels).help("log level of this section"),
+    choice_param(kFormatKey, kFormats)
+        .fallback("raw")
+        .help("payload of what sections publish here unless they set Format: raw (the text) or json (an "
+              "envelope with value, unit, time and section)")};
+// A section without Format takes its connection's (payload_format()).
+constexpr sr_param_def kSectionFormat =
+    choice_param(kFormatKey, kFormats)
+        .help("payload of this section's messages: raw or json; default the Format of each connection");
 // How a section shows in its connections' discovery (plugins/mqtt/
 // discovery_model.hpp reads them from the catalogue).
 constexpr sr_param_def kDiscovery = bool_param("Discovery").help("no: leave this section out of discovery");
@@ -43,7 +54,7 @@ constexpr sr_param_def kSensorCommon[] = {
     float_param("Poll").help("seconds between polls; absent or <= 0: not polled"),
     bool_param("Retain").help("retain this section's messages (overrides the connection)"),
     choice_param("Level", kLevels).help("log level of this section"),
-    kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
+    kSectionFormat, kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
 // Accept, AcceptPattern and MaxRate: config/command_policy.h.
 constexpr sr_param_def kActuatorCommon[] = {
     string_param("Class").required().help("plugin class, e.g. exec.exec_actuator.ExecActuator"),
@@ -61,7 +72,7 @@ constexpr sr_param_def kActuatorCommon[] = {
     float_param("MaxRate").help(
         "commands per second this actuator runs at most (a burst of MaxRate at once); the excess is "
         "dropped and counted"),
-    kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
+    kSectionFormat, kDiscovery, kDiscoveryName, kDiscoveryComponent, kDiscoveryDeviceClass};
 constexpr sr_param_def kLogging[] = {
     choice_param("Level", kLevels).fallback("INFO").help("global log level"),
     bool_param("Syslog").fallback("no").help("also log to syslog"),
@@ -307,6 +318,22 @@ void apply_command_policy(const SectionCheck& check, ComponentPlan& component, s
     errors.push_back(check.at(check.line_of(problem.key.c_str()), problem.key, std::move(problem.message)));
 }
 
+// A value the table accepted: one of kFormats in any case.
+std::optional<PayloadFormat> parse_format(std::string_view text) {
+  for (PayloadFormat format : kFormatValues)
+    if (iequals(trim(text), format_name(format))) return format;
+  return std::nullopt;
+}
+
+// Whether the connection class's own Format (if it declares one) offers json.
+bool class_takes_json(const PluginClass& plugin) {
+  const sr_param_def* own = find_param_def(plugin.params, kFormatKey);
+  if (!own) return true;
+  for (const std::string& choice : split_trimmed(own->choices ? own->choices : "", '|'))
+    if (iequals(choice, format_name(PayloadFormat::Json))) return true;
+  return false;
+}
+
 void apply_logging(const IniFile& ini, Plan& plan) {
   const Section* section = ini.find_section("Logging");
   if (!section) return;
@@ -333,7 +360,14 @@ const std::string* find_param(const ParamList& params, std::string_view key) {
 bool same_definition(const ComponentPlan& a, const ComponentPlan& b) {
   return a.section == b.section && a.kind == b.kind && a.plugin.def == b.plugin.def && a.params == b.params &&
          a.name == b.name && a.connections == b.connections && a.level == b.level &&
-         a.poll_seconds == b.poll_seconds && a.retain == b.retain;
+         a.poll_seconds == b.poll_seconds && a.retain == b.retain && a.format == b.format;
+}
+
+std::string_view format_name(PayloadFormat format) { return format == PayloadFormat::Json ? "json" : "raw"; }
+
+PayloadFormat payload_format(const ComponentPlan& section, const ComponentPlan& connection) {
+  if (!connection.takes_json) return PayloadFormat::Raw;
+  return section.format.value_or(connection.format.value_or(PayloadFormat::Raw));
 }
 
 std::vector<std::string> Plan::secret_values() const {
@@ -422,6 +456,9 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
     if (const auto* poll = find_param(params, "Poll")) c.component.poll_seconds = std::stod(*poll);
     if (const auto* retain = find_param(params, "Retain"))
       if (auto on = parse_bool(*retain)) c.component.retain = *on;
+    if (const auto* format = find_param(params, kFormatKey)) c.component.format = parse_format(*format);
+    if (*kind == SR_KIND_CONNECTION && c.component.plugin.def)
+      c.component.takes_json = class_takes_json(c.component.plugin);
     candidates.push_back(std::move(c));
   }
 

@@ -19,6 +19,12 @@ namespace sr::config {
 
 using ParamList = std::vector<std::pair<std::string, std::string>>;
 
+// How a reading or state goes on the wire (the common key Format):
+// as published, or in the JSON envelope of src/host/envelope.h.
+enum class PayloadFormat { Raw, Json };
+// "raw", "json": the spelling the table's choices use.
+std::string_view format_name(PayloadFormat format);
+
 struct ComponentPlan {
   std::string section;
   int line = 0;
@@ -33,7 +39,19 @@ struct ComponentPlan {
   // Actuators: Accept, AcceptPattern, MaxRate (nullopt: none set). Follows
   // from `params`, so same_definition need not compare it.
   std::optional<CommandPolicy> command_policy;
+  // Format as the section sets it (absent: the connection's); a connection's
+  // own, which is the default of everything published through it.
+  std::optional<PayloadFormat> format;
+  // Connections: whether the class lets Format be json. A class that
+  // declares Format itself with only the choice raw (LocalConnection's rules
+  // compare bare values) never gets an envelope, whatever a section says.
+  bool takes_json = true;
 };
+
+// The format in which `section`'s messages go through `connection`: the
+// section's Format, else the connection's, else raw; always raw for a
+// connection that does not take json.
+PayloadFormat payload_format(const ComponentPlan& section, const ComponentPlan& connection);
 
 // Same section with the same class and the same resolved keys: a reload may
 // keep such a component running.

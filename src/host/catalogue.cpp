@@ -33,6 +33,15 @@ std::vector<std::pair<std::string, std::string>> keys_of(const config::Component
   return keys;
 }
 
+// The unit of `io` as the section chose it (unit_param), else the class's.
+std::string unit_of(const config::ComponentPlan& plan, const sr_io_def& io) {
+  std::string unit = io.unit ? io.unit : "";
+  if (io.unit_param && io.unit_choices)
+    if (const std::string* chosen = config::find_param(plan.params, io.unit_param))
+      unit = choose_unit(io.unit_choices, *chosen, unit);
+  return unit;
+}
+
 }  // namespace
 
 std::string choose_unit(std::string_view choices, std::string_view value, std::string_view fallback) {
@@ -55,10 +64,7 @@ CatalogueSection catalogue_section(const config::ComponentPlan& plan) {
   section.summary = def.summary ? def.summary : "";
   for (const sr_io_def& io : plan.plugin.ios) {
     if (!io.key) continue;
-    std::string unit = io.unit ? io.unit : "";
-    if (io.unit_param && io.unit_choices)
-      if (const std::string* chosen = config::find_param(plan.params, io.unit_param))
-        unit = choose_unit(io.unit_choices, *chosen, unit);
+    std::string unit = unit_of(plan, io);
     std::string values = io.values ? io.values : "";
     if (io.values_param)
       if (const std::string* listed = config::find_param(plan.params, io.values_param)) values = *listed;
@@ -74,18 +80,39 @@ CatalogueSection catalogue_section(const config::ComponentPlan& plan) {
   return section;
 }
 
+std::vector<std::pair<std::string, std::string>> output_units(const config::ComponentPlan& plan) {
+  std::vector<std::pair<std::string, std::string>> units;
+  for (const sr_io_def& io : plan.plugin.ios) {
+    if (!io.key || io.direction != SR_IO_PUBLISHES) continue;
+    std::string unit = unit_of(plan, io);
+    if (unit.empty()) continue;
+    for (auto& [key, destination] : keys_of(plan, io)) units.emplace_back(destination, unit);
+  }
+  return units;
+}
+
 std::vector<CatalogueSection> build_catalogue(const std::vector<const config::ComponentPlan*>& plans,
-                                              const std::string& connection_name) {
+                                              const config::ComponentPlan& connection) {
   std::vector<const config::ComponentPlan*> users;
   for (const config::ComponentPlan* plan : plans) {
     if (plan->kind == SR_KIND_CONNECTION) continue;
-    if (std::find(plan->connections.begin(), plan->connections.end(), connection_name) !=
+    if (std::find(plan->connections.begin(), plan->connections.end(), connection.name) !=
         plan->connections.end())
       users.push_back(plan);
   }
   std::stable_sort(users.begin(), users.end(), [](auto* a, auto* b) { return a->line < b->line; });
   std::vector<CatalogueSection> sections;
-  for (const config::ComponentPlan* plan : users) sections.push_back(catalogue_section(*plan));
+  for (const config::ComponentPlan* plan : users) {
+    CatalogueSection& section = sections.emplace_back(catalogue_section(*plan));
+    // Format as it applies here, set or not: what the connection receives.
+    const std::string format(config::format_name(config::payload_format(*plan, connection)));
+    auto set = std::find_if(section.params.begin(), section.params.end(),
+                            [](const auto& p) { return p.first == "Format"; });
+    if (set != section.params.end())
+      set->second = format;
+    else
+      section.params.emplace_back("Format", format);
+  }
   return sections;
 }
 
@@ -95,7 +122,7 @@ size_t Runtime::catalogue(const Component& connection, sr_catalogue_fn fn, void*
     if (component->instance && std::find(component->connections.begin(), component->connections.end(),
                                          &connection) != component->connections.end())
       running.push_back(&component->plan);
-  return emit_catalogue(build_catalogue(running, connection.plan.name), fn, user);
+  return emit_catalogue(build_catalogue(running, connection.plan), fn, user);
 }
 
 }  // namespace sr

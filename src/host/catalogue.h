@@ -32,10 +32,17 @@ std::string choose_unit(std::string_view choices, std::string_view value, std::s
 // One section as the catalogue shows it.
 CatalogueSection catalogue_section(const config::ComponentPlan& plan);
 
-// The sections among `plans` (sensors and actuators) that use the connection
-// named `connection_name`, in file order.
+// The sections among `plans` (sensors and actuators) that use `connection`,
+// in file order. Each one's params carry "Format" as it applies on this
+// connection (payload_format(): "raw" or "json"), whether the section sets
+// it or not.
 std::vector<CatalogueSection> build_catalogue(const std::vector<const config::ComponentPlan*>& plans,
-                                              const std::string& connection_name);
+                                              const config::ComponentPlan& connection);
+
+// (destination, unit) for every output of `plan` that has a unit, as the
+// section chose it: the unit of a JSON envelope (router.cpp). A tree's
+// topics (<destination>/<device>/<leaf>) are not among them.
+std::vector<std::pair<std::string, std::string>> output_units(const config::ComponentPlan& plan);
 
 // Calls fn once per section with C views of it; returns how many.
 using sdk::emit_catalogue;

@@ -2,9 +2,12 @@
 // router -> actuator. Subscriptions are counted per (connection, source,
 // flags) so that a connection drops a subscription on the wire when its last
 // actuator goes; absolute topics never reach a connection module older than
-// ABI 1.2, which would file them under its root.
+// ABI 1.2, which would file them under its root. With Format = json a
+// reading reaches its connection wrapped in the envelope of envelope.h.
 #include "host/runtime.h"
 #include "util/text.h"
+
+#include "host/envelope.h"
 
 #include <fmt/format.h>
 
@@ -30,17 +33,36 @@ bool Runtime::absolute_allowed(Component& connection, const Component& from, std
   return false;
 }
 
+std::string_view Runtime::formatted(const Component& from, const Component& connection,
+                                    const char* destination, std::string_view payload, uint32_t flags,
+                                    std::string& envelope) const {
+  // An echo must still read as a command when it comes back (docs/mqtt.md,
+  // "Payload formats"), and an absolute topic is another device's, in its
+  // own format (MqttActuator's commands to a Tasmota plug).
+  if (flags & (SR_PUBLISH_ECHO | SR_PUBLISH_ABSOLUTE)) return payload;
+  if (config::payload_format(from.plan, connection.plan) != config::PayloadFormat::Json) return payload;
+  if (envelope.empty()) {
+    auto unit = std::find_if(from.units.begin(), from.units.end(),
+                             [&](const auto& u) { return u.first == destination; });
+    envelope = json_envelope(payload, unit == from.units.end() ? "" : unit->second,
+                             std::chrono::system_clock::now(), from.section());
+  }
+  return envelope;
+}
+
 void Runtime::publish(Component& from, const char* destination, std::string_view payload, uint32_t flags) {
   if (from.plan.retain && !(flags & (SR_PUBLISH_RETAIN | SR_PUBLISH_NO_RETAIN)))
     flags |= *from.plan.retain ? SR_PUBLISH_RETAIN : SR_PUBLISH_NO_RETAIN;
   services_.logger.debug(from.section(), "publish {}{} = {}",
                          flags & SR_PUBLISH_ABSOLUTE ? "(absolute) " : "", destination, payload);
   const sr_publish_opts opts{sizeof(sr_publish_opts), flags};
+  std::string envelope;  // one per publish: every json connection gets the same time
   for (Component* connection : from.connections) {
     if (!connection->instance || !connection->def().conn_publish) continue;
     if ((flags & SR_PUBLISH_ABSOLUTE) && !absolute_allowed(*connection, from, destination)) continue;
-    if (connection->def().conn_publish(connection->instance, destination, payload.data(), payload.size(),
-                                       &opts) != SR_OK) {
+    const std::string_view sent = formatted(from, *connection, destination, payload, flags, envelope);
+    if (connection->def().conn_publish(connection->instance, destination, sent.data(), sent.size(), &opts) !=
+        SR_OK) {
       ++errors_.publish;
       services_.logger.debug(connection->section(), "publish of {} from [{}] failed", destination,
                              from.section());

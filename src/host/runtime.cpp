@@ -3,6 +3,8 @@
 // never ends times out, a section whose start() fails is destroyed.
 #include "host/runtime.h"
 
+#include "host/catalogue.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -149,6 +151,7 @@ bool Runtime::create(Component& component, std::string& failure) {
     component.connections.push_back(it->get());
   }
   if (plan.level) services_.logger.set_section_level(plan.section, *plan.level);
+  if (plan.kind != SR_KIND_CONNECTION) component.units = output_units(plan);
   component.ctx = std::make_shared<sr_host_ctx>();
   component.ctx->runtime = this;
   component.ctx->component = &component;

@@ -70,6 +70,9 @@ struct Component {
   std::vector<Component*> connections;      // sensors and actuators
   std::vector<Subscription> subscriptions;  // actuators: command sources
   std::string status;                       // connections: set through set_status
+  // Sensors and actuators: (destination, unit) of their outputs, for the
+  // "unit" of a JSON envelope (catalogue.h's output_units).
+  std::vector<std::pair<std::string, std::string>> units;
   // Connections: how many actuators want each source; the connection hears
   // conn_unsubscribe when the last one goes.
   std::map<Subscription, unsigned> subscribers;
@@ -176,6 +179,11 @@ class Runtime {
   // module older than ABI 1.2, which would take an absolute topic for one
   // under its root.
   bool absolute_allowed(Component& connection, const Component& from, std::string_view topic);
+  // What `from`'s message to `destination` becomes on `connection`: the
+  // payload as published, or (Format = json) its envelope, built once per
+  // publish into `envelope`.
+  std::string_view formatted(const Component& from, const Component& connection, const char* destination,
+                             std::string_view payload, uint32_t flags, std::string& envelope) const;
 
   Services services_;
   config::Plan plan_;

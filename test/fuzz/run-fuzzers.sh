@@ -17,7 +17,7 @@
 #         executions/s, coverage and new corpus size per target. Crash inputs
 #         land in WORKDIR/artifacts/<target>/.
 #
-# Targets: ini class values local_rules commands w1 arp openhab_events json_field queue_file accept
+# Targets: ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope
 # (default: all).
 # Ends with "N passed, N failed"; exit 0 when all passed, 1 on any failure,
 # 77 (skip) when clang++ or libFuzzer is not available. CLANGXX overrides the
@@ -32,7 +32,7 @@ src=$(cd "$here/../.." && pwd)
 work=${TMPDIR:-/tmp}/sensor_reporter-fuzz-$(id -u)-$(printf '%s' "$src" | cksum | cut -d' ' -f1)
 jobs=$(nproc 2>/dev/null || echo 2)
 cxx=${CLANGXX:-clang++}
-all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file accept)
+all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope)
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -114,7 +114,7 @@ if [ $have_gpiod -eq 1 ]; then
                   plugins/gpio/fake_backend.cpp)
 fi
 [ $have_json -eq 1 ] && logic_sources+=(plugins/openhab_rest/sse_parser.cpp plugins/openhab_rest/event_decoder.cpp
-                                          plugins/mqtt/json_field.cpp)
+                                          plugins/mqtt/json_field.cpp src/host/envelope.cpp)
 # QueueFile's CRC-32 is zlib's, as plugins/mqtt/meson.build links it.
 [ $have_zlib -eq 1 ] && logic_sources+=(plugins/mqtt/queue_journal.cpp)
 modules=(heartbeat local exec one_wire network)
@@ -128,6 +128,7 @@ for t in "${all_targets[@]}"; do
   if [ "$t" = openhab_events ] && [ $have_json -eq 0 ]; then continue; fi
   if [ "$t" = json_field ] && [ $have_json -eq 0 ]; then continue; fi
   if [ "$t" = queue_file ] && [ $have_zlib -eq 0 ]; then continue; fi
+  if [ "$t" = envelope ] && [ $have_json -eq 0 ]; then continue; fi
   built_targets+=("$t")
 done
 

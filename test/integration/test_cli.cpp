@@ -80,6 +80,7 @@ std::string heartbeat_description() {
          "  Connection             string                            optional  -            comma-separated connection Names to publish to\n"
          "  Retain                 boolean                           optional  -            retain this section's messages (overrides the connection)\n"
          "  Level                  DEBUG|INFO|WARNING|ERROR|CRITICAL optional  -            log level of this section\n"
+         "  Format                 raw|json                          optional  -            payload of this section's messages: raw or json; default the Format of each connection\n"
          "  Discovery              boolean                           optional  -            no: leave this section out of discovery\n"
          "  DiscoveryName          string                            optional  -            name in Home Assistant or Homie; default the section name\n"
          "  DiscoveryComponent     string                            optional  -            sensor, binary_sensor, event, device_automation or text instead of the class's choice\n"

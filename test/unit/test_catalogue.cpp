@@ -12,6 +12,7 @@
 
 #include "support/doctest_vector.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,16 @@ std::span<const T> without_end(const T (&table)[N]) {
   return std::span<const T>(table, N - 1);
 }
 
+// The connection whose catalogue is built: only its Name and Format matter.
+sr::config::ComponentPlan connection(std::string name = "mqtt",
+                                     std::optional<sr::config::PayloadFormat> format = std::nullopt) {
+  sr::config::ComponentPlan p;
+  p.kind = SR_KIND_CONNECTION;
+  p.name = std::move(name);
+  p.format = format;
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("choose_unit picks the unit a parameter names, case-insensitively, else the fallback") {
@@ -88,7 +99,7 @@ TEST_CASE("the catalogue lists the sections using a connection, in file order, r
                     {{"CommandSrc", "light/cmd"}, {"Values", "CLOSED,OPEN"}});
   auto elsewhere = plan(kSwitch, without_end(kSwitchParams), without_end(kSwitchIos), "Actuator_Other", 5,
                         {{"CommandSrc", "other/cmd"}}, {"another"});
-  auto sections = sr::build_catalogue({&thermo, &light, &elsewhere}, "mqtt");
+  auto sections = sr::build_catalogue({&thermo, &light, &elsewhere}, connection());
 
   REQUIRE(sections.size() == 2);
   // File order (line 10 before line 20), not creation order.
@@ -131,7 +142,7 @@ TEST_CASE("a section without the unit parameter gets the class's unit; without V
                      {{"Destination1", "t"}});
   auto light = plan(kSwitch, without_end(kSwitchParams), without_end(kSwitchIos), "Actuator_Light", 2,
                     {{"CommandSrc", "c"}, {"StateDest", "s"}});
-  auto sections = sr::build_catalogue({&thermo, &light}, "mqtt");
+  auto sections = sr::build_catalogue({&thermo, &light}, connection());
   REQUIRE(sections.size() == 2);
   REQUIRE(sections[0].ios.size() == 1);
   CHECK(sections[0].ios[0].unit == "°C");
@@ -144,7 +155,7 @@ TEST_CASE("a section without the unit parameter gets the class's unit; without V
 TEST_CASE("emit_catalogue hands a connection C views that the SDK reads back unchanged") {
   auto thermo = plan(kThermo, without_end(kThermoParams), without_end(kThermoIos), "Sensor_Temp", 1,
                      {{"Destination1", "t"}, {"Token", "secret"}});
-  auto sections = sr::build_catalogue({&thermo}, "mqtt");
+  auto sections = sr::build_catalogue({&thermo}, connection());
   struct Seen {
     std::vector<std::string> lines;
   } seen;
@@ -164,5 +175,57 @@ TEST_CASE("emit_catalogue hands a connection C views that the SDK reads back unc
       &seen);
   CHECK(n == 1);
   CHECK(seen.lines == std::vector<std::string>{"Sensor_Temp Thermo", "Destination1=t °C -", "Destination1:t",
-                                               "Token:********"});
+                                               "Token:********", "Format:raw"});
+}
+
+namespace {
+
+std::string format_in(const sr::CatalogueSection& section) {
+  std::string found = "<none>";
+  for (const auto& [key, value] : section.params)
+    if (key == "Format") found = found == "<none>" ? value : "<twice>";
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("the catalogue gives each section the Format that applies on its connection, set or not") {
+  using sr::config::PayloadFormat;
+  auto own_json = plan(kThermo, without_end(kThermoParams), without_end(kThermoIos), "Sensor_Json", 1,
+                       {{"Destination1", "a"}, {"Format", "JSON"}});
+  own_json.format = PayloadFormat::Json;
+  auto own_raw = plan(kThermo, without_end(kThermoParams), without_end(kThermoIos), "Sensor_Raw", 2,
+                      {{"Destination1", "b"}, {"Format", "raw"}});
+  own_raw.format = PayloadFormat::Raw;
+  auto unset = plan(kThermo, without_end(kThermoParams), without_end(kThermoIos), "Sensor_Unset", 3,
+                    {{"Destination1", "c"}});
+
+  auto on_raw = sr::build_catalogue({&own_json, &own_raw, &unset}, connection("mqtt", PayloadFormat::Raw));
+  REQUIRE(on_raw.size() == 3);
+  CHECK(format_in(on_raw[0]) == "json");  // the section's own, in the table's spelling
+  CHECK(format_in(on_raw[1]) == "raw");
+  CHECK(format_in(on_raw[2]) == "raw");
+
+  auto on_json = sr::build_catalogue({&own_json, &own_raw, &unset}, connection("mqtt", PayloadFormat::Json));
+  REQUIRE(on_json.size() == 3);
+  CHECK(format_in(on_json[0]) == "json");
+  CHECK(format_in(on_json[1]) == "raw");
+  CHECK(format_in(on_json[2]) == "json");  // the connection's
+
+  auto raw_only = connection("mqtt", PayloadFormat::Raw);
+  raw_only.takes_json = false;
+  auto on_raw_only = sr::build_catalogue({&own_json}, raw_only);
+  REQUIRE(on_raw_only.size() == 1);
+  CHECK(format_in(on_raw_only[0]) == "raw");
+}
+
+TEST_CASE(
+    "output_units: each destination with the unit its section chose; outputs without one are left out") {
+  auto thermo = plan(kThermo, without_end(kThermoParams), without_end(kThermoIos), "Sensor_Temp", 1,
+                     {{"Destination1", "t/1"}, {"Destination2", "t/2"}, {"TempUnit", "f"}});
+  CHECK(sr::output_units(thermo) ==
+        std::vector<std::pair<std::string, std::string>>{{"t/1", "°F"}, {"t/2", "°F"}});
+  auto light = plan(kSwitch, without_end(kSwitchParams), without_end(kSwitchIos), "Actuator_Light", 2,
+                    {{"CommandSrc", "c"}, {"StateDest", "s"}});
+  CHECK(sr::output_units(light).empty());
 }

@@ -6,6 +6,7 @@
 // kept across a restart.
 #include "config/plan.h"
 #include "host/catalogue.h"
+#include "host/envelope.h"
 #include "mqtt/discovery_announcer.hpp"
 #include "mqtt/discovery_model.hpp"
 #include "mqtt/ha_discovery.hpp"
@@ -26,6 +27,8 @@
 
 #include <doctest/doctest.h>
 #include <sensor_reporter/testing.hpp>
+
+#include "support/doctest_vector.h"
 
 #include <deque>
 #include <map>
@@ -883,4 +886,62 @@ TEST_CASE(
     REQUIRE(broker.sent.size() == 1);
     CHECK(broker.sent[0] == Message{property, "21.50", true, 1});
   }
+}
+
+TEST_CASE(
+    "Format = json: HA reads the envelope's value, Homie mirrors the bare value, an echoed state stays raw") {
+  // As the host's catalogue says it: the Format that applies on this connection.
+  auto with_format = [](sr::sdk::CatalogueEntry e, const char* format) {
+    e.params.emplace_back("Format", format);
+    return e;
+  };
+  const std::vector<sr::sdk::CatalogueEntry> catalogue{
+      with_format(entry<sr::heartbeat::Heartbeat>(
+                      "Heartbeat", {{"Num-Dest", "hb/ms"}, {"Str-Dest", "hb/text"}, {"Poll", "60"}}),
+                  "json"),
+      with_format(entry<sr::gpio::RpiGpioActuator>(
+                      "Relay", {{"Pin", "18"}, {"CommandSrc", "relay/cmd"}, {"StateDest", "relay/state"}}),
+                  "json"),
+      with_format(entry<sr::gpio::RpiGpioActuator>("Echo", {{"Pin", "19"}, {"CommandSrc", "echo/cmd"}}),
+                  "json"),
+      with_format(entry<sr::heartbeat::Heartbeat>(
+                      "Plain", {{"Num-Dest", "p/ms"}, {"Str-Dest", "p/text"}, {"Poll", "60"}}),
+                  "raw"),
+  };
+  BuildReport report;
+  const Device d = build_device(info(), catalogue, report);
+  std::vector<std::string> json_state;
+  for (const Entity& e : d.entities) json_state.push_back(e.id + (e.json_state ? " json" : " raw"));
+  CHECK(json_state == std::vector<std::string>{"heartbeat_num_dest json", "heartbeat_str_dest json",
+                                               "relay_commandsrc json", "echo_commandsrc raw", "plain_num_dest raw",
+                                               "plain_str_dest raw", "refresh raw"});
+
+  const Json components = Json::parse(ha_config(d, HaOptions{}).at(0).payload)["components"];
+  for (const char* id : {"heartbeat_num_dest", "heartbeat_str_dest", "relay_commandsrc"})
+    CHECK_MESSAGE(components[id]["value_template"] == "{{ value_json.value }}", id);
+  for (const char* id : {"echo_commandsrc", "plain_num_dest"})
+    CHECK_MESSAGE(!components[id].contains("value_template"), id);
+
+  sr::sdk::testing::FakeHost fake;
+  FakeBroker broker;
+  Announcer homie(fake.host(), settings(Format::Homie), broker.link());
+  start(homie, broker, catalogue);
+  auto property_of = [&](const std::string& state_topic) {
+    for (const HomieRoute& r : homie_routes(d, HomieOptions{}))
+      if (r.state_topic == state_topic) return r.property_topic;
+    FAIL("no Homie property for " << state_topic);
+    return std::string();
+  };
+  const auto at = std::chrono::system_clock::time_point(std::chrono::seconds(1796586242));
+  broker.sent.clear();
+  homie.published("sr/hb/ms", sr::json_envelope("1500", "ms", at, "Heartbeat"));
+  homie.published("sr/hb/text", sr::json_envelope("00:00:01", "", at, "Heartbeat"));
+  homie.published("sr/relay/state", sr::json_envelope("ON", "", at, "Relay"));
+  homie.published("sr/echo/cmd", "OFF");
+  homie.published("sr/p/ms", "7");
+  CHECK(broker.sent == std::vector<Message>{{property_of("sr/hb/ms"), "1500", true, 1},
+                                            {property_of("sr/hb/text"), "00:00:01", true, 1},
+                                            {property_of("sr/relay/state"), "ON", true, 1},
+                                            {property_of("sr/echo/cmd"), "OFF", true, 1},
+                                            {property_of("sr/p/ms"), "7", true, 1}});
 }

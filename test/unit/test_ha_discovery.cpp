@@ -308,6 +308,32 @@ TEST_CASE("event: every message on the state topic is one event of the entity's 
   CHECK(c.size() == 8);
 }
 
+TEST_CASE("Format = json: HA reads value_json.value wherever a state topic carries the envelope") {
+  std::vector<Entity> entities = {temperature(), door(),          relay(),
+                                  press_event(), press_trigger(), exec_output()};
+  Entity text_with_state = command_text();
+  text_with_state.state_topic = "sr/cmd/out";
+  entities.push_back(text_with_state);
+  for (Entity& e : entities) e.json_state = e.id != "uptime_destination";  // one raw section among them
+  const Json c = components(device(entities));
+  for (const char* id : {"temp_destination", "door_destination", "relay_commandsrc", "cmd_commandsrc"}) {
+    INFO(id);
+    CHECK(c[id]["value_template"] == "{{ value_json.value }}");
+  }
+  CHECK_FALSE(c["uptime_destination"].contains("value_template"));
+  // An event's template names its type whatever the payload; a trigger has no payload filter.
+  CHECK(Json::parse(c["door_short_press_dest"]["value_template"].get<std::string>()) ==
+        Json{{"event_type", "short_press"}});
+  CHECK_FALSE(c["door_long_press_dest"].contains("value_template"));
+  // Nothing else changes: without the template the config is as before.
+  Entity plain = temperature();
+  Entity json = temperature();
+  json.json_state = true;
+  Json with = components(device({json}))["temp_destination"];
+  with.erase("value_template");
+  CHECK(with == components(device({plain}))["temp_destination"]);
+}
+
 TEST_CASE("trigger: a device_automation with no payload filter and none of an entity's keys") {
   const Json c = components(device({press_trigger()}))["door_long_press_dest"];
   CHECK(c == Json{{"platform", "device_automation"},

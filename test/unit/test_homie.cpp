@@ -406,6 +406,13 @@ TEST_CASE("Homie routes: our topics to Homie's property topics and /set back to 
   CHECK(v5[5].set_topic == "homie/5/garage-pi/relay/commandsrc/set");
 }
 
+TEST_CASE("Homie routes say which state topics carry a Format = json envelope, whose value is mirrored") {
+  Device d = every_component();
+  for (Entity& e : d.entities) e.json_state = e.state_topic == "sr/temp";
+  for (const HomieRoute& r : homie_routes(d, kV4))
+    CHECK_MESSAGE(r.json == (r.state_topic == "sr/temp"), r.property_topic);
+}
+
 TEST_CASE("Homie values: v5 writes an empty string as one 0x00 byte, everything else passes unchanged") {
   CHECK(homie_value("", kV5) == std::string(1, '\0'));
   CHECK(homie_value("", kV5).size() == 1);

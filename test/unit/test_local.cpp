@@ -203,7 +203,7 @@ TEST_CASE("translate passes TOGGLE and button timestamps as TOGGLE under every r
 // ---------------------------------------------------------------------------
 // The class
 
-TEST_CASE("LocalConnection is a connection with optional OnEq (string), OnGT and OnLT (numbers)") {
+TEST_CASE("LocalConnection is a connection with optional OnEq (string), OnGT and OnLT (numbers), raw only") {
   CHECK(kDef.kind == SR_KIND_CONNECTION);
   CHECK(std::string(kDef.path) == "local.local_conn.LocalConnection");
   const sr_param_def* p = kDef.params;
@@ -217,7 +217,12 @@ TEST_CASE("LocalConnection is a connection with optional OnEq (string), OnGT and
     CHECK(p[i].flags == 0u);
     CHECK(p[i].default_value == nullptr);
   }
-  CHECK(p[3].name == nullptr);
+  // The host's common Format narrowed to raw: rules compare bare readings.
+  CHECK(std::string(p[3].name) == "Format");
+  CHECK(p[3].type == SR_PARAM_CHOICE);
+  CHECK(std::string(p[3].choices) == "raw");
+  CHECK(std::string(p[3].default_value) == "raw");
+  CHECK(p[4].name == nullptr);
 }
 
 TEST_CASE("LocalConnection's descriptor reaches its publish and subscribe; absolute topics pass it by") {

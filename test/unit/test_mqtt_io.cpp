@@ -1,6 +1,7 @@
 // MqttSensor and MqttActuator through the module's own trampolines, and the
 // JSON field reader they rely on: what reaches the host for each message,
 // command and malformed input.
+#include "host/envelope.h"
 #include "mqtt/json_field.hpp"
 #include "mqtt/mqtt_actuator.hpp"
 #include "mqtt/mqtt_sensor.hpp"
@@ -9,6 +10,7 @@
 
 #include <doctest/doctest.h>
 
+using sr::mqtt::envelope_value;
 using sr::mqtt::extract_field;
 using sr::mqtt::FieldError;
 using sr::mqtt::MqttActuator;
@@ -60,6 +62,24 @@ TEST_CASE("extract_field names what is wrong instead of throwing") {
   CHECK(error_of(kTasmota, "SCD30") == "holds object, not a value");
   CHECK(error_of(R"({"a":[1,2]})", "a") == "holds array, not a value");
   CHECK(error_of(R"({"a":null})", "a") == "holds null, not a value");
+}
+
+TEST_CASE("envelope_value gives back the reading of a Format = json envelope exactly as it was published") {
+  const auto at = std::chrono::system_clock::time_point(std::chrono::seconds(1796586242));
+  for (const std::string reading :
+       {"21.50", "1e5", "-0", "007", "nan", "ON", "", "00:01:05", "say \"hi\", then {}", "back\\slash",
+        "line\nbreak", "°C", "9007199254740993"}) {
+    const std::string envelope = sr::json_envelope(reading, "°F", at, "Sensor \"1\"");
+    INFO(envelope);
+    CHECK(envelope_value(envelope) == reading);
+  }
+  // Anything else passes unchanged: a raw reading, another device's JSON.
+  CHECK(envelope_value("21.5") == "21.5");
+  CHECK(envelope_value(kTasmota) == kTasmota);
+  CHECK(envelope_value(R"({"value":)") == R"({"value":)");
+  CHECK(envelope_value(R"({"value":[1,2]})") == R"({"value":[1,2]})");
+  // MqttSensor's Field = value reads another reporter's envelope (as JSON's shortest form).
+  CHECK(value_of(sr::json_envelope("21.50", "°C", at, "S"), "value") == "21.5");
 }
 
 TEST_CASE("MqttSensor listens to its whole topic and publishes one JSON field as its reading") {

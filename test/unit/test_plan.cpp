@@ -143,7 +143,7 @@ TEST_CASE("DEFAULT keys that a class does not know draw no warning") {
   CHECK(strings(plan.warnings) == Lines{});
   // ...and they do not leak into the parameters of classes without them.
   CHECK(component(plan, "Connection1").params ==
-        ParamList{{"Class", "local.local_conn.LocalConnection"}, {"Name", "local"}});
+        ParamList{{"Format", "raw"}, {"Class", "local.local_conn.LocalConnection"}, {"Name", "local"}});
 }
 
 TEST_CASE("keys are case-insensitive and arrive in the table's spelling") {
@@ -965,4 +965,97 @@ TEST_CASE("an exec Command with quotes draws a check() warning at its line; the 
         Lines{"conf.ini:3: [Actuator1] Command: contains quote characters, but no shell runs the command: they "
               "are passed to it as part of the words"});
   CHECK(plan.ok());
+}
+
+TEST_CASE("Format: a section's own wins, else the connection's, else raw; a raw-only connection stays raw") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Connection_Json]\n"
+      "Class = mqtt.mqtt_conn.MqttConnection\n"
+      "Name = json_conn\n"
+      "Host = 127.0.0.1\n"
+      "RootTopic = a\n"
+      "Format = json\n"
+      "[Connection_Plain]\n"
+      "Class = mqtt.mqtt_conn.MqttConnection\n"
+      "Name = plain\n"
+      "Host = 127.0.0.1\n"
+      "RootTopic = b\n"
+      "[Connection_Local]\n"
+      "Class = local.local_conn.LocalConnection\n"
+      "Name = local\n"
+      "[Sensor_Raw]\n"
+      "Class = sr_test.test.TestSensor\n"
+      "Destination = d\n"
+      "Values = 1\n"
+      "Format = raw\n"
+      "Connection = json_conn, plain, local\n"
+      "[Sensor_Json]\n"
+      "Class = sr_test.test.TestSensor\n"
+      "Destination = d\n"
+      "Values = 1\n"
+      "Format = JSON\n"
+      "Connection = json_conn, plain, local\n"
+      "[Actuator_Inherits]\n"
+      "Class = sr_test.test.TestActuator\n"
+      "CommandSrc = c\n"
+      "Output = /dev/null\n"
+      "Connection = json_conn, plain, local\n");
+  REQUIRE(strings(plan.errors) == Lines{});
+  CHECK(strings(plan.warnings) == Lines{});
+  const ComponentPlan& json_conn = component(plan, "Connection_Json");
+  const ComponentPlan& plain = component(plan, "Connection_Plain");
+  const ComponentPlan& local = component(plan, "Connection_Local");
+  CHECK(json_conn.format == PayloadFormat::Json);
+  CHECK(plain.format == PayloadFormat::Raw);  // the table's default
+  CHECK(json_conn.takes_json);
+  CHECK_FALSE(local.takes_json);  // LocalConnection narrows Format to raw
+
+  auto formats = [&](std::string_view section) {
+    std::vector<std::string> out;
+    for (const ComponentPlan* connection : {&json_conn, &plain, &local})
+      out.emplace_back(format_name(payload_format(component(plan, section), *connection)));
+    return out;
+  };
+  CHECK(component(plan, "Sensor_Raw").format == PayloadFormat::Raw);
+  CHECK(component(plan, "Sensor_Json").format == PayloadFormat::Json);
+  CHECK_FALSE(component(plan, "Actuator_Inherits").format.has_value());
+  CHECK(formats("Sensor_Raw") == Lines{"raw", "raw", "raw"});
+  CHECK(formats("Sensor_Json") == Lines{"json", "json", "raw"});
+  CHECK(formats("Actuator_Inherits") == Lines{"json", "raw", "raw"});
+}
+
+TEST_CASE("a Format other than raw or json is an error at its line; so is json on a raw-only class") {
+  Planner planner;
+  Plan plan = planner.build(
+      "[Connection_Local]\n"
+      "Class = local.local_conn.LocalConnection\n"
+      "Name = local\n"
+      "Format = json\n"
+      "[Connection_Mqtt]\n"
+      "Class = mqtt.mqtt_conn.MqttConnection\n"
+      "Name = mqtt\n"
+      "Host = 127.0.0.1\n"
+      "RootTopic = a\n"
+      "Format = xml\n"
+      "[Sensor1]\n"
+      "Class = sr_test.test.TestSensor\n"
+      "Destination = d\n"
+      "Values = 1\n"
+      "format = yaml\n");
+  CHECK(strings(plan.errors) == Lines{"conf.ini:4: [Connection_Local] Format: 'json' is not one of raw",
+                                      "conf.ini:10: [Connection_Mqtt] Format: 'xml' is not one of raw, json",
+                                      "conf.ini:15: [Sensor1] format: 'yaml' is not one of raw, json"});
+  CHECK(plan.exit_code() == 78);
+}
+
+TEST_CASE("a changed Format is a changed definition: a reload recreates the section") {
+  Planner planner;
+  const std::string section = "[Sensor1]\nClass = sr_test.test.TestSensor\nDestination = d\nValues = 1\n";
+  Plan before = planner.build(section);
+  Plan after = planner.build(section + "Format = json\n");
+  REQUIRE(before.ok());
+  REQUIRE(after.ok());
+  CHECK_FALSE(same_definition(component(before, "Sensor1"), component(after, "Sensor1")));
+  CHECK(same_definition(component(before, "Sensor1"), component(planner.build(section), "Sensor1")));
 }

@@ -253,7 +253,9 @@ typedef struct sr_catalogue_entry {
   const sr_catalogue_io* ios;
   size_t io_count;
   /* The section's resolved parameters (its class's table and the common
-   * keys), table spelling; an SR_PARAM_SECRET value reads "********". */
+   * keys), table spelling; an SR_PARAM_SECRET value reads "********".
+   * "Format" is always there, as it applies on this connection: "raw", or
+   * "json" when the host wraps the section's readings in a JSON envelope. */
   const sr_param_value* params;
   size_t param_count;
 } sr_catalogue_entry;
