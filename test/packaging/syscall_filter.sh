@@ -92,11 +92,15 @@ EOF
   dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile --print-address=1 >"$work/bus.address" 2>&1 &
   pids+=($!)
   wait_for "$work/bus.address" 10 "unix:"
-  "$build/test/bluez_double" --bus "unix:path=$work/bus.sock" >"$work/bluez.log" 2>&1 </dev/null &
+  # The double reads its commands from stdin, which must be a pipe it can
+  # watch: a FIFO this script holds open on fd 7.
+  mkfifo "$work/bluez.in"
+  exec 7<>"$work/bluez.in"
+  "$build/test/bluez_double" --bus "unix:path=$work/bus.sock" >"$work/bluez.log" 2>&1 <&7 &
   pids+=($!)
   wait_for "$work/bluez.log" 10 "ready "
   env_bus=("DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/bus.sock")
-  bt_sections=("[Sensor_Presence]" "Class = bt.btle_sensor.BtleSensor" "Connection = plain" "Poll = 1"
+  bt_sections=("[Sensor_Presence]" "Class = bt.btle_sensor.BtleSensor" "Connection = plain" "Poll = 2"
                "Timeout = 1" "Address1 = a4:c1:38:00:00:02" "Destination1 = presence")
 fi
 
@@ -175,6 +179,11 @@ wait_for "$work/daemon.log" 15 "[Connection_TLS] connected to"
 wait_for "$work/daemon.log" 15 "[Connection_Plain] connected to"
 wait_for "$work/daemon.log" 15 "connected to openHAB"
 wait_for "$work/daemon.log" 15 "[Sensor_Load] publish load"
+if [ ${#bt_sections[@]} -gt 0 ]; then
+  wait_for "$work/daemon.log" 15 "bt: discovering LE advertisements on hci0"
+  echo "adv a4:c1:38:00:00:02 Thing - - rssi=-60" >&7
+  wait_for "$work/daemon.log" 15 "[Sensor_Presence] publish presence = ON"
+fi
 mosquitto_pub -p "$plain" -q 1 -t plain/run -m go
 wait_for "$work/daemon.log" 15 "publish run/result = ran go"
 daemon=$(pgrep -P "$strace_pid" -x sensor_reporter)
