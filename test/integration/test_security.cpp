@@ -58,8 +58,12 @@ void check_garage(Broker& broker, const std::string& ini, const Clients& clients
 
   SUBCASE("a client without credentials is not even connected") {
     MqttClient anonymous(broker.port(), clients.anonymous);
-    REQUIRE(anonymous.wait_answered(10s));
-    CHECK_FALSE(anonymous.wait_connected(1s));
+    const bool tls = !clients.anonymous.ca_file.empty();
+    // A refused TLS handshake does not always reach libmosquitto's disconnect
+    // callback (seen under load: no answer in 30 s), so there the check is
+    // that no connection comes within 5 s, when an accepted one takes ms.
+    if (!tls) REQUIRE(anonymous.wait_answered(10s));
+    CHECK_FALSE(anonymous.wait_connected(tls ? 5s : 1s));
     // Password listener: CONNACK 5, not authorised; TLS listener: no
     // handshake without a client certificate, so no CONNACK at all.
     CHECK(anonymous.last_connack() == (clients.anonymous.ca_file.empty() ? 5 : -1));
