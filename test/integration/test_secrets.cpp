@@ -178,7 +178,9 @@ Str-Dest = UptimeText
   CHECK(updates[0]["status"] == 202);  // openHAB accepts a state update
   CHECK(reporter.output().find("oh.good.token") == std::string::npos);
 
-  const std::string both = config("both.ini", "API-Token = x\nAPI-TokenFile = " + token_file);
+  // Not a one-letter token: secrets are masked by value, and the temporary
+  // directory in the expected path could hold that letter.
+  const std::string both = config("both.ini", "API-Token = oh.token.in.the.file\nAPI-TokenFile = " + token_file);
   auto refused = run({binary(), "--check", both});
   CHECK(refused.exit_code == 78);
   CHECK(refused.err.find(both + ":7: [Connection_OH] API-TokenFile: API-Token and API-TokenFile both set: use one\n") !=
