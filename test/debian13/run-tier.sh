@@ -54,8 +54,9 @@ eval "$(sed -n '/^PACKAGES=(/,/)/p; /^OPTIONAL_PACKAGES=(/,/)/p' "$src/packaging
 # unit's ExecReload names it) and the system CA bundle (ca-certificates,
 # which libcurl4 recommends; the openhab test expects curl to load it).
 EXTRA_PACKAGES=(systemd man-db procps ca-certificates
-  # The VM tier run inside (step 5): QEMU, busybox, cpio, modprobe.
-  qemu-system-x86 busybox-static cpio kmod
+  # The VM tier run inside (step 5): QEMU, busybox, cpio, modprobe, and
+  # mkfs.ext4 for the power cut's disk.
+  qemu-system-x86 busybox-static cpio kmod e2fsprogs
   # The package suite run inside (step 6): packaging/build-deb's tools.
   build-essential debhelper dpkg-dev lintian fakeroot adduser)
 packages_key=$(printf '%s\n' "$suite" "$mirror" "${PACKAGES[@]}" -- "${OPTIONAL_PACKAGES[@]}" \
