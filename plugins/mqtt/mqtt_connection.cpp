@@ -113,6 +113,9 @@ std::vector<Problem> combination_problems(const sdk::Params& params) {
   return problems;
 }
 
+// A publish refused because the link broke: the message waits for the next connection.
+bool link_broken(int rc) { return rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO; }
+
 // Reads and discards until the peer closes (EOF), an error, or `deadline`.
 void drain_until_closed(const sdk::Host& host, int fd, std::chrono::nanoseconds deadline) {
   char sink[512];
@@ -603,7 +606,7 @@ void MqttConnection::send(const std::string& topic, std::string_view payload, in
       host_.debug("mid {}: {} = {}", mid, topic, sr::sdk::printable(payload));
     return;
   }
-  if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
+  if (link_broken(rc)) {
     // The link broke under us; keep the message for the next connection.
     queue_.push(QueuedMessage{topic, std::string(payload), qos, retain});
     queue_changed();
@@ -643,7 +646,7 @@ std::uint64_t MqttConnection::flush_queue() {
     const int rc = mosquitto_publish(m, &mid, message.topic.c_str(), static_cast<int>(message.payload.size()),
                                      message.payload.data(), message.qos, message.retain);
     sending_queued_ = false;
-    if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) break;  // the next connection
+    if (link_broken(rc)) break;  // the next connection
     if (rc == MOSQ_ERR_SUCCESS) {
       queue_.sent(mid);
     } else {

@@ -185,26 +185,30 @@ std::string QueueJournal::done_record() const {
   return framed(body);
 }
 
-// A done count not yet written goes first, in the same write: a queue at
-// its cap drops one message per new one, and without it a SIGKILL would
-// bring every dropped one back.
-bool QueueJournal::write_record(const std::string& body) {
-  const std::string record = (consumed_unwritten_ ? done_record() : std::string()) + framed(body);
-  if (!write_all(fd_.get(), record, size_)) {
+// Appends whole bytes at the end. Whatever part of a failed write did reach
+// the file would end the log at the next start and hide every record after
+// it, so it is cut off again.
+bool QueueJournal::write_at_end(const std::string& bytes) {
+  if (!write_all(fd_.get(), bytes, size_)) {
     const int error_number = errno;
-    // Whatever part did reach the file would end the log at the next start
-    // and hide every record after it.
     if (ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
       // Nothing more to do: the next open cuts the torn part off.
     }
     errno = error_number;
     return fail("cannot write");
   }
-  size_ += record.size();
-  consumed_unwritten_ = false;
+  size_ += bytes.size();
+  consumed_unwritten_ = false;  // every caller's bytes carry the done count
   dirty_ = true;
   error_.clear();
   return true;
+}
+
+// A done count not yet written goes first, in the same write: a queue at
+// its cap drops one message per new one, and without it a SIGKILL would
+// bring every dropped one back.
+bool QueueJournal::write_record(const std::string& body) {
+  return write_at_end((consumed_unwritten_ ? done_record() : std::string()) + framed(body));
 }
 
 bool QueueJournal::append(const QueuedMessage& message) {
@@ -281,18 +285,7 @@ bool QueueJournal::rewrite(const std::vector<const QueuedMessage*>& live) {
 }
 
 bool QueueJournal::sync() {
-  if (consumed_unwritten_) {
-    const std::string record = done_record();
-    if (!write_all(fd_.get(), record, size_)) {
-      if (ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
-        // The next open cuts the torn part off.
-      }
-      return fail("cannot write");
-    }
-    size_ += record.size();
-    consumed_unwritten_ = false;
-    dirty_ = true;
-  }
+  if (consumed_unwritten_ && !write_at_end(done_record())) return false;
   if (!dirty_) return true;
   if (fdatasync(fd_.get()) != 0) return fail("cannot sync");
   dirty_ = false;

@@ -74,6 +74,7 @@ class QueueJournal {
 
  private:
   QueueJournal(std::string path, sdk::UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  bool write_at_end(const std::string& bytes);
   bool write_record(const std::string& body);
   std::string done_record() const;
   bool fail(const char* what);
