@@ -67,16 +67,18 @@ bool is_dht_device(const KernelDevice& device) {
   if (name == "dht11" || name.substr(0, 6) == "dht11@" ||
       (name.size() > 6 && name.substr(name.size() - 6) == ".dht11"))
     return true;
-  for (const std::string& node : {device.dir + "/of_node/compatible", device.dir + "/device/of_node/compatible"}) {
-    sdk::FileText compatible = sdk::read_small_file(node, 1024);
+  for (const std::string& dir : {device.dir, device.parent_dir}) {
+    if (dir.empty()) continue;
+    sdk::FileText compatible = sdk::read_small_file(dir + "/of_node/compatible", 1024);
     if (compatible.ok && contains_word(compatible.text, "dht11")) return true;
   }
-  return link_name(device.dir + "/device/driver") == "dht11";
+  return !device.parent_dir.empty() && link_name(device.parent_dir + "/driver") == "dht11";
 }
 
 std::optional<unsigned> dht_pin(const KernelDevice& device) {
-  for (const std::string& node : {device.dir + "/of_node/gpios", device.dir + "/device/of_node/gpios"}) {
-    sdk::FileText gpios = sdk::read_small_file(node, 1024);
+  for (const std::string& dir : {device.dir, device.parent_dir}) {
+    if (dir.empty()) continue;
+    sdk::FileText gpios = sdk::read_small_file(dir + "/of_node/gpios", 1024);
     if (gpios.ok) return gpios_pin(gpios.text);
   }
   return std::nullopt;

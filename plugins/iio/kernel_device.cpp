@@ -5,6 +5,7 @@
 #include <sensor_reporter/text.hpp>
 
 #include <dirent.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -22,6 +23,12 @@ std::string attribute(const std::string& path) {
   if (!file.ok) return {};
   std::string_view text = file.text;
   return std::string(sdk::trim(text.substr(0, text.find('\n'))));
+}
+
+// What `path` resolves to, links followed; empty when it does not exist.
+std::string real_path(const std::string& path) {
+  char resolved[PATH_MAX];
+  return ::realpath(path.c_str(), resolved) ? std::string(resolved) : std::string();
 }
 
 // The number at the end of an entry ("hwmon10" -> 10), for ordering.
@@ -56,13 +63,12 @@ KernelDevice describe_device(const std::string& dir) {
   // hwmon drivers registered the old way keep their attributes in device/.
   if (device.name.empty()) device.name = attribute(dir + "/device/name");
   device.label = attribute(dir + "/label");
-  char target[PATH_MAX];
-  ssize_t n = ::readlink((dir + "/device").c_str(), target, sizeof target - 1);
-  if (n > 0) {
-    std::string_view link(target, static_cast<size_t>(n));
-    while (!link.empty() && link.back() == '/') link.remove_suffix(1);
-    device.parent = std::string(link.substr(link.find_last_of('/') + 1));
+  device.parent_dir = real_path(dir + "/device");
+  if (device.parent_dir.empty() && device.entry.starts_with("iio:device")) {
+    const std::string self = real_path(dir);
+    if (!self.empty()) device.parent_dir = self.substr(0, self.find_last_of('/'));
   }
+  device.parent = device.parent_dir.substr(device.parent_dir.find_last_of('/') + 1);
   return device;
 }
 

@@ -20,10 +20,15 @@ struct KernelDevice {
   std::string entry;   // the directory's own name: iio:device0, hwmon2
   std::string name;    // its `name` attribute (bme280, cpu_thermal), trimmed; may be empty
   std::string label;   // its `label` attribute (IIO since Linux 5.13), trimmed; may be empty
-  std::string parent;  // what the `device` link points at, last component: 1-0076, thermal_zone0
+  std::string parent;  // the device it belongs to, last component: 1-0076, thermal_zone0
+  std::string parent_dir;  // its directory (full path), empty when unknown
 };
 
-// The device in `dir` (which need not be in a class directory).
+// The device in `dir` (which need not be in a class directory). Its parent
+// is what its `device` link points at (a class device: hwmon); an IIO
+// device is a bus device, which has no such link: its parent is the
+// directory that really holds it (/sys/bus/iio/devices/iio:device0 links
+// to <parent>/iio:device0).
 KernelDevice describe_device(const std::string& dir);
 
 // The devices of `class_dir` whose entry starts with `prefix` ("iio:device",
