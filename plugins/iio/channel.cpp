@@ -7,13 +7,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
 
 namespace sr::iio {
 namespace {
 
-// Reads one number; false (and `out` says why) when it cannot.
-bool read_number(const std::string& path, double& value, ChannelValue& out) {
-  sdk::FileText file = sdk::read_small_file(path, 128);
+// Reads one number from `path` (through `fd` when it is open); false (and
+// `out` says why) when it cannot.
+bool read_number(const std::string& path, double& value, ChannelValue& out, int fd = -1) {
+  sdk::FileText file = fd >= 0 ? sdk::read_open_file(fd, 128) : sdk::read_small_file(path, 128);
   if (!file.ok) {
     out.file = path;
     out.error_number = file.error_number;
@@ -73,6 +77,42 @@ ChannelValue read_channel(const ChannelFiles& files) {
   if (!read_number(files.raw, raw, out)) return out;
   if (!files.scale.empty() && !read_number(files.scale, scale, out)) return out;
   if (!files.offset.empty() && !read_number(files.offset, offset, out)) return out;
+  out.value = iio_processed(raw, scale, offset);
+  out.ok = true;
+  return out;
+}
+
+ChannelValue open_channel(const ChannelFiles& files, OpenChannel& out) {
+  ChannelValue result;
+  out.files = files;
+  for (auto [path, fd] : {std::pair{&files.input, &out.input}, std::pair{&files.raw, &out.raw},
+                          std::pair{&files.scale, &out.scale}, std::pair{&files.offset, &out.offset}}) {
+    if (path->empty()) continue;
+    sdk::UniqueFd opened = sdk::open_for_reading(*path);
+    if (!opened) {
+      result.error_number = errno;
+      result.error = std::strerror(result.error_number);
+      result.file = *path;
+      return result;
+    }
+    *fd = std::move(opened);
+  }
+  result.ok = true;
+  return result;
+}
+
+ChannelValue read_channel(const OpenChannel& channel) {
+  const ChannelFiles& files = channel.files;
+  ChannelValue out;
+  out.file = files.input.empty() ? files.raw : files.input;
+  if (channel.input) {
+    out.ok = read_number(files.input, out.value, out, channel.input.get());
+    return out;
+  }
+  double raw = 0, scale = 1, offset = 0;
+  if (!read_number(files.raw, raw, out, channel.raw.get())) return out;
+  if (channel.scale && !read_number(files.scale, scale, out, channel.scale.get())) return out;
+  if (channel.offset && !read_number(files.offset, offset, out, channel.offset.get())) return out;
   out.value = iio_processed(raw, scale, offset);
   out.ok = true;
   return out;

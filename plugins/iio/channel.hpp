@@ -9,6 +9,8 @@
 // read_channel blocks (a driver may talk to the hardware): workers only.
 #pragma once
 
+#include <sensor_reporter/handle.hpp>
+
 #include <optional>
 #include <set>
 #include <string>
@@ -36,6 +38,19 @@ struct ChannelValue {
   std::string error;     // strerror text, or what was wrong with the content
 };
 ChannelValue read_channel(const ChannelFiles& files);
+
+// A channel's files kept open between polls: each read is one pread at
+// offset 0, which makes the driver answer anew (sysfs), instead of an open,
+// a read and a close per file. A device that goes away makes them fail
+// with ENODEV.
+struct OpenChannel {
+  ChannelFiles files;
+  sdk::UniqueFd input, raw, scale, offset;
+};
+// Opens the files of `files` into `out`; a value that is not ok (naming the
+// file and errno) when one cannot be opened.
+ChannelValue open_channel(const ChannelFiles& files, OpenChannel& out);
+ChannelValue read_channel(const OpenChannel& channel);
 
 // The IIO ABI's processed value.
 inline double iio_processed(double raw, double scale, double offset) { return (raw + offset) * scale; }

@@ -68,23 +68,34 @@ sdk::PollResult KernelSensor::poll() {
     return host_.poll_async(
         [plan = plan_] {
           Result result;
-          for (const ChannelFiles& channel : plan->channels) result.values.push_back(read_channel(channel));
+          result.values.reserve(plan->channels.size());
+          for (const OpenChannel& channel : plan->channels) result.values.push_back(read_channel(channel));
           return result;
         },
         done);
-  return host_.poll_async(
-      [resolver = resolver_, outputs = outputs_] {
-        Result result;
-        PlanOrError made = resolver(outputs);
-        if (!made.plan) {
-          result.plan_error = std::move(made.error);
-          return result;
-        }
-        for (const ChannelFiles& channel : made.plan->channels) result.values.push_back(read_channel(channel));
-        result.new_plan = std::move(made.plan);
-        return result;
-      },
-      done);
+  return host_.poll_async([resolver = resolver_, outputs = outputs_] { return find_and_read(resolver, outputs); },
+                          done);
+}
+
+KernelSensor::Result KernelSensor::find_and_read(const Resolver& resolver, const std::vector<Output>& outputs) {
+  Result result;
+  PlanOrError made = resolver(outputs);
+  if (!made.plan) {
+    result.plan_error = std::move(made.error);
+    return result;
+  }
+  OpenPlan plan{std::move(made.plan->device), {}};
+  bool all_open = true;
+  for (const ChannelFiles& files : made.plan->channels) {
+    OpenChannel channel;
+    ChannelValue opened = open_channel(files, channel);
+    result.values.push_back(opened.ok ? read_channel(channel) : std::move(opened));
+    all_open = all_open && opened.ok;
+    plan.channels.push_back(std::move(channel));
+  }
+  // A file that would not open: look again next time.
+  if (all_open) result.new_plan = std::move(plan);
+  return result;
 }
 
 void KernelSensor::refresh() {
@@ -100,10 +111,10 @@ bool KernelSensor::on_result(Result result) {
   if (result.new_plan) {
     std::string channels;
     for (size_t i = 0; i < outputs_.size(); ++i)
-      channels += fmt::format("{}{} -> {}", i ? ", " : "", result.new_plan->channels[i].channel,
+      channels += fmt::format("{}{} -> {}", i ? ", " : "", result.new_plan->channels[i].files.channel,
                               outputs_[i].destination);
     host_.info("reading {}: {}", result.new_plan->device, channels);
-    plan_ = std::make_shared<const SensorPlan>(std::move(*result.new_plan));
+    plan_ = std::make_shared<const OpenPlan>(std::move(*result.new_plan));
   }
   bool published = false;
   bool device_gone = false;
@@ -119,8 +130,8 @@ bool KernelSensor::on_result(Result result) {
     last_published_[i] = std::move(payload);
     published = true;
   }
-  // Unplugged or unbound: look for it again next time (it may come back
-  // under another iio:deviceN).
+  // Unplugged or unbound (open descriptors then read ENODEV): look for it
+  // again next time, it may come back under another iio:deviceN.
   if (device_gone) plan_.reset();
   return published;
 }

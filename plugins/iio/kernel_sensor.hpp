@@ -1,8 +1,8 @@
 // What iio.IioSensor and hwmon.HwmonSensor share: a section with one
 // destination key per quantity (TempDest, HumiDest, ..., and Destination for
 // any other channel), each reading one channel of one device, polled on a
-// worker; the device and its channels are found on the first poll and again
-// after the device went away.
+// worker; the device and its channels are found, and their files opened, on
+// the first poll and again after the device went away.
 //
 // Threading: KernelSensor lives on the loop. poll() hands a copy of what the
 // worker needs (the plan, or a Resolver to make one) to Host::poll_async;
@@ -77,24 +77,31 @@ class KernelSensor {
   void refresh();
 
   const std::vector<Output>& outputs() const { return outputs_; }
-  // The device and files found; null before the first good lookup and
-  // after the device went away.
-  const SensorPlan* plan() const { return plan_.get(); }
+  // The device and its files are found and open: false before the first
+  // good lookup and after the device went away.
+  bool found() const { return plan_ != nullptr; }
 
  private:
+  // A plan with each channel's files open, kept between polls.
+  struct OpenPlan {
+    std::string device;
+    std::vector<OpenChannel> channels;
+  };
   struct Result {
-    std::optional<SensorPlan> new_plan;
+    std::optional<OpenPlan> new_plan;
     std::string plan_error;
     std::vector<ChannelValue> values;
   };
+  static Result find_and_read(const Resolver& resolver, const std::vector<Output>& outputs);
   bool on_result(Result result);
 
   sdk::Host host_;
   std::vector<Output> outputs_;
   TempUnit unit_;
   Resolver resolver_;
-  // Shared with the worker of a poll in flight, never changed once made.
-  std::shared_ptr<const SensorPlan> plan_;
+  // Shared with the worker of a poll in flight (the only reader of its
+  // descriptors: one poll at a time), never changed once made.
+  std::shared_ptr<const OpenPlan> plan_;
   std::vector<std::optional<std::string>> last_published_;
 };
 

@@ -283,7 +283,7 @@ TEST_CASE("IioSensor reads a BME280 on a worker: temperature, humidity and press
   CHECK(host.payloads_to("room/p") == std::vector<std::string>{"1006.533"});
   CHECK(host.logged(SR_LOG_INFO, "reading iio:device2 (bme280 on 1-0076): temp -> room/t, humidityrelative -> "
                                  "room/h, pressure -> room/p"));
-  REQUIRE(bme.object().sensor().plan());
+  REQUIRE(bme.object().sensor().found());
   // The second poll reads the files found by the first; no second INFO.
   CHECK(poll_once(bme));
   CHECK(host.logs().size() == 1);
@@ -364,21 +364,38 @@ TEST_CASE("IioSensor: a device or channel that is not there is an error naming w
                                       "/sys/bus/iio/devices has none (is the driver loaded?)"));
 }
 
-TEST_CASE("IioSensor finds a device again after it went away, under its new number") {
+TEST_CASE("IioSensor keeps its files open and reads them anew each poll (pread at offset 0, as sysfs wants)") {
+  TreeCopy tree("pi");
+  const std::string bme = tree.root() + "/sys/bus/iio/devices/iio:device2";
+  FakeHost host;
+  Instance<IioSensor> sensor(host, {{"Device", "bme280"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", tree.root()}});
+  CHECK(poll_once(sensor));
+  sr::test::write_file(bme + "/in_temp_input", "-12345\n");  // the same file, new content
+  CHECK(poll_once(sensor));
+  sr::test::write_file(bme + "/in_temp_input", "7\n");
+  CHECK(poll_once(sensor));
+  CHECK(host.payloads_to("t") == std::vector<std::string>{"25.08", "-12.345", "0.007"});
+  CHECK(host.logs().size() == 1);  // looked up once
+}
+
+TEST_CASE("IioSensor looks again on every poll for a device that is not there yet, and reads it once it is") {
   TreeCopy tree("pi");
   const std::string devices = tree.root() + "/sys/bus/iio/devices";
+  // The driver is not loaded yet: no iio:device2.
+  std::filesystem::rename(devices + "/iio:device2", tree.root() + "/later");
   FakeHost host;
   Instance<IioSensor> bme(host, {{"Device", "bme280"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", tree.root()}});
-  CHECK(poll_once(bme));
-  // The driver is reloaded: the device comes back as iio:device7.
-  std::filesystem::rename(devices + "/iio:device2", devices + "/iio:device7");
+  CHECK_FALSE(poll_once(bme));
   CHECK_FALSE(poll_once(bme));
   INFO(logs(host));
-  CHECK(host.logged(SR_LOG_ERROR, "cannot read " + devices + "/iio:device2/in_temp_input: No such file or directory"));
-  CHECK(bme.object().sensor().plan() == nullptr);
+  CHECK(host.logged(SR_LOG_ERROR, "Device: no IIO device 'bme280' in " + devices));
+  CHECK_FALSE(bme.object().sensor().found());
+  // It loads, under another number.
+  std::filesystem::rename(tree.root() + "/later", devices + "/iio:device7");
   CHECK(poll_once(bme));
   CHECK(host.logged(SR_LOG_INFO, "reading iio:device7 (bme280 on 1-0076): temp -> t"));
-  CHECK(host.payloads_to("t") == std::vector<std::string>{"25.08", "25.08"});
+  CHECK(bme.object().sensor().found());
+  CHECK(host.payloads_to("t") == std::vector<std::string>{"25.08"});
 }
 
 TEST_CASE("IioSensor: one channel failing does not stop the others; the poll fails only when none read") {

@@ -36,9 +36,13 @@ struct FileText {
   std::string error;     // strerror(error_number), or why else
 };
 
-// Reads `path` to the end; never throws (a file that cannot be read is a
-// result the plugin logs in its own words, naming the file).
-inline FileText read_small_file(const std::string& path, std::size_t limit = 4096) noexcept {
+// The whole content of the open file `fd`, read from offset 0 with pread:
+// called again on the same descriptor it reads the file anew, which is how
+// a sysfs attribute is polled (each read at offset 0 asks the driver again;
+// an attribute whose device went away fails with ENODEV). A short read ends
+// it: a regular file, a sysfs attribute and a seq_file deliver everything
+// they have up to the size asked for. Never throws.
+inline FileText read_open_file(int fd, std::size_t limit = 4096) noexcept {
   FileText result;
   auto fail = [&](int error_number) {
     result.ok = false;
@@ -48,22 +52,21 @@ inline FileText read_small_file(const std::string& path, std::size_t limit = 409
     return result;
   };
   try {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return fail(errno);
     char buffer[512];
-    for (;;) {
-      ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    for (off_t offset = 0;;) {
+      ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
       if (n < 0) {
         if (errno == EINTR) continue;
         return fail(errno);
       }
-      if (n == 0) break;
       result.text.append(buffer, static_cast<size_t>(n));
       if (result.text.size() > limit) {
         fail(0);
         result.error = fmt::format("larger than {} bytes", limit);
         return result;
       }
+      if (static_cast<size_t>(n) < sizeof buffer) break;
+      offset += n;
     }
     result.ok = true;
   } catch (...) {
@@ -72,6 +75,26 @@ inline FileText read_small_file(const std::string& path, std::size_t limit = 409
     result.error = "out of memory";
   }
   return result;
+}
+
+// Opens `path` for reading (close-on-exec); an invalid UniqueFd and errno
+// set when it cannot.
+inline UniqueFd open_for_reading(const std::string& path) noexcept {
+  return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+}
+
+// Reads `path` to the end (read_open_file, on a descriptor of its own);
+// never throws (a file that cannot be read is a result the plugin logs in
+// its own words, naming the file).
+inline FileText read_small_file(const std::string& path, std::size_t limit = 4096) noexcept {
+  UniqueFd fd = open_for_reading(path);
+  if (!fd) {
+    FileText result;
+    result.error_number = errno;
+    result.error = std::strerror(result.error_number);
+    return result;
+  }
+  return read_open_file(fd.get(), limit);
 }
 
 // A number as the kernel prints one in sysfs: an optional '-', digits, and
