@@ -32,9 +32,10 @@
 //    kPa -> hPa, mV -> V, mA -> A; published with up to 3 decimals (6 for V
 //    and A and for Destination), trailing zeros removed.
 //  - The device and channels are looked up on the first poll (on a worker),
-//    logged once at INFO, and looked up again after a read says the device
-//    is gone (ENOENT, ENODEV): iio:deviceN numbers can change across a
-//    driver reload. A device or channel that is not there is an error naming
+//    their files opened and logged once at INFO; each later poll reads them
+//    with one pread at offset 0 (sysfs answers anew). They are looked up
+//    again after a read says the device is gone (ENODEV, ENOENT):
+//    iio:deviceN numbers can change across a driver reload. A device or channel that is not there is an error naming
 //    what there is; the poll fails, so the host backs off.
 //  - Each poll reads every channel on a worker (a driver may convert for
 //    tens of ms); a channel that fails is logged naming its file and errno
