@@ -75,7 +75,10 @@ eventually 10 "dht11 binds dht-fake's line: an IIO device named dht11" iio_by_na
 BME=$(iio_by_name bme280)
 DHT=$(iio_by_name dht11)
 check "the kernel computes Bosch's 25.08 °C" 25080 "$(cat "$BME/in_temp_input")"
-check "the kernel reads the fake DHT22 (21.5 °C)" 21500 "$(cat "$DHT/in_temp_input")"
+# Read until it answers: like a real DHT's, a transfer can come garbled (EIO),
+# the first one most often, while QEMU is still translating the fake's code.
+dht_reads() { [ "$(cat "$DHT/in_temp_input" 2>/dev/null)" = "$1" ]; }
+eventually 10 "the kernel reads the fake DHT22 (21.5 °C)" dht_reads 21500
 echo "kernel: bme280 $(cat "$BME/in_temp_input") m°C, $(cat "$BME/in_pressure_input") kPa," \
 	"$(cat "$BME/in_humidityrelative_input") m%; dht11 $(cat "$DHT/in_humidityrelative_input") m%"
 
@@ -188,8 +191,8 @@ check "the other sections kept publishing meanwhile" yes "$([ "$(count_of ks/boa
 
 # The driver unbound and bound again: a new iio:deviceN, found again.
 echo "$BUS-0076" > /sys/bus/i2c/drivers/bmp280/unbind
-eventually 10 "IioSensor: the vanished device is an error naming its file" \
-	grep -qF "ERROR   [Sensor_Room] cannot read $BME/in_temp_input: No such file or directory" /tmp/kernel.log
+eventually 10 "IioSensor: the vanished device (ENODEV on the open file) is an error naming it" \
+	grep -qF "ERROR   [Sensor_Room] cannot read $BME/in_temp_input: No such device" /tmp/kernel.log
 echo "$BUS-0076" > /sys/bus/i2c/drivers/bmp280/bind
 eventually 10 "bmp280 binds the BME280 again" iio_by_name bme280
 BME2=$(iio_by_name bme280)
