@@ -117,43 +117,13 @@ iio::ChannelChoice resolve_hwmon_channel(const std::vector<HwmonChannel>& channe
 
 iio::PlanOrError plan_hwmon(const std::string& root, const std::string& spec,
                             const std::vector<iio::Output>& outputs) {
-  iio::PlanOrError result;
-  iio::KernelDevice chip;
-  std::string_view wanted = sdk::trim(spec);
-  if (!wanted.empty() && wanted.front() == '/') {
-    chip = iio::describe_device(iio::under_root(root, wanted));
-    std::error_code error;
-    if (!std::filesystem::is_directory(chip.dir, error)) {
-      result.error = fmt::format("Chip: no hwmon chip at {}", chip.dir);
-      return result;
-    }
-  } else {
-    const std::string class_dir = iio::under_root(root, kHwmonClassDir);
-    std::vector<iio::KernelDevice> chips = iio::list_devices(class_dir, "hwmon");
-    iio::DeviceChoice choice = iio::choose_device(chips, wanted, "hwmon chip", class_dir);
-    if (!choice.device) {
-      result.error = "Chip: " + choice.error;
-      return result;
-    }
-    chip = *choice.device;
-  }
-  const std::string dir = attribute_dir(chip.dir);
+  iio::DeviceLookup lookup = iio::find_device(root, spec, kHwmonClassDir, "hwmon", "hwmon chip", "Chip");
+  if (!lookup.device) return iio::PlanOrError{std::nullopt, std::move(lookup.error)};
+  const std::string dir = attribute_dir(lookup.device->dir);
   const std::vector<HwmonChannel> channels = hwmon_channels(dir, iio::file_names(dir));
-  iio::SensorPlan plan;
-  plan.device = iio::describe(chip);
-  for (const iio::Output& output : outputs) {
-    iio::ChannelChoice channel =
-        resolve_hwmon_channel(channels, output.channel, output.kind->channel_type ? output.kind->channel_type : "");
-    if (!channel.files) {
-      result.error = fmt::format("{}: {}: {}",
-                                 output.channel.empty() ? output.kind->destination_key : output.kind->channel_key,
-                                 plan.device, channel.error);
-      return result;
-    }
-    plan.channels.push_back(std::move(*channel.files));
-  }
-  result.plan = std::move(plan);
-  return result;
+  return iio::plan_outputs(*lookup.device, outputs, [&](std::string_view channel, std::string_view kind) {
+    return resolve_hwmon_channel(channels, channel, kind);
+  });
 }
 
 HwmonSensor::HwmonSensor(sdk::Host host, const sdk::Params& params)

@@ -11,11 +11,8 @@
 
 #include "kernel_device.hpp"
 
-#include <sensor_reporter/text.hpp>
-
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <stdexcept>
 
 namespace sr::iio {
@@ -40,50 +37,17 @@ std::vector<Output> normalized(std::vector<Output> outputs) {
 }  // namespace
 
 DeviceLookup find_iio_device(const std::string& root, std::string_view spec) {
-  DeviceLookup result;
-  spec = sdk::trim(spec);
-  if (!spec.empty() && spec.front() == '/') {
-    KernelDevice device = describe_device(under_root(root, spec));
-    std::error_code error;
-    if (!std::filesystem::is_directory(device.dir, error))
-      result.error = fmt::format("Device: no IIO device at {}", device.dir);
-    else
-      result.device = std::move(device);
-    return result;
-  }
-  const std::string class_dir = under_root(root, kIioClassDir);
-  std::vector<KernelDevice> devices = list_devices(class_dir, "iio:device");
-  DeviceChoice choice = choose_device(devices, spec, "IIO device", class_dir);
-  if (choice.device)
-    result.device = *choice.device;
-  else
-    result.error = "Device: " + choice.error;
-  return result;
+  return find_device(root, spec, kIioClassDir, "iio:device", "IIO device", "Device");
 }
 
 PlanOrError plan_iio(const std::string& root, const std::string& spec, const std::vector<Output>& outputs) {
-  PlanOrError result;
   DeviceLookup lookup = find_iio_device(root, spec);
-  if (!lookup.device) {
-    result.error = std::move(lookup.error);
-    return result;
-  }
+  if (!lookup.device) return PlanOrError{std::nullopt, std::move(lookup.error)};
   const KernelDevice& device = *lookup.device;
   const std::set<std::string> names = file_names(device.dir);
-  SensorPlan plan;
-  plan.device = describe(device);
-  for (const Output& output : outputs) {
-    ChannelChoice channel =
-        resolve_iio_channel(device.dir, names, output.channel, output.kind->channel_type ? output.kind->channel_type : "");
-    if (!channel.files) {
-      result.error = fmt::format("{}: {}: {}", output.channel.empty() ? output.kind->destination_key : output.kind->channel_key,
-                                 plan.device, channel.error);
-      return result;
-    }
-    plan.channels.push_back(std::move(*channel.files));
-  }
-  result.plan = std::move(plan);
-  return result;
+  return plan_outputs(device, outputs, [&](std::string_view channel, std::string_view type) {
+    return resolve_iio_channel(device.dir, names, channel, type);
+  });
 }
 
 IioSensor::IioSensor(sdk::Host host, const sdk::Params& params)

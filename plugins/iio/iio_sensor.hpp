@@ -71,11 +71,7 @@ inline constexpr OutputKind kIioOutputs[] = {
 };
 
 // The IIO device `spec` names under `root` (Device's forms: name, label,
-// iio:deviceN, the device it is on, or a path).
-struct DeviceLookup {
-  std::optional<KernelDevice> device;
-  std::string error;  // names the key: "Device: no IIO device ..."
-};
+// iio:deviceN, the device it is on, or a path); errors start "Device: ".
 DeviceLookup find_iio_device(const std::string& root, std::string_view spec);
 
 // Finds the device `spec` names under `root` and the files of each output.

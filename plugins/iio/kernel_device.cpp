@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 
 namespace sr::iio {
 namespace {
@@ -128,6 +129,29 @@ DeviceChoice choose_device(const std::vector<KernelDevice>& devices, std::string
   else
     choice.error = fmt::format("no {} '{}' in {}; there are: {}", what, spec, class_dir, list_of(all));
   return choice;
+}
+
+DeviceLookup find_device(const std::string& root, std::string_view spec, std::string_view class_dir,
+                         std::string_view prefix, std::string_view what, std::string_view key) {
+  DeviceLookup result;
+  spec = sdk::trim(spec);
+  if (!spec.empty() && spec.front() == '/') {
+    KernelDevice device = describe_device(under_root(root, spec));
+    std::error_code error;
+    if (!std::filesystem::is_directory(device.dir, error))
+      result.error = fmt::format("{}: no {} at {}", key, what, device.dir);
+    else
+      result.device = std::move(device);
+    return result;
+  }
+  const std::string dir = under_root(root, class_dir);
+  std::vector<KernelDevice> devices = list_devices(dir, prefix);
+  DeviceChoice choice = choose_device(devices, spec, what, dir);
+  if (choice.device)
+    result.device = *choice.device;
+  else
+    result.error = fmt::format("{}: {}", key, choice.error);
+  return result;
 }
 
 std::set<std::string> file_names(const std::string& dir) {

@@ -7,6 +7,7 @@
 // functions on values; no state.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -50,6 +51,17 @@ struct DeviceChoice {
 };
 DeviceChoice choose_device(const std::vector<KernelDevice>& devices, std::string_view spec, std::string_view what,
                            const std::string& class_dir);
+
+// The device a section's `key` (Device, Chip) names by `spec`: a path under
+// `root` when it starts with '/', else one of the devices whose entry
+// starts with `prefix` in the class directory `class_dir` (under `root`),
+// as choose_device picks it. Errors start with the key.
+struct DeviceLookup {
+  std::optional<KernelDevice> device;
+  std::string error;
+};
+DeviceLookup find_device(const std::string& root, std::string_view spec, std::string_view class_dir,
+                         std::string_view prefix, std::string_view what, std::string_view key);
 
 // The names of the regular files and links in `dir` (attributes), empty
 // when it cannot be read.

@@ -55,6 +55,25 @@ std::string payload_for(const OutputKind& kind, double kernel_value, TempUnit un
   return sdk::format_trimmed(value, kind.decimals);
 }
 
+PlanOrError plan_outputs(const KernelDevice& device, const std::vector<Output>& outputs,
+                         const ChannelResolver& resolve) {
+  PlanOrError result;
+  SensorPlan plan;
+  plan.device = describe(device);
+  for (const Output& output : outputs) {
+    ChannelChoice channel = resolve(output.channel, output.kind->channel_type ? output.kind->channel_type : "");
+    if (!channel.files) {
+      result.error = fmt::format("{}: {}: {}",
+                                 output.channel.empty() ? output.kind->destination_key : output.kind->channel_key,
+                                 plan.device, channel.error);
+      return result;
+    }
+    plan.channels.push_back(std::move(*channel.files));
+  }
+  result.plan = std::move(plan);
+  return result;
+}
+
 KernelSensor::KernelSensor(sdk::Host host, std::vector<Output> outputs, TempUnit unit, Resolver resolver)
     : host_(host),
       outputs_(std::move(outputs)),

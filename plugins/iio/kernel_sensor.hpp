@@ -11,6 +11,7 @@
 #pragma once
 
 #include "channel.hpp"
+#include "kernel_device.hpp"
 
 #include <sensor_reporter/sdk.hpp>
 
@@ -63,6 +64,13 @@ struct PlanOrError {
   std::optional<SensorPlan> plan;
   std::string error;
 };
+// The plan for `device`: each output's channel as `resolve` finds it from
+// the channel the section names (empty: none) and the kind's type; an error
+// names the output's key and the device.
+using ChannelResolver = std::function<ChannelChoice(std::string_view channel, std::string_view type)>;
+PlanOrError plan_outputs(const KernelDevice& device, const std::vector<Output>& outputs,
+                         const ChannelResolver& resolve);
+
 // Makes a plan on a worker: finds the device and each output's channel.
 // Copied into each poll that needs one, so it must capture values only.
 using Resolver = std::function<PlanOrError(const std::vector<Output>& outputs)>;

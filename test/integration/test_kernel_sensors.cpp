@@ -26,6 +26,16 @@ namespace {
 
 std::string fixture(const std::string& name) { return source_dir() + "/test/data/kernel/" + name; }
 
+// A private broker and a client that hears everything under sr/.
+struct Wire {
+  Broker broker;
+  MqttClient client{broker.port()};
+  Wire() {
+    REQUIRE(client.wait_connected(5s));
+    REQUIRE(client.subscribe("sr/#"));
+  }
+};
+
 void stop(Process& reporter) {
   reporter.signal(SIGTERM);
   CHECK(reporter.wait_exit(5s) == 0);
@@ -34,12 +44,10 @@ void stop(Process& reporter) {
 }  // namespace
 
 TEST_CASE("IioSensor, HwmonSensor and DhtSensor publish what the drivers' files say, on MQTT") {
-  Broker broker;
-  MqttClient client(broker.port());
-  REQUIRE(client.wait_connected(5s));
-  REQUIRE(client.subscribe("sr/#"));
+  Wire wire;
+  MqttClient& client = wire.client;
   TempDir dir;
-  auto reporter = start_reporter(dir, mqtt_section(broker.port()) + fmt::format(R"(
+  auto reporter = start_reporter(dir, mqtt_section(wire.broker.port()) + fmt::format(R"(
 [Sensor_Room]
 Class = iio.iio_sensor.IioSensor
 Connection = mqtt
@@ -100,12 +108,10 @@ Root = {0}
 }
 
 TEST_CASE("a device that is not there: the error lists what there is, the other sections go on") {
-  Broker broker;
-  MqttClient client(broker.port());
-  REQUIRE(client.wait_connected(5s));
-  REQUIRE(client.subscribe("sr/#"));
+  Wire wire;
+  MqttClient& client = wire.client;
   TempDir dir;
-  auto reporter = start_reporter(dir, mqtt_section(broker.port()) + fmt::format(R"(
+  auto reporter = start_reporter(dir, mqtt_section(wire.broker.port()) + fmt::format(R"(
 [Sensor_Missing]
 Class = iio.iio_sensor.IioSensor
 Connection = mqtt
