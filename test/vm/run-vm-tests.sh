@@ -143,7 +143,7 @@ fetch_kernel() {
 # and no simulated 1-Wire master at all: build gpio-sim and irq_sim from the
 # matching linux-source, and our w1-fake, against linux-headers.
 build_modules() {
-	local kroot=$CACHE/kernel-$KVER series src_version kmod=$CACHE/kmod-$KVER m
+	local kroot=$CACHE/kernel-$KVER series src_version kmod=$CACHE/kmod-$KVER
 	series=$(series "$KVER")
 	installed "linux-headers-$KVER" && installed "linux-source-$series" || apt_install
 	# gpio-sim.c includes the private drivers/gpio/gpiolib.h: the source must be
@@ -162,23 +162,33 @@ build_modules() {
 	sed -i 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' "$kmod/irq_sim.c"
 	grep -q 'generic_handle_irq(irqnum);' "$kmod/irq_sim.c" || die "the irq_sim.c patch did not apply"
 	printf '\n#include <linux/module.h>\nMODULE_LICENSE("GPL");\n' >> "$kmod/irq_sim.c"
-	echo "obj-m += irq_sim.o gpio-sim.o w1-fake.o" > "$kmod/Kbuild"
+	make_modules "$kmod" extra .modules "$KMOD_KEY" irq_sim gpio-sim w1-fake
+}
+
+# make_modules DIR SUBDIR KEYFILE KEY MODULE...: builds the MODULEs from the
+# sources in DIR against linux-headers-KVER, installs them into the cached
+# kernel's lib/modules/KVER/SUBDIR, refreshes modules.dep (the .deb ships
+# none) and writes KEY to the kernel's KEYFILE; DIR is removed.
+make_modules() {
+	local kmod=$1 subdir=$2 keyfile=$3 key=$4 kroot=$CACHE/kernel-$KVER m
+	shift 4
+	echo "obj-m += ${*/%/.o}" > "$kmod/Kbuild"
 	make -s -C "/usr/src/linux-headers-$KVER" M="$kmod" modules 2>&1 | grep -v 'Skipping BTF' >&2 || true
-	for m in irq_sim gpio-sim w1-fake; do
+	for m in "$@"; do
 		[ -f "$kmod/$m.ko" ] || die "module $m.ko was not built"
 	done
 	strip --strip-debug "$kmod"/*.ko
-	mkdir -p "$kroot/lib/modules/$KVER/extra"
-	cp "$kmod"/*.ko "$kroot/lib/modules/$KVER/extra/"
+	mkdir -p "$kroot/lib/modules/$KVER/$subdir"
+	cp "$kmod"/*.ko "$kroot/lib/modules/$KVER/$subdir/"
 	rm -rf "$kmod"
-	depmod -b "$kroot" "$KVER" # the .deb ships no modules.dep
-	echo "$KMOD_KEY" > "$kroot/.modules"
+	depmod -b "$kroot" "$KVER"
+	echo "$key" > "$kroot/$keyfile"
 }
 
 # build_sensor_modules: dht11.ko from the kernel's source and our
 # dht-fake.ko, into lib/modules/KVER/sensors.
 build_sensor_modules() {
-	local kroot=$CACHE/kernel-$KVER series kmod=$CACHE/kmod-sensors-$KVER m
+	local kroot=$CACHE/kernel-$KVER series kmod=$CACHE/kmod-sensors-$KVER
 	series=$(series "$KVER")
 	installed "linux-headers-$KVER" && installed "linux-source-$series" || apt_install
 	rm -rf "$kmod" "$kroot/lib/modules/$KVER/sensors"
@@ -187,17 +197,7 @@ build_sensor_modules() {
 	tar -xJf "/usr/src/linux-source-$series.tar.xz" -C "$kmod" --transform='s,.*/,,' \
 		"${SENSOR_KMOD_SRCS[@]/#/linux-source-$series/}"
 	cp "$HERE/kmod/dht-fake.c" "$kmod/"
-	echo "obj-m += dht11.o dht-fake.o" > "$kmod/Kbuild"
-	make -s -C "/usr/src/linux-headers-$KVER" M="$kmod" modules 2>&1 | grep -v 'Skipping BTF' >&2 || true
-	for m in dht11 dht-fake; do
-		[ -f "$kmod/$m.ko" ] || die "module $m.ko was not built"
-	done
-	strip --strip-debug "$kmod"/*.ko
-	mkdir -p "$kroot/lib/modules/$KVER/sensors"
-	cp "$kmod"/*.ko "$kroot/lib/modules/$KVER/sensors/"
-	rm -rf "$kmod"
-	depmod -b "$kroot" "$KVER"
-	echo "$SENSOR_KMOD_KEY" > "$kroot/.sensor-modules"
+	make_modules "$kmod" sensors .sensor-modules "$SENSOR_KMOD_KEY" dht11 dht-fake
 }
 
 # ------------------------------------------------------------- bluetooth --

@@ -83,16 +83,7 @@ echo "kernel: bme280 $(cat "$BME/in_temp_input") m°C, $(cat "$BME/in_pressure_i
 	"$(cat "$BME/in_humidityrelative_input") m%; dht11 $(cat "$DHT/in_humidityrelative_input") m%"
 
 # --- the daemon -------------------------------------------------------------
-ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
-mkdir -p /tmp/ks
-printf 'listener 1883 127.0.0.1\nallow_anonymous true\nuser root\n' > /tmp/ks/mosquitto.conf
-mosquitto -c /tmp/ks/mosquitto.conf > /tmp/ks/broker.log 2>&1 &
-MQ_PID=$!
-eventually 10 "mosquitto listens on 127.0.0.1:1883" sh -c 'netstat -ltn 2>/dev/null | grep -q "127.0.0.1:1883"'
-mosquitto_sub -h 127.0.0.1 -v -t 'ks/#' -t 'homeassistant/#' > /tmp/ks/wire 2>&1 &
-SUB_PID=$!
-stop_mq() { kill "$SUB_PID" "$MQ_PID" 2>/dev/null; wait "$SUB_PID" "$MQ_PID" 2>/dev/null; }
-trap 'stop_mq; cleanup' EXIT
+mq_start /tmp/ks 'ks/#' 'homeassistant/#'
 
 cat > /tmp/kernel.ini <<EOF
 [Logging]
