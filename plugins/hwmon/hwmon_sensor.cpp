@@ -76,7 +76,8 @@ std::vector<HwmonChannel> hwmon_channels(const std::string& dir, const std::set<
     channel.input = dir + "/" + file;
     if (names.count(channel.name + "_label")) {
       sdk::FileText label = sdk::read_small_file(dir + "/" + channel.name + "_label", 256);
-      if (label.ok) channel.label = std::string(sdk::trim(std::string_view(label.text).substr(0, label.text.find('\n'))));
+      if (label.ok)
+        channel.label = std::string(sdk::trim(std::string_view(label.text).substr(0, label.text.find('\n'))));
     }
     found.emplace_back(number, std::move(channel));
   }
@@ -100,17 +101,21 @@ iio::ChannelChoice resolve_hwmon_channel(const std::vector<HwmonChannel>& channe
     if (!spec.empty() && c.label == spec) by_label.push_back(&c);
     if (!name.empty() && c.name == name) by_name.push_back(&c);
   }
-  const std::vector<const HwmonChannel*>& matches = spec.empty() ? of_kind : !by_label.empty() ? by_label : by_name;
+  const std::vector<const HwmonChannel*>& matches = spec.empty()        ? of_kind
+                                                    : !by_label.empty() ? by_label
+                                                                        : by_name;
   if (matches.size() == 1) {
     choice.files = iio::ChannelFiles{shown(*matches.front()), matches.front()->input, {}, {}, {}};
   } else if (spec.empty()) {
-    choice.error = of_kind.empty()
-                       ? fmt::format("the chip has no {} channel (it has: {})", kind, listed(all))
-                       : fmt::format("the chip has more than one {} channel ({}): say which", kind, listed(of_kind));
+    choice.error = of_kind.empty() ? fmt::format("the chip has no {} channel (it has: {})", kind, listed(all))
+                                   : fmt::format("the chip has more than one {} channel ({}): say which",
+                                                 kind, listed(of_kind));
   } else if (matches.empty()) {
-    choice.error = fmt::format("the chip has no channel labelled or named '{}' (it has: {})", spec, listed(all));
+    choice.error =
+        fmt::format("the chip has no channel labelled or named '{}' (it has: {})", spec, listed(all));
   } else {
-    choice.error = fmt::format("more than one channel is labelled '{}' ({}): name one (temp2)", spec, listed(matches));
+    choice.error =
+        fmt::format("more than one channel is labelled '{}' ({}): name one (temp2)", spec, listed(matches));
   }
   return choice;
 }
@@ -128,9 +133,8 @@ iio::PlanOrError plan_hwmon(const std::string& root, const std::string& spec,
 
 HwmonSensor::HwmonSensor(sdk::Host host, const sdk::Params& params)
     : sensor_(host, iio::configured_outputs(kHwmonOutputs, params), params.choice<iio::TempUnit>("TempUnit"),
-              [root = params.get("Root"), spec = params.get("Chip")](const std::vector<iio::Output>& outputs) {
-                return plan_hwmon(root, spec, outputs);
-              }) {}
+              [root = params.get("Root"), spec = params.get("Chip")](
+                  const std::vector<iio::Output>& outputs) { return plan_hwmon(root, spec, outputs); }) {}
 
 void HwmonSensor::check(const sdk::Params& params, sdk::CheckReport& report) {
   iio::check_outputs(kHwmonOutputs, params, report);

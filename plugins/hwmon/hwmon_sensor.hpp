@@ -104,8 +104,9 @@ class HwmonSensor {
           "the hwmon chip: its name (cpu_thermal, lm75), directory (hwmon0), the device it is on (1-0048) "
           "or a path (/sys/class/hwmon/hwmon0)"),
       sdk::string_param("TempDest").help("destination of a temperature (°C, or °F with TempUnit = F)"),
-      sdk::string_param("TempChannel").help(
-          "the channel TempDest reads: its label (Package id 0) or name (temp2); default: the only one"),
+      sdk::string_param("TempChannel")
+          .help(
+              "the channel TempDest reads: its label (Package id 0) or name (temp2); default: the only one"),
       sdk::string_param("HumiDest").help("destination of a relative humidity (%)"),
       sdk::string_param("HumiChannel").help("the channel HumiDest reads (label or name, e.g. humidity1)"),
       sdk::string_param("VoltageDest").help("destination of a voltage (V)"),
@@ -119,7 +120,9 @@ class HwmonSensor {
       sdk::string_param("Destination").help("destination of any other channel, in the hwmon ABI's unit"),
       sdk::string_param("Channel").help("the channel Destination reads (label or name, e.g. energy1)"),
       sdk::float_param("Poll").required().min(0.01).help("seconds between readings"),
-      sdk::choice_param("TempUnit", "C|F").fallback("C").help("publish degrees Celsius (C) or Fahrenheit (F)"),
+      sdk::choice_param("TempUnit", "C|F")
+          .fallback("C")
+          .help("publish degrees Celsius (C) or Fahrenheit (F)"),
       sdk::string_param("Root").fallback("/").help(
           "sysfs root; chips are read in <Root>/sys/class/hwmon (tests use a fixture tree)"),
       sdk::end_params};

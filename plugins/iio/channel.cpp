@@ -49,11 +49,11 @@ std::string shared_by_type_name(std::string_view channel) {
 }
 
 // The first of in_<channel>_<attr>, in_<type>_<attr>, in_<attr> that exists.
-std::string attribute_for(const std::string& dir, const std::set<std::string>& names, std::string_view channel,
-                          std::string_view attr) {
-  for (const std::string& candidate : {fmt::format("in_{}_{}", channel, attr),
-                                       fmt::format("in_{}_{}", shared_by_type_name(channel), attr),
-                                       fmt::format("in_{}", attr)})
+std::string attribute_for(const std::string& dir, const std::set<std::string>& names,
+                          std::string_view channel, std::string_view attr) {
+  for (const std::string& candidate :
+       {fmt::format("in_{}_{}", channel, attr), fmt::format("in_{}_{}", shared_by_type_name(channel), attr),
+        fmt::format("in_{}", attr)})
     if (names.count(candidate)) return dir + "/" + candidate;
   return {};
 }
@@ -141,7 +141,8 @@ std::vector<std::string> iio_channels(const std::set<std::string>& names) {
     for (std::string_view suffix : {"_input", "_raw"})
       if (ends_with(n, suffix) && n.size() > 3 + suffix.size()) {
         std::string channel(n.substr(3, n.size() - 3 - suffix.size()));
-        if (std::find(channels.begin(), channels.end(), channel) == channels.end()) channels.push_back(channel);
+        if (std::find(channels.begin(), channels.end(), channel) == channels.end())
+          channels.push_back(channel);
       }
   }
   std::sort(channels.begin(), channels.end());
@@ -158,11 +159,10 @@ ChannelChoice resolve_iio_channel(const std::string& dir, const std::set<std::st
     for (const std::string& c : offered)
       if (iio_channel_type(c) == type) of_type.push_back(c);
     if (of_type.size() != 1) {
-      choice.error = of_type.empty()
-                         ? fmt::format("the device has no {} channel (it has: {})", type,
-                                       offered.empty() ? "none" : joined(offered))
-                         : fmt::format("the device has more than one {} channel ({}): say which", type,
-                                       joined(of_type));
+      choice.error = of_type.empty() ? fmt::format("the device has no {} channel (it has: {})", type,
+                                                   offered.empty() ? "none" : joined(offered))
+                                     : fmt::format("the device has more than one {} channel ({}): say which",
+                                                   type, joined(of_type));
       return choice;
     }
     wanted = of_type.front();

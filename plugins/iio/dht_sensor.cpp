@@ -95,8 +95,9 @@ DeviceLookup find_dht_device(const std::string& root, unsigned pin) {
       result.device = std::move(device);
       return result;
     }
-    others += fmt::format("{}{} on {}", others.empty() ? "" : ", ", describe(device),
-                          on ? fmt::format("GPIO {}", *on) : std::string("an unknown pin (no device-tree node)"));
+    others +=
+        fmt::format("{}{} on {}", others.empty() ? "" : ", ", describe(device),
+                    on ? fmt::format("GPIO {}", *on) : std::string("an unknown pin (no device-tree node)"));
   }
   if (others.empty())
     result.error = fmt::format(
@@ -104,11 +105,13 @@ DeviceLookup find_dht_device(const std::string& root, unsigned pin) {
         "and reboot",
         class_dir, pin);
   else
-    result.error = fmt::format("Pin: no dht11 device on GPIO {}; found {} (or name one with Device)", pin, others);
+    result.error =
+        fmt::format("Pin: no dht11 device on GPIO {}; found {} (or name one with Device)", pin, others);
   return result;
 }
 
-DhtRead read_dht(const std::string& root, std::optional<unsigned> pin, const std::string& spec, std::string dir) {
+DhtRead read_dht(const std::string& root, std::optional<unsigned> pin, const std::string& spec,
+                 std::string dir) {
   DhtRead read;
   if (dir.empty()) {
     DeviceLookup lookup = spec.empty() && pin ? find_dht_device(root, *pin) : find_iio_device(root, spec);
@@ -123,7 +126,8 @@ DhtRead read_dht(const std::string& root, std::optional<unsigned> pin, const std
   read.temperature = read_channel(ChannelFiles{"temp", dir + "/in_temp_input", {}, {}, {}});
   // A failed transfer is not kept: reading humidity now would start another.
   if (read.temperature.ok)
-    read.humidity = read_channel(ChannelFiles{"humidityrelative", dir + "/in_humidityrelative_input", {}, {}, {}});
+    read.humidity =
+        read_channel(ChannelFiles{"humidityrelative", dir + "/in_humidityrelative_input", {}, {}, {}});
   return read;
 }
 
@@ -149,9 +153,11 @@ DhtSensor::DhtSensor(sdk::Host host, const sdk::Params& params)
 
 void DhtSensor::check(const sdk::Params& params, sdk::CheckReport& report) {
   if (!params.has("Pin") && !params.has("Device"))
-    report.error("Pin", "required: the GPIO the sensor is on (dtoverlay=dht11,gpiopin=N), unless Device is set");
+    report.error("Pin",
+                 "required: the GPIO the sensor is on (dtoverlay=dht11,gpiopin=N), unless Device is set");
   if (auto poll = params.find<double>("Poll"); poll && *poll < 2)
-    report.warning("Poll", "the kernel reads a DHT at most every 2 s; faster polls publish the same reading again");
+    report.warning("Poll",
+                   "the kernel reads a DHT at most every 2 s; faster polls publish the same reading again");
 }
 
 sdk::PollResult DhtSensor::poll() {

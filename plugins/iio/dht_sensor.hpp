@@ -102,7 +102,8 @@ struct DhtRead {
   ChannelValue temperature;
   ChannelValue humidity;
 };
-DhtRead read_dht(const std::string& root, std::optional<unsigned> pin, const std::string& spec, std::string dir);
+DhtRead read_dht(const std::string& root, std::optional<unsigned> pin, const std::string& spec,
+                 std::string dir);
 
 // Whether a failed read is tried again within the poll: a DHT's usual
 // failures (EIO: garbled answer; ETIMEDOUT: no answer; EAGAIN) while fewer
@@ -142,7 +143,9 @@ class DhtSensor {
       sdk::string_param("HumiDest").required().help("destination of the relative humidity (%)"),
       sdk::float_param("Poll").required().min(0.01).help(
           "seconds between readings (the kernel reads the sensor at most every 2 s)"),
-      sdk::choice_param("TempUnit", "C|F").fallback("C").help("publish degrees Celsius (C) or Fahrenheit (F)"),
+      sdk::choice_param("TempUnit", "C|F")
+          .fallback("C")
+          .help("publish degrees Celsius (C) or Fahrenheit (F)"),
       sdk::bool_param("Smoothing").fallback("no").help("publish the mean of the last 5 valid readings"),
       sdk::string_param("Device").help(
           "the IIO device instead of the dht11 device on Pin: name, label, iio:deviceN, the device it is on "

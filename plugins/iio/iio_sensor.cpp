@@ -60,7 +60,8 @@ void IioSensor::check(const sdk::Params& params, sdk::CheckReport& report) {
   check_outputs(kIioOutputs, params, report);
   for (const OutputKind& kind : kIioOutputs)
     if (auto channel = params.find(kind.channel_key); channel && normalize_iio_channel(*channel).empty())
-      report.error(kind.channel_key, fmt::format("'{}' is not a channel name such as temp or voltage0", *channel));
+      report.error(kind.channel_key,
+                   fmt::format("'{}' is not a channel name such as temp or voltage0", *channel));
 }
 
 }  // namespace sr::iio

@@ -35,8 +35,8 @@
 //    their files opened and logged once at INFO; each later poll reads them
 //    with one pread at offset 0 (sysfs answers anew). They are looked up
 //    again after a read says the device is gone (ENODEV, ENOENT):
-//    iio:deviceN numbers can change across a driver reload. A device or channel that is not there is an error naming
-//    what there is; the poll fails, so the host backs off.
+//    iio:deviceN numbers can change across a driver reload. A device or channel that is not there is an error
+//    naming what there is; the poll fails, so the host backs off.
 //  - Each poll reads every channel on a worker (a driver may convert for
 //    tens of ms); a channel that fails is logged naming its file and errno
 //    text; the poll fails only when no channel gave a reading.
@@ -90,22 +90,27 @@ class IioSensor {
           "the IIO device: its name (bme280), label, directory (iio:device0), the device it is on (1-0076) "
           "or a path (/sys/bus/iio/devices/iio:device0)"),
       sdk::string_param("TempDest").help("destination of the temperature (°C, or °F with TempUnit = F)"),
-      sdk::string_param("TempChannel").help("the channel TempDest reads (default: the device's only temp channel)"),
+      sdk::string_param("TempChannel")
+          .help("the channel TempDest reads (default: the device's only temp channel)"),
       sdk::string_param("HumiDest").help("destination of the relative humidity (%)"),
       sdk::string_param("HumiChannel").help("the channel HumiDest reads (default: humidityrelative)"),
       sdk::string_param("PressureDest").help("destination of the pressure (hPa)"),
       sdk::string_param("PressureChannel").help("the channel PressureDest reads (default: pressure)"),
       sdk::string_param("VoltageDest").help("destination of a voltage (V)"),
-      sdk::string_param("VoltageChannel").help(
-          "the channel VoltageDest reads, e.g. voltage0 (default: the device's only voltage channel)"),
+      sdk::string_param("VoltageChannel")
+          .help("the channel VoltageDest reads, e.g. voltage0 (default: the device's only voltage channel)"),
       sdk::string_param("CurrentDest").help("destination of a current (A)"),
-      sdk::string_param("CurrentChannel").help("the channel CurrentDest reads (default: the only current channel)"),
+      sdk::string_param("CurrentChannel")
+          .help("the channel CurrentDest reads (default: the only current channel)"),
       sdk::string_param("IlluminanceDest").help("destination of the illuminance (lx)"),
-      sdk::string_param("IlluminanceChannel").help("the channel IlluminanceDest reads (default: illuminance)"),
+      sdk::string_param("IlluminanceChannel")
+          .help("the channel IlluminanceDest reads (default: illuminance)"),
       sdk::string_param("Destination").help("destination of any other channel, in the IIO ABI's unit"),
       sdk::string_param("Channel").help("the channel Destination reads, e.g. proximity or concentration_co2"),
       sdk::float_param("Poll").required().min(0.01).help("seconds between readings"),
-      sdk::choice_param("TempUnit", "C|F").fallback("C").help("publish degrees Celsius (C) or Fahrenheit (F)"),
+      sdk::choice_param("TempUnit", "C|F")
+          .fallback("C")
+          .help("publish degrees Celsius (C) or Fahrenheit (F)"),
       sdk::string_param("Root").fallback("/").help(
           "sysfs root; devices are read in <Root>/sys/bus/iio/devices (tests use a fixture tree)"),
       sdk::end_params};

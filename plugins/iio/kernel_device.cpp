@@ -97,8 +97,8 @@ std::string describe(const KernelDevice& device) {
   return fmt::format("{} ({})", text, details);
 }
 
-DeviceChoice choose_device(const std::vector<KernelDevice>& devices, std::string_view spec, std::string_view what,
-                           const std::string& class_dir) {
+DeviceChoice choose_device(const std::vector<KernelDevice>& devices, std::string_view spec,
+                           std::string_view what, const std::string& class_dir) {
   DeviceChoice choice;
   spec = sdk::trim(spec);
   const std::string_view kinds[] = {"entry", "label", "name", "parent"};

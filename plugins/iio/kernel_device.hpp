@@ -17,11 +17,11 @@ namespace sr::iio {
 
 // One device directory of a class, with the names a user may call it by.
 struct KernelDevice {
-  std::string dir;     // full path, e.g. <Root>/sys/bus/iio/devices/iio:device0
-  std::string entry;   // the directory's own name: iio:device0, hwmon2
-  std::string name;    // its `name` attribute (bme280, cpu_thermal), trimmed; may be empty
-  std::string label;   // its `label` attribute (IIO since Linux 5.13), trimmed; may be empty
-  std::string parent;  // the device it belongs to, last component: 1-0076, thermal_zone0
+  std::string dir;         // full path, e.g. <Root>/sys/bus/iio/devices/iio:device0
+  std::string entry;       // the directory's own name: iio:device0, hwmon2
+  std::string name;        // its `name` attribute (bme280, cpu_thermal), trimmed; may be empty
+  std::string label;       // its `label` attribute (IIO since Linux 5.13), trimmed; may be empty
+  std::string parent;      // the device it belongs to, last component: 1-0076, thermal_zone0
   std::string parent_dir;  // its directory (full path), empty when unknown
 };
 
@@ -49,8 +49,8 @@ struct DeviceChoice {
   const KernelDevice* device = nullptr;  // into `devices`; null on error
   std::string error;
 };
-DeviceChoice choose_device(const std::vector<KernelDevice>& devices, std::string_view spec, std::string_view what,
-                           const std::string& class_dir);
+DeviceChoice choose_device(const std::vector<KernelDevice>& devices, std::string_view spec,
+                           std::string_view what, const std::string& class_dir);
 
 // The device a section's `key` (Device, Chip) names by `spec`: a path under
 // `root` when it starts with '/', else one of the devices whose entry

@@ -14,7 +14,8 @@ namespace {
 
 std::string destination_keys(std::span<const OutputKind> kinds) {
   std::string keys;
-  for (const OutputKind& kind : kinds) keys += fmt::format("{}{}", keys.empty() ? "" : ", ", kind.destination_key);
+  for (const OutputKind& kind : kinds)
+    keys += fmt::format("{}{}", keys.empty() ? "" : ", ", kind.destination_key);
   return keys;
 }
 
@@ -29,8 +30,8 @@ std::vector<Output> configured_outputs(std::span<const OutputKind> kinds, const 
     throw std::runtime_error(fmt::format("nothing to publish: set one of {}", destination_keys(kinds)));
   for (const Output& output : outputs)
     if (!output.kind->channel_type && output.channel.empty())
-      throw std::runtime_error(
-          fmt::format("{} needs {}: the channel to read", output.kind->destination_key, output.kind->channel_key));
+      throw std::runtime_error(fmt::format("{} needs {}: the channel to read", output.kind->destination_key,
+                                           output.kind->channel_key));
   return outputs;
 }
 
@@ -61,11 +62,12 @@ PlanOrError plan_outputs(const KernelDevice& device, const std::vector<Output>& 
   SensorPlan plan;
   plan.device = describe(device);
   for (const Output& output : outputs) {
-    ChannelChoice channel = resolve(output.channel, output.kind->channel_type ? output.kind->channel_type : "");
+    ChannelChoice channel =
+        resolve(output.channel, output.kind->channel_type ? output.kind->channel_type : "");
     if (!channel.files) {
-      result.error = fmt::format("{}: {}: {}",
-                                 output.channel.empty() ? output.kind->destination_key : output.kind->channel_key,
-                                 plan.device, channel.error);
+      result.error = fmt::format(
+          "{}: {}: {}", output.channel.empty() ? output.kind->destination_key : output.kind->channel_key,
+          plan.device, channel.error);
       return result;
     }
     plan.channels.push_back(std::move(*channel.files));
@@ -92,11 +94,12 @@ sdk::PollResult KernelSensor::poll() {
           return result;
         },
         done);
-  return host_.poll_async([resolver = resolver_, outputs = outputs_] { return find_and_read(resolver, outputs); },
-                          done);
+  return host_.poll_async(
+      [resolver = resolver_, outputs = outputs_] { return find_and_read(resolver, outputs); }, done);
 }
 
-KernelSensor::Result KernelSensor::find_and_read(const Resolver& resolver, const std::vector<Output>& outputs) {
+KernelSensor::Result KernelSensor::find_and_read(const Resolver& resolver,
+                                                 const std::vector<Output>& outputs) {
   Result result;
   PlanOrError made = resolver(outputs);
   if (!made.plan) {

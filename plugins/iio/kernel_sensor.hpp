@@ -31,10 +31,10 @@ enum class TempUnit { Celsius, Fahrenheit };
 struct OutputKind {
   const char* destination_key;  // "TempDest"
   const char* channel_key;      // "TempChannel"
-  const char* channel_type;     // without a channel key: the device's only channel of this type; null: required
-  double factor;                // the kernel's unit -> the published one (m°C -> °C: 0.001)
-  int decimals;                 // published with up to this many, trailing zeros removed
-  bool temperature;             // TempUnit applies
+  const char* channel_type;  // without a channel key: the device's only channel of this type; null: required
+  double factor;             // the kernel's unit -> the published one (m°C -> °C: 0.001)
+  int decimals;              // published with up to this many, trailing zeros removed
+  bool temperature;          // TempUnit applies
 };
 
 // One output a section configured.
@@ -57,7 +57,7 @@ std::string payload_for(const OutputKind& kind, double kernel_value, TempUnit un
 
 // Where each output reads: the device and, per output, its files.
 struct SensorPlan {
-  std::string device;  // for messages: "iio:device0 (bme280 on 1-0076)"
+  std::string device;                  // for messages: "iio:device0 (bme280 on 1-0076)"
   std::vector<ChannelFiles> channels;  // one per output, in order
 };
 struct PlanOrError {

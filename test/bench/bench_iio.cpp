@@ -41,10 +41,10 @@ double process_cpu_seconds() {
 }
 
 std::string local_config(int sections, double poll, const std::string& section_template) {
-  std::string config = "[Logging]\nLevel = INFO\n\n[Connection_Local]\nClass = local.local_conn.LocalConnection\n"
-                       "Name = local\n\n";
-  for (int i = 0; i < sections; ++i)
-    config += fmt::format(fmt::runtime(section_template), i, poll);
+  std::string config =
+      "[Logging]\nLevel = INFO\n\n[Connection_Local]\nClass = local.local_conn.LocalConnection\n"
+      "Name = local\n\n";
+  for (int i = 0; i < sections; ++i) config += fmt::format(fmt::runtime(section_template), i, poll);
   return config;
 }
 
@@ -58,7 +58,8 @@ double cpu_per_poll(const t::TempDir& dir, const std::string& name, const std::s
   const double before = thread_cpu_seconds(daemon->pid());
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   const double used = thread_cpu_seconds(daemon->pid()) - before;
-  if (daemon->output().find("ERROR") != std::string::npos) fail(name + ": the daemon logged an error", daemon.get());
+  if (daemon->output().find("ERROR") != std::string::npos)
+    fail(name + ": the daemon logged an error", daemon.get());
   stop_daemon(*daemon);
   const double polls = sections * seconds / poll;
   return used / polls * 1e6;
@@ -72,20 +73,24 @@ int main(int argc, char** argv) {
   const double poll = arg_or(argc, argv, 3, 50) / 1000.0;
   t::TempDir dir;
   const std::string root = dir.path() + "/pi";
-  std::filesystem::copy(t::source_dir() + "/test/data/kernel/pi", root,
-                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+  std::filesystem::copy(
+      t::source_dir() + "/test/data/kernel/pi", root,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
 
-  const std::string iio_section = "[Sensor_Iio{0}]\nClass = iio.iio_sensor.IioSensor\nConnection = local\n"
-                                  "Device = bme280\nTempDest = t{0}\nHumiDest = h{0}\nPressureDest = p{0}\n"
-                                  "Poll = {1}\nRoot = " + root + "\n\n";
-  const double iio_us = cpu_per_poll(dir, "iio", local_config(sections, poll, iio_section),
-                                     fmt::format("[Sensor_Iio{}] reading iio:device2", sections - 1), sections,
-                                     poll, seconds);
-  const std::string idle_section = "[Sensor_Idle{0}]\nClass = sr_test.test.TestSensor\nConnection = local\n"
-                                   "Destination = idle{0}\nValues = 1\nPoll = {1}\n\n";
+  const std::string iio_section =
+      "[Sensor_Iio{0}]\nClass = iio.iio_sensor.IioSensor\nConnection = local\n"
+      "Device = bme280\nTempDest = t{0}\nHumiDest = h{0}\nPressureDest = p{0}\n"
+      "Poll = {1}\nRoot = " +
+      root + "\n\n";
+  const double iio_us =
+      cpu_per_poll(dir, "iio", local_config(sections, poll, iio_section),
+                   fmt::format("[Sensor_Iio{}] reading iio:device2", sections - 1), sections, poll, seconds);
+  const std::string idle_section =
+      "[Sensor_Idle{0}]\nClass = sr_test.test.TestSensor\nConnection = local\n"
+      "Destination = idle{0}\nValues = 1\nPoll = {1}\n\n";
   // TestSensors say nothing when they start: the daemon's own start line.
-  const double host_us =
-      cpu_per_poll(dir, "idle", local_config(sections, poll, idle_section), " running ", sections, poll, seconds);
+  const double host_us = cpu_per_poll(dir, "idle", local_config(sections, poll, idle_section), " running ",
+                                      sections, poll, seconds);
 
   const std::string device = root + "/sys/bus/iio/devices/iio:device2/";
   const std::string files[] = {device + "in_temp_input", device + "in_humidityrelative_input",
@@ -113,7 +118,8 @@ int main(int argc, char** argv) {
   if (sum == 0) fail("the fixture read as zeros");
 
   std::printf(
-      "iio poll: %.1f us of CPU per IioSensor poll of a BME280 (3 channels, worker and loop; budget %.0f us: %s); "
+      "iio poll: %.1f us of CPU per IioSensor poll of a BME280 (3 channels, worker and loop; budget %.0f us: "
+      "%s); "
       "floors: the host's own poll (a TestSensor doing nothing) %.1f us, the three reads alone %.1f us "
       "(%.1f us opening and closing them each time); %d sections every %.0f ms for %d s\n",
       iio_us, kBudgetUs, iio_us <= kBudgetUs ? "met" : "MISSED", host_us, preads_us, opens_us, sections,

@@ -117,7 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string> offered = iio_channels(names);
   FUZZ_CHECK(std::is_sorted(offered.begin(), offered.end()));
   FUZZ_CHECK(std::adjacent_find(offered.begin(), offered.end()) == offered.end());
-  for (const std::string& c : offered) FUZZ_CHECK(names.count("in_" + c + "_input") || names.count("in_" + c + "_raw"));
+  for (const std::string& c : offered)
+    FUZZ_CHECK(names.count("in_" + c + "_input") || names.count("in_" + c + "_raw"));
   const std::string dir = "/nonexistent-fuzz";
   const ChannelChoice iio = resolve_iio_channel(dir, names, channel, wanted_type);
   FUZZ_CHECK(iio.files.has_value() != !iio.error.empty());
@@ -125,11 +126,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const ChannelFiles& f = *iio.files;
     FUZZ_CHECK(f.input.empty() != f.raw.empty());
     for (const std::string* path : {&f.input, &f.raw, &f.scale, &f.offset})
-      if (!path->empty()) FUZZ_CHECK(path->rfind(dir + "/", 0) == 0 && names.count(path->substr(dir.size() + 1)));
+      if (!path->empty())
+        FUZZ_CHECK(path->rfind(dir + "/", 0) == 0 && names.count(path->substr(dir.size() + 1)));
     if (channel.empty()) {
       FUZZ_CHECK(iio_channel_type(f.channel) == wanted_type);
-      FUZZ_CHECK(std::count_if(offered.begin(), offered.end(),
-                               [&](const std::string& c) { return iio_channel_type(c) == wanted_type; }) == 1);
+      FUZZ_CHECK(std::count_if(offered.begin(), offered.end(), [&](const std::string& c) {
+                   return iio_channel_type(c) == wanted_type;
+                 }) == 1);
     } else {
       FUZZ_CHECK(f.channel == channel);
     }

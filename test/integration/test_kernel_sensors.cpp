@@ -86,18 +86,19 @@ HumiDest = garden/humidity
 Poll = 60
 Root = {0}
 )",
-                                                                                 fixture("pi")));
+                                                                                     fixture("pi")));
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"sr/room/temperature", "25.08"}, {"sr/room/humidity", "46.333"},     {"sr/room/pressure", "1006.533"},
-      {"sr/tank/voltage", "1.024"},     {"sr/pi/cpu", "118.962"},           {"sr/garden/temperature", "-5.3"},
+      {"sr/room/temperature", "25.08"}, {"sr/room/humidity", "46.333"}, {"sr/room/pressure", "1006.533"},
+      {"sr/tank/voltage", "1.024"},     {"sr/pi/cpu", "118.962"},       {"sr/garden/temperature", "-5.3"},
       {"sr/garden/humidity", "81.2"}};
   for (const auto& [topic, payload] : expected) {
     CAPTURE(topic);
     CHECK_MESSAGE(client.wait_for_message(topic, payload, 10s), reporter->output());
   }
-  CHECK(reporter->wait_for_output("[Sensor_Room] reading iio:device2 (bme280 on 1-0076): temp -> room/temperature, "
-                                  "humidityrelative -> room/humidity, pressure -> room/pressure",
-                                  1s));
+  CHECK(reporter->wait_for_output(
+      "[Sensor_Room] reading iio:device2 (bme280 on 1-0076): temp -> room/temperature, "
+      "humidityrelative -> room/humidity, pressure -> room/pressure",
+      1s));
   CHECK(reporter->wait_for_output("[Sensor_Garden] reading iio:device1 (dht11@11 on dht11@11)", 1s));
   // A refresh republishes every destination's reading without reading again.
   client.clear();
@@ -129,12 +130,13 @@ HumiDest = board/h
 Poll = 60
 Root = {0}
 )",
-                                                                                 fixture("pi")));
+                                                                                     fixture("pi")));
   CHECK(client.wait_for_message("sr/board/t", "22.875", 10s));
   CHECK(client.wait_for_message("sr/board/h", "51.25", 5s));
   CHECK(reporter->wait_for_output(
       "ERROR   [Sensor_Missing] Device: no IIO device 'sht4x' in " + fixture("pi") +
-          "/sys/bus/iio/devices; there are: iio:device0 (dht11@4 on dht11@4), iio:device1 (dht11@11 on dht11@11), "
+          "/sys/bus/iio/devices; there are: iio:device0 (dht11@4 on dht11@4), iio:device1 (dht11@11 on "
+          "dht11@11), "
           "iio:device2 (bme280 on 1-0076), iio:device3 (ads1015 on 1-0048), iio:device4 (xadc, label "
           "fpga-monitor on xadc)",
       5s));
@@ -144,14 +146,15 @@ Root = {0}
 TEST_CASE("the original's DhtSensor example runs: openHAB, an AM2302 on pin 7, °F, a fixture as the sensor") {
   // The pi fixture with its first DHT moved to pin 7.
   TempDir tree;
-  std::filesystem::copy(fixture("pi"), tree.path(),
-                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+  std::filesystem::copy(
+      fixture("pi"), tree.path(),
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
   const std::string gpios = tree.path() + "/sys/firmware/devicetree/base/dht11@4/gpios";
   std::filesystem::remove(gpios);
   write_file(gpios, std::string("\0\0\0\x7b\0\0\0\x07\0\0\0\0", 12));
 
-  OpenhabDouble openhab("oh2", {"--item", "Test_Refresh:Switch", "--item", "temperature:Number", "--item",
-                                "humidity:Number"});
+  OpenhabDouble openhab(
+      "oh2", {"--item", "Test_Refresh:Switch", "--item", "temperature:Number", "--item", "humidity:Number"});
   // gpio/README.md lines 36-57 of the INI era, word for word but for the
   // URL (the double's) and Root (the fixture).
   const std::string ini = fmt::format(R"([Logging]

@@ -51,13 +51,15 @@ bool poll_once(Instance<T>& sensor) {
   FakeHost& host = sensor.host();
   const size_t before = host.poll_done_count(), failed_before = host.poll_failed_count();
   REQUIRE(sensor.poll() == SR_POLL_PENDING);
-  REQUIRE_MESSAGE(host.run_until([&] { return host.poll_done_count() == before + 1; }), "the poll never ended");
+  REQUIRE_MESSAGE(host.run_until([&] { return host.poll_done_count() == before + 1; }),
+                  "the poll never ended");
   return host.poll_failed_count() == failed_before;
 }
 
 std::string logs(const FakeHost& host) {
   std::string text;
-  for (const auto& line : host.logs()) text += fmt::format("{} {}\n", sr::sdk::testing::level_name(line.level), line.text);
+  for (const auto& line : host.logs())
+    text += fmt::format("{} {}\n", sr::sdk::testing::level_name(line.level), line.text);
   return text;
 }
 
@@ -65,8 +67,9 @@ std::string logs(const FakeHost& host) {
 struct TreeCopy {
   TempDir dir;
   explicit TreeCopy(const std::string& name) {
-    std::filesystem::copy(fixture(name), dir.path(),
-                          std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+    std::filesystem::copy(
+        fixture(name), dir.path(),
+        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
   }
   std::string root() const { return dir.path(); }
 };
@@ -96,7 +99,8 @@ TEST_CASE("read_small_file keeps the read's errno: a missing file, a driver's EI
   CHECK(missing.error_number == ENOENT);
   CHECK(missing.error == "No such file or directory");
   // The EIO fixtures link /proc/self/mem, whose offset 0 is never mapped.
-  sr::sdk::FileText eio = sr::sdk::read_small_file(fixture("dht_eio") + "/sys/bus/iio/devices/iio:device0/in_temp_input");
+  sr::sdk::FileText eio =
+      sr::sdk::read_small_file(fixture("dht_eio") + "/sys/bus/iio/devices/iio:device0/in_temp_input");
   CHECK_FALSE(eio.ok);
   CHECK(eio.error_number == EIO);
   CHECK(eio.error == "Input/output error");
@@ -125,10 +129,10 @@ TEST_CASE("list_devices reads each device's name, label and parent, ordered by n
   REQUIRE(devices.size() == 5);
   std::vector<std::string> described;
   for (const KernelDevice& d : devices) described.push_back(describe(d));
-  CHECK(described == std::vector<std::string>{
-                         "iio:device0 (dht11@4 on dht11@4)", "iio:device1 (dht11@11 on dht11@11)",
-                         "iio:device2 (bme280 on 1-0076)", "iio:device3 (ads1015 on 1-0048)",
-                         "iio:device4 (xadc, label fpga-monitor on xadc)"});
+  CHECK(described ==
+        std::vector<std::string>{"iio:device0 (dht11@4 on dht11@4)", "iio:device1 (dht11@11 on dht11@11)",
+                                 "iio:device2 (bme280 on 1-0076)", "iio:device3 (ads1015 on 1-0048)",
+                                 "iio:device4 (xadc, label fpga-monitor on xadc)"});
   CHECK(devices[2].dir == kIio + "/iio:device2");
   CHECK(list_devices(fixture("empty") + "/sys/bus/iio/devices", "iio:device").empty());
   // hwmon4 is an old-style driver: its name is in device/.
@@ -155,7 +159,8 @@ TEST_CASE("choose_device: directory, then label, then name, then the device it i
   CHECK(missing.error ==
         "no IIO device 'sht4x' in " + kIio +
             "; there are: iio:device0 (dht11@4 on dht11@4), iio:device1 (dht11@11 on dht11@11), iio:device2 "
-            "(bme280 on 1-0076), iio:device3 (ads1015 on 1-0048), iio:device4 (xadc, label fpga-monitor on xadc)");
+            "(bme280 on 1-0076), iio:device3 (ads1015 on 1-0048), iio:device4 (xadc, label fpga-monitor on "
+            "xadc)");
   DeviceChoice none = choose_device({}, "bme280", "IIO device", "/x/sys/bus/iio/devices");
   CHECK(none.error == "no IIO device 'bme280': /x/sys/bus/iio/devices has none (is the driver loaded?)");
 }
@@ -182,7 +187,8 @@ TEST_CASE("under_root joins a root and an absolute path without doubled slashes"
 // ---------------------------------------------------------------------------
 // IIO channels
 
-TEST_CASE("IIO channel names: the in_ prefix and _input/_raw suffix dropped, the type before index and modifier") {
+TEST_CASE(
+    "IIO channel names: the in_ prefix and _input/_raw suffix dropped, the type before index and modifier") {
   CHECK(normalize_iio_channel("temp") == "temp");
   CHECK(normalize_iio_channel("in_voltage0_raw") == "voltage0");
   CHECK(normalize_iio_channel(" in_temp_object_input ") == "temp_object");
@@ -206,8 +212,8 @@ TEST_CASE("resolve_iio_channel: _input first, else _raw with its own or the type
   CHECK(*v0.files == ChannelFiles{"voltage0", "", ads + "/in_voltage0_raw", ads + "/in_voltage0_scale", ""});
   ChannelChoice t0 = resolve_iio_channel(xadc, file_names(xadc), "", "temp");
   REQUIRE(t0.files);
-  CHECK(*t0.files ==
-        ChannelFiles{"temp0", "", xadc + "/in_temp0_raw", xadc + "/in_temp0_scale", xadc + "/in_temp0_offset"});
+  CHECK(*t0.files == ChannelFiles{"temp0", "", xadc + "/in_temp0_raw", xadc + "/in_temp0_scale",
+                                  xadc + "/in_temp0_offset"});
   ChannelChoice v1 = resolve_iio_channel(xadc, file_names(xadc), "voltage1", "voltage");
   REQUIRE(v1.files);
   CHECK(v1.files->scale == xadc + "/in_voltage_scale");  // shared by type
@@ -217,7 +223,8 @@ TEST_CASE("resolve_iio_channel: _input first, else _raw with its own or the type
 TEST_CASE("resolve_iio_channel says what the device has when the channel is missing or ambiguous") {
   const std::string ads = kIio + "/iio:device3", bme = kIio + "/iio:device2";
   CHECK(resolve_iio_channel(ads, file_names(ads), "", "voltage").error ==
-        "the device has more than one voltage channel (voltage0, voltage0-voltage1, voltage1, voltage2, voltage3): "
+        "the device has more than one voltage channel (voltage0, voltage0-voltage1, voltage1, voltage2, "
+        "voltage3): "
         "say which");
   CHECK(resolve_iio_channel(bme, file_names(bme), "", "voltage").error ==
         "the device has no voltage channel (it has: humidityrelative, pressure, temp)");
@@ -227,8 +234,8 @@ TEST_CASE("resolve_iio_channel says what the device has when the channel is miss
 
 TEST_CASE("read_channel: (raw + offset) x scale, as the IIO ABI says") {
   const std::string xadc = kIio + "/iio:device4";
-  ChannelValue t0 = read_channel(ChannelFiles{"temp0", "", xadc + "/in_temp0_raw", xadc + "/in_temp0_scale",
-                                              xadc + "/in_temp0_offset"});
+  ChannelValue t0 = read_channel(
+      ChannelFiles{"temp0", "", xadc + "/in_temp0_raw", xadc + "/in_temp0_scale", xadc + "/in_temp0_offset"});
   REQUIRE(t0.ok);
   CHECK(t0.value == doctest::Approx((2708 - 2219) * 123.040771484));
   ChannelValue missing = read_channel(ChannelFiles{"x", xadc + "/in_x_input", "", "", ""});
@@ -245,16 +252,18 @@ TEST_CASE("read_channel: (raw + offset) x scale, as the IIO ABI says") {
 // ---------------------------------------------------------------------------
 // IioSensor
 
-TEST_CASE("IioSensor's table: every destination key declares its quantity and unit; TempUnit chooses °C or °F") {
+TEST_CASE(
+    "IioSensor's table: every destination key declares its quantity and unit; TempUnit chooses °C or °F") {
   const sr_class_def& def = Instance<IioSensor>::def();
   CHECK(def.kind == SR_KIND_SENSOR);
   CHECK(std::string(def.path) == "iio.iio_sensor.IioSensor");
   std::vector<std::string> ios;
   for (const sr_io_def* io = def.ios; io->key; ++io)
     ios.push_back(fmt::format("{} {} {}", io->key, io->measures, io->unit ? io->unit : "-"));
-  CHECK(ios == std::vector<std::string>{"TempDest temperature °C", "HumiDest humidity %", "PressureDest pressure hPa",
-                                        "VoltageDest voltage V", "CurrentDest current A",
-                                        "IlluminanceDest illuminance lx", "Destination IIO channel -"});
+  CHECK(ios == std::vector<std::string>{"TempDest temperature °C", "HumiDest humidity %",
+                                        "PressureDest pressure hPa", "VoltageDest voltage V",
+                                        "CurrentDest current A", "IlluminanceDest illuminance lx",
+                                        "Destination IIO channel -"});
   CHECK(std::string(def.ios[0].unit_param) == "TempUnit");
   // Each output kind is a destination key of the table, with its channel key.
   for (const OutputKind& kind : kIioOutputs) {
@@ -281,8 +290,9 @@ TEST_CASE("IioSensor reads a BME280 on a worker: temperature, humidity and press
   CHECK(host.payloads_to("room/t") == std::vector<std::string>{"25.08"});
   CHECK(host.payloads_to("room/h") == std::vector<std::string>{"46.333"});
   CHECK(host.payloads_to("room/p") == std::vector<std::string>{"1006.533"});
-  CHECK(host.logged(SR_LOG_INFO, "reading iio:device2 (bme280 on 1-0076): temp -> room/t, humidityrelative -> "
-                                 "room/h, pressure -> room/p"));
+  CHECK(host.logged(SR_LOG_INFO,
+                    "reading iio:device2 (bme280 on 1-0076): temp -> room/t, humidityrelative -> "
+                    "room/h, pressure -> room/p"));
   REQUIRE(bme.object().sensor().found());
   // The second poll reads the files found by the first; no second INFO.
   CHECK(poll_once(bme));
@@ -295,7 +305,8 @@ TEST_CASE("IioSensor reads a BME280 on a worker: temperature, humidity and press
   CHECK(host.outstanding() == 0);
 }
 
-TEST_CASE("IioSensor: raw x scale for an ADS1115 channel, raw + offset for a die sensor, a label, a path, °F") {
+TEST_CASE(
+    "IioSensor: raw x scale for an ADS1115 channel, raw + offset for a die sensor, a label, a path, °F") {
   FakeHost host;
   Instance<IioSensor> ads(host, {{"Device", "1-0048"},
                                  {"VoltageDest", "tank/v"},
@@ -306,7 +317,7 @@ TEST_CASE("IioSensor: raw x scale for an ADS1115 channel, raw + offset for a die
                                  {"Root", kPi}});
   CHECK(poll_once(ads));
   INFO(logs(host));
-  CHECK(host.payloads_to("tank/v") == std::vector<std::string>{"1.024"});  // 16384 x 0.0625 mV
+  CHECK(host.payloads_to("tank/v") == std::vector<std::string>{"1.024"});    // 16384 x 0.0625 mV
   CHECK(host.payloads_to("tank/diff") == std::vector<std::string>{"1029"});  // in the ABI's unit: mV
 
   FakeHost host2;
@@ -323,21 +334,22 @@ TEST_CASE("IioSensor: raw x scale for an ADS1115 channel, raw + offset for a die
   CHECK(host2.payloads_to("fpga/vccint") == std::vector<std::string>{"0.999756"});
 
   FakeHost host3;
-  Instance<IioSensor> by_path(host3, {{"Device", "/sys/bus/iio/devices/iio:device1"},
-                                      {"TempDest", "t"},
-                                      {"Poll", "1"},
-                                      {"Root", kPi}});
+  Instance<IioSensor> by_path(
+      host3,
+      {{"Device", "/sys/bus/iio/devices/iio:device1"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", kPi}});
   CHECK(poll_once(by_path));
   CHECK(host3.payloads_to("t") == std::vector<std::string>{"-5.3"});
 }
 
-TEST_CASE("IioSensor: a device or channel that is not there is an error naming what there is; the poll fails") {
+TEST_CASE(
+    "IioSensor: a device or channel that is not there is an error naming what there is; the poll fails") {
   struct Case {
     Values values;
     std::string error;
   };
   for (const Case& c : {
-           Case{{{"Device", "sht4x"}, {"TempDest", "t"}}, "Device: no IIO device 'sht4x' in " + kIio + "; there are: "},
+           Case{{{"Device", "sht4x"}, {"TempDest", "t"}},
+                "Device: no IIO device 'sht4x' in " + kIio + "; there are: "},
            Case{{{"Device", "/sys/bus/iio/devices/iio:device9"}, {"TempDest", "t"}},
                 "Device: no IIO device at " + kIio + "/iio:device9"},
            Case{{{"Device", "ads1015"}, {"VoltageDest", "v"}},
@@ -358,17 +370,20 @@ TEST_CASE("IioSensor: a device or channel that is not there is an error naming w
     CHECK(host.logs()[0].text.find(c.error) == 0);
   }
   FakeHost host;
-  Instance<IioSensor> none(host, {{"Device", "bme280"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", fixture("empty")}});
+  Instance<IioSensor> none(
+      host, {{"Device", "bme280"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", fixture("empty")}});
   CHECK_FALSE(poll_once(none));
   CHECK(host.logged(SR_LOG_ERROR, "Device: no IIO device 'bme280': " + fixture("empty") +
                                       "/sys/bus/iio/devices has none (is the driver loaded?)"));
 }
 
-TEST_CASE("IioSensor keeps its files open and reads them anew each poll (pread at offset 0, as sysfs wants)") {
+TEST_CASE(
+    "IioSensor keeps its files open and reads them anew each poll (pread at offset 0, as sysfs wants)") {
   TreeCopy tree("pi");
   const std::string bme = tree.root() + "/sys/bus/iio/devices/iio:device2";
   FakeHost host;
-  Instance<IioSensor> sensor(host, {{"Device", "bme280"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", tree.root()}});
+  Instance<IioSensor> sensor(host,
+                             {{"Device", "bme280"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", tree.root()}});
   CHECK(poll_once(sensor));
   sr::test::write_file(bme + "/in_temp_input", "-12345\n");  // the same file, new content
   CHECK(poll_once(sensor));
@@ -384,7 +399,8 @@ TEST_CASE("IioSensor looks again on every poll for a device that is not there ye
   // The driver is not loaded yet: no iio:device2.
   std::filesystem::rename(devices + "/iio:device2", tree.root() + "/later");
   FakeHost host;
-  Instance<IioSensor> bme(host, {{"Device", "bme280"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", tree.root()}});
+  Instance<IioSensor> bme(host,
+                          {{"Device", "bme280"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", tree.root()}});
   CHECK_FALSE(poll_once(bme));
   CHECK_FALSE(poll_once(bme));
   INFO(logs(host));
@@ -403,31 +419,40 @@ TEST_CASE("IioSensor: one channel failing does not stop the others; the poll fai
   const std::string bme = tree.root() + "/sys/bus/iio/devices/iio:device2";
   sr::test::write_file(bme + "/in_humidityrelative_input", "oops\n");
   FakeHost host;
-  Instance<IioSensor> sensor(host, {{"Device", "bme280"}, {"TempDest", "t"}, {"HumiDest", "h"}, {"Poll", "1"}, {"Root", tree.root()}});
+  Instance<IioSensor> sensor(
+      host,
+      {{"Device", "bme280"}, {"TempDest", "t"}, {"HumiDest", "h"}, {"Poll", "1"}, {"Root", tree.root()}});
   CHECK(poll_once(sensor));
   CHECK(host.payloads_to("t") == std::vector<std::string>{"25.08"});
   CHECK(host.payloads_to("h").empty());
-  CHECK(host.logged(SR_LOG_ERROR, "cannot read " + bme + "/in_humidityrelative_input: 'oops' is not a number"));
+  CHECK(
+      host.logged(SR_LOG_ERROR, "cannot read " + bme + "/in_humidityrelative_input: 'oops' is not a number"));
   sr::test::write_file(bme + "/in_temp_input", "");
   CHECK_FALSE(poll_once(sensor));
 }
 
-TEST_CASE("IioSensor's check and constructor: something to publish, Channel with Destination, channel names") {
+TEST_CASE(
+    "IioSensor's check and constructor: something to publish, Channel with Destination, channel names") {
   using Problem = sr::sdk::testing::CheckProblem;
   CHECK(Instance<IioSensor>::check({{"Device", "bme280"}, {"Poll", "1"}}) ==
         std::vector<Problem>{{SR_LOG_ERROR, "",
                               "nothing to publish: set one of TempDest, HumiDest, PressureDest, VoltageDest, "
                               "CurrentDest, IlluminanceDest, Destination"}});
-  CHECK(Instance<IioSensor>::check({{"Device", "x"}, {"Poll", "1"}, {"TempDest", "t"}, {"HumiChannel", "h"}}) ==
-        std::vector<Problem>{{SR_LOG_WARNING, "HumiChannel", "has no effect without HumiDest (where its readings go)"}});
+  CHECK(
+      Instance<IioSensor>::check({{"Device", "x"}, {"Poll", "1"}, {"TempDest", "t"}, {"HumiChannel", "h"}}) ==
+      std::vector<Problem>{
+          {SR_LOG_WARNING, "HumiChannel", "has no effect without HumiDest (where its readings go)"}});
   CHECK(Instance<IioSensor>::check({{"Device", "x"}, {"Poll", "1"}, {"Destination", "d"}}) ==
         std::vector<Problem>{{SR_LOG_ERROR, "Destination", "needs Channel: the channel to read"}});
-  CHECK(Instance<IioSensor>::check({{"Device", "x"}, {"Poll", "1"}, {"TempDest", "t"}, {"TempChannel", "a/b"}}) ==
-        std::vector<Problem>{{SR_LOG_ERROR, "TempChannel", "'a/b' is not a channel name such as temp or voltage0"}});
+  CHECK(Instance<IioSensor>::check(
+            {{"Device", "x"}, {"Poll", "1"}, {"TempDest", "t"}, {"TempChannel", "a/b"}}) ==
+        std::vector<Problem>{
+            {SR_LOG_ERROR, "TempChannel", "'a/b' is not a channel name such as temp or voltage0"}});
   CHECK(Instance<IioSensor>::try_create({{"Device", "x"}, {"Poll", "1"}}) ==
         "nothing to publish: set one of TempDest, HumiDest, PressureDest, VoltageDest, CurrentDest, "
         "IlluminanceDest, Destination");
-  CHECK(Instance<IioSensor>::try_create({{"Device", "x"}, {"Poll", "1"}, {"TempDest", "t"}, {"TempChannel", "a b"}}) ==
+  CHECK(Instance<IioSensor>::try_create(
+            {{"Device", "x"}, {"Poll", "1"}, {"TempDest", "t"}, {"TempChannel", "a b"}}) ==
         "TempChannel 'a b' is not a channel name such as temp or voltage0");
 }
 
@@ -436,17 +461,23 @@ TEST_CASE("IioSensor's check and constructor: something to publish, Channel with
 
 TEST_CASE("HwmonSensor: the SoC's cpu_thermal, an SHT3x by its bus address, an old-style lm75") {
   FakeHost host, host2, host3;
-  Instance<HwmonSensor> cpu(host, {{"Chip", "cpu_thermal"}, {"TempDest", "pi/cpu"}, {"Poll", "30"}, {"Root", kPi}});
+  Instance<HwmonSensor> cpu(host,
+                            {{"Chip", "cpu_thermal"}, {"TempDest", "pi/cpu"}, {"Poll", "30"}, {"Root", kPi}});
   CHECK(poll_once(cpu));
   INFO(logs(host));
   CHECK(host.payloads_to("pi/cpu") == std::vector<std::string>{"48.312"});
   CHECK(host.logged(SR_LOG_INFO, "reading hwmon0 (cpu_thermal on thermal_zone0): temp1 -> pi/cpu"));
-  Instance<HwmonSensor> sht(host2, {{"Chip", "1-0044"}, {"TempDest", "sht/t"}, {"HumiDest", "sht/h"}, {"TempUnit", "F"},
-                                    {"Poll", "30"}, {"Root", kPi}});
+  Instance<HwmonSensor> sht(host2, {{"Chip", "1-0044"},
+                                    {"TempDest", "sht/t"},
+                                    {"HumiDest", "sht/h"},
+                                    {"TempUnit", "F"},
+                                    {"Poll", "30"},
+                                    {"Root", kPi}});
   CHECK(poll_once(sht));
   CHECK(host2.payloads_to("sht/t") == std::vector<std::string>{"73.175"});  // 22.875 °C
   CHECK(host2.payloads_to("sht/h") == std::vector<std::string>{"51.25"});
-  Instance<HwmonSensor> lm75(host3, {{"Chip", "lm75"}, {"TempDest", "lm75/t"}, {"Poll", "30"}, {"Root", kPi}});
+  Instance<HwmonSensor> lm75(host3,
+                             {{"Chip", "lm75"}, {"TempDest", "lm75/t"}, {"Poll", "30"}, {"Root", kPi}});
   CHECK(poll_once(lm75));
   CHECK(host3.payloads_to("lm75/t") == std::vector<std::string>{"25.5"});
   CHECK(host3.logged(SR_LOG_INFO, "reading hwmon4 (lm75 on 1-004f): temp1 -> lm75/t"));
@@ -454,8 +485,12 @@ TEST_CASE("HwmonSensor: the SoC's cpu_thermal, an SHT3x by its bus address, an o
 
 TEST_CASE("HwmonSensor: a channel by its label or its name; a kind with several channels needs one") {
   FakeHost host;
-  Instance<HwmonSensor> core(host, {{"Chip", "coretemp"}, {"TempDest", "pkg"}, {"TempChannel", "Package id 0"},
-                                    {"Destination", "core1"}, {"Channel", "temp3_input"}, {"Poll", "1"},
+  Instance<HwmonSensor> core(host, {{"Chip", "coretemp"},
+                                    {"TempDest", "pkg"},
+                                    {"TempChannel", "Package id 0"},
+                                    {"Destination", "core1"},
+                                    {"Channel", "temp3_input"},
+                                    {"Poll", "1"},
                                     {"Root", kPi}});
   CHECK(poll_once(core));
   INFO(logs(host));
@@ -466,23 +501,33 @@ TEST_CASE("HwmonSensor: a channel by its label or its name; a kind with several 
   FakeHost host2;
   Instance<HwmonSensor> any(host2, {{"Chip", "coretemp"}, {"TempDest", "t"}, {"Poll", "1"}, {"Root", kPi}});
   CHECK_FALSE(poll_once(any));
-  CHECK(host2.logged(SR_LOG_ERROR, "TempDest: hwmon3 (coretemp): the chip has more than one temp channel "
-                                   "(temp1 (Package id 0), temp2 (Core 0), temp3 (Core 1)): say which"));
+  CHECK(host2.logged(SR_LOG_ERROR,
+                     "TempDest: hwmon3 (coretemp): the chip has more than one temp channel "
+                     "(temp1 (Package id 0), temp2 (Core 0), temp3 (Core 1)): say which"));
   FakeHost host3;
-  Instance<HwmonSensor> volt(host3, {{"Chip", "rpi_volt"}, {"VoltageDest", "v"}, {"Poll", "1"}, {"Root", kPi}});
+  Instance<HwmonSensor> volt(host3,
+                             {{"Chip", "rpi_volt"}, {"VoltageDest", "v"}, {"Poll", "1"}, {"Root", kPi}});
   CHECK_FALSE(poll_once(volt));
-  CHECK(host3.logged(SR_LOG_ERROR, "VoltageDest: hwmon1 (rpi_volt): the chip has no in channel (it has: none)"));
+  CHECK(host3.logged(SR_LOG_ERROR,
+                     "VoltageDest: hwmon1 (rpi_volt): the chip has no in channel (it has: none)"));
   FakeHost host4;
-  Instance<HwmonSensor> label(host4, {{"Chip", "coretemp"}, {"TempDest", "t"}, {"TempChannel", "Core 7"}, {"Poll", "1"},
-                                      {"Root", kPi}});
+  Instance<HwmonSensor> label(
+      host4,
+      {{"Chip", "coretemp"}, {"TempDest", "t"}, {"TempChannel", "Core 7"}, {"Poll", "1"}, {"Root", kPi}});
   CHECK_FALSE(poll_once(label));
-  CHECK(host4.logged(SR_LOG_ERROR, "TempChannel: hwmon3 (coretemp): the chip has no channel labelled or named 'Core 7'"));
+  CHECK(host4.logged(SR_LOG_ERROR,
+                     "TempChannel: hwmon3 (coretemp): the chip has no channel labelled or named 'Core 7'"));
 }
 
 TEST_CASE("HwmonSensor: volts, amperes, watts and rpm from an INA219 and a fan") {
   FakeHost host, host2;
-  Instance<HwmonSensor> ina(host, {{"Chip", "ina219"}, {"VoltageDest", "bus/v"}, {"VoltageChannel", "vbus"},
-                                   {"CurrentDest", "bus/a"}, {"PowerDest", "bus/w"}, {"Poll", "1"}, {"Root", kPi}});
+  Instance<HwmonSensor> ina(host, {{"Chip", "ina219"},
+                                   {"VoltageDest", "bus/v"},
+                                   {"VoltageChannel", "vbus"},
+                                   {"CurrentDest", "bus/a"},
+                                   {"PowerDest", "bus/w"},
+                                   {"Poll", "1"},
+                                   {"Root", kPi}});
   CHECK(poll_once(ina));
   INFO(logs(host));
   CHECK(host.payloads_to("bus/v") == std::vector<std::string>{"5.012"});
@@ -497,9 +542,9 @@ TEST_CASE("HwmonSensor's table declares each destination's quantity and unit") {
   std::vector<std::string> ios;
   for (const sr_io_def* io = Instance<HwmonSensor>::def().ios; io->key; ++io)
     ios.push_back(fmt::format("{} {} {}", io->key, io->measures, io->unit ? io->unit : "-"));
-  CHECK(ios == std::vector<std::string>{"TempDest temperature °C", "HumiDest humidity %", "VoltageDest voltage V",
-                                        "CurrentDest current A", "PowerDest power W", "FanDest fan speed rpm",
-                                        "Destination hwmon channel -"});
+  CHECK(ios == std::vector<std::string>{"TempDest temperature °C", "HumiDest humidity %",
+                                        "VoltageDest voltage V", "CurrentDest current A", "PowerDest power W",
+                                        "FanDest fan speed rpm", "Destination hwmon channel -"});
   CHECK(Instance<HwmonSensor>::check({{"Chip", "x"}, {"Poll", "1"}}).size() == 1);
 }
 
@@ -526,14 +571,17 @@ TEST_CASE("the dht11 device is found from the pin by its device-tree node") {
   CHECK(find_dht_device(kPi, 5).error ==
         "Pin: no dht11 device on GPIO 5; found iio:device0 (dht11@4 on dht11@4) on GPIO 4, iio:device1 "
         "(dht11@11 on dht11@11) on GPIO 17 (or name one with Device)");
-  CHECK(find_dht_device(fixture("empty"), 4).error ==
-        "Pin: no dht11 IIO device in " + fixture("empty") +
-            "/sys/bus/iio/devices: enable the driver with dtoverlay=dht11,gpiopin=4 in config.txt and reboot");
-  CHECK(find_dht_device(fixture("dht_no_node"), 4).error ==
-        "Pin: no dht11 device on GPIO 4; found iio:device0 (dht11 on dht11) on an unknown pin (no device-tree "
-        "node) (or name one with Device)");
+  CHECK(
+      find_dht_device(fixture("empty"), 4).error ==
+      "Pin: no dht11 IIO device in " + fixture("empty") +
+          "/sys/bus/iio/devices: enable the driver with dtoverlay=dht11,gpiopin=4 in config.txt and reboot");
+  CHECK(
+      find_dht_device(fixture("dht_no_node"), 4).error ==
+      "Pin: no dht11 device on GPIO 4; found iio:device0 (dht11 on dht11) on an unknown pin (no device-tree "
+      "node) (or name one with Device)");
   // Not every IIO device is a DHT.
-  for (const KernelDevice& d : list_devices(kIio, "iio:device")) CHECK(is_dht_device(d) == (d.name.substr(0, 5) == "dht11"));
+  for (const KernelDevice& d : list_devices(kIio, "iio:device"))
+    CHECK(is_dht_device(d) == (d.name.substr(0, 5) == "dht11"));
 }
 
 TEST_CASE("dht_retry: EIO, ETIMEDOUT and EAGAIN again while attempts and time are left; nothing else") {
@@ -548,8 +596,8 @@ TEST_CASE("dht_retry: EIO, ETIMEDOUT and EAGAIN again while attempts and time ar
 
 namespace {
 Values dht(const std::string& root, Values extra = {}) {
-  Values values{{"Sensor", "AM2302"}, {"Pin", "4"},  {"TempDest", "temperature"}, {"HumiDest", "humidity"},
-                {"Poll", "2"},        {"Root", root}};
+  Values values{{"Sensor", "AM2302"},     {"Pin", "4"},  {"TempDest", "temperature"},
+                {"HumiDest", "humidity"}, {"Poll", "2"}, {"Root", root}};
   for (auto& [k, v] : extra) {
     bool replaced = false;
     for (auto& entry : values)
@@ -595,7 +643,8 @@ TEST_CASE("DhtSensor skips a value out of range, with a warning, and keeps the o
   INFO(logs(host));
   CHECK(host.published().empty());
   CHECK(host.logged(SR_LOG_WARNING, "in_temp_input: 130 °C is outside -40..125 °C; temperature skipped"));
-  CHECK(host.logged(SR_LOG_WARNING, "in_humidityrelative_input: 101 % is outside 0..100 %; humidity skipped"));
+  CHECK(
+      host.logged(SR_LOG_WARNING, "in_humidityrelative_input: 101 % is outside 0..100 %; humidity skipped"));
   TreeCopy tree("dht_range");
   sr::test::write_file(tree.root() + "/sys/bus/iio/devices/iio:device0/in_humidityrelative_input", "55000\n");
   FakeHost host2;
@@ -605,7 +654,8 @@ TEST_CASE("DhtSensor skips a value out of range, with a warning, and keeps the o
   CHECK(host2.payloads_to("temperature").empty());
 }
 
-TEST_CASE("DhtSensor retries an EIO read after the sensor's interval, three times at most, then one warning") {
+TEST_CASE(
+    "DhtSensor retries an EIO read after the sensor's interval, three times at most, then one warning") {
   FakeHost host;
   host.set_log_level(SR_LOG_DEBUG);
   Instance<DhtSensor> sensor(host, dht(fixture("dht_eio"), {{"Poll", "60"}}));
@@ -624,9 +674,11 @@ TEST_CASE("DhtSensor retries an EIO read after the sensor's interval, three time
   REQUIRE(host.run_until([&] { return host.poll_done_count() == 1; }));
   INFO(logs(host));
   CHECK(host.poll_failed_count() == 1);
-  CHECK(host.logged(SR_LOG_DEBUG, "attempt 3: " + file + ": Input/output error; giving up until the next poll"));
-  CHECK(host.logged(SR_LOG_WARNING, file + ": the sensor's answers were garbled (Input/output error: checksum or "
-                                           "timing); nothing published"));
+  CHECK(host.logged(SR_LOG_DEBUG,
+                    "attempt 3: " + file + ": Input/output error; giving up until the next poll"));
+  CHECK(host.logged(SR_LOG_WARNING,
+                    file + ": the sensor's answers were garbled (Input/output error: checksum or "
+                           "timing); nothing published"));
   CHECK(host.published().empty());
   // The next poll warns in the same words, which the host's repeat limiting folds.
   host.clear();
@@ -674,8 +726,9 @@ TEST_CASE("DhtSensor: garbage and a missing file are errors, not retried; the de
   Instance<DhtSensor> unbound(host2, dht(tree.root(), {{"Poll", "60"}}));
   CHECK_FALSE(poll_once(unbound));
   INFO(logs(host2));
-  CHECK(host2.logged(SR_LOG_ERROR, "cannot read " + tree.root() +
-                                       "/sys/bus/iio/devices/iio:device0/in_temp_input: No such file or directory"));
+  CHECK(host2.logged(SR_LOG_ERROR,
+                     "cannot read " + tree.root() +
+                         "/sys/bus/iio/devices/iio:device0/in_temp_input: No such file or directory"));
   CHECK(host2.timer_count() == 0);
   // The driver binds again: found, and read.
   sr::test::write_file(tree.root() + "/sys/bus/iio/devices/iio:device0/in_temp_input", "23100\n");
@@ -716,16 +769,20 @@ TEST_CASE("DhtSensor's table and checks: the INI-era keys; Pin or Device; a poll
   using Problem = sr::sdk::testing::CheckProblem;
   std::vector<std::string> names;
   for (const sr_param_def* p = Instance<DhtSensor>::def().params; p->name; ++p) names.emplace_back(p->name);
-  CHECK(names == std::vector<std::string>{"Pin", "Sensor", "TempDest", "HumiDest", "Poll", "TempUnit", "Smoothing",
-                                          "Device", "Root"});
+  CHECK(names == std::vector<std::string>{"Pin", "Sensor", "TempDest", "HumiDest", "Poll", "TempUnit",
+                                          "Smoothing", "Device", "Root"});
   CHECK(std::string(Instance<DhtSensor>::def().path) == "gpio.dht_sensor.DhtSensor");
   CHECK(Instance<DhtSensor>::check(
             {{"Sensor", "DHT22"}, {"TempDest", "t"}, {"HumiDest", "h"}, {"Poll", "1"}}) ==
         std::vector<Problem>{
-            {SR_LOG_ERROR, "Pin", "required: the GPIO the sensor is on (dtoverlay=dht11,gpiopin=N), unless Device is set"},
-            {SR_LOG_WARNING, "Poll", "the kernel reads a DHT at most every 2 s; faster polls publish the same reading again"}});
+            {SR_LOG_ERROR, "Pin",
+             "required: the GPIO the sensor is on (dtoverlay=dht11,gpiopin=N), unless Device is set"},
+            {SR_LOG_WARNING, "Poll",
+             "the kernel reads a DHT at most every 2 s; faster polls publish the same reading again"}});
   CHECK(Instance<DhtSensor>::check(dht("/")).empty());
-  CHECK(Instance<DhtSensor>::try_create({{"Sensor", "DHT22"}, {"TempDest", "t"}, {"HumiDest", "h"}, {"Poll", "1"}}) ==
+  CHECK(Instance<DhtSensor>::try_create(
+            {{"Sensor", "DHT22"}, {"TempDest", "t"}, {"HumiDest", "h"}, {"Poll", "1"}}) ==
         "set Pin (or Device): which sensor to read");
-  CHECK(Instance<DhtSensor>::try_create(dht("/", {{"Sensor", "DHT21"}})) == "Sensor 'DHT21' is not one of DHT22|AM2302|DHT11");
+  CHECK(Instance<DhtSensor>::try_create(dht("/", {{"Sensor", "DHT21"}})) ==
+        "Sensor 'DHT21' is not one of DHT22|AM2302|DHT11");
 }
