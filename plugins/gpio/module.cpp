@@ -1,6 +1,9 @@
 // The gpio module: gpio.rpi_gpio.RpiGpioSensor (sensor, event-driven or
-// polled) and gpio.rpi_gpio.RpiGpioActuator (actuator), on the libgpiod 1.6
-// backend. Parameters: gpio_sensor.hpp, gpio_actuator.hpp, gpio_backend.hpp.
+// polled) and gpio.rpi_gpio.RpiGpioActuator (actuator) on the libgpiod
+// backend, and gpio.dht_sensor.DhtSensor (polling sensor), which reads the
+// kernel's dht11 IIO driver: the INI era's class path puts it here, its
+// logic is the iio module's (plugins/iio/dht_sensor.hpp). Parameters:
+// gpio_sensor.hpp, gpio_actuator.hpp, gpio_backend.hpp, iio/dht_sensor.hpp.
 //
 //   [Sensor_Button]
 //   Class = gpio.rpi_gpio.RpiGpioSensor
@@ -19,5 +22,6 @@
 //   ToggleCommandSrc = toggle_light
 #include "gpio_actuator.hpp"
 #include "gpio_sensor.hpp"
+#include "iio/dht_sensor.hpp"
 
-SR_PLUGIN_MODULE("gpio", "1.0.0", sr::gpio::RpiGpioSensor, sr::gpio::RpiGpioActuator)
+SR_PLUGIN_MODULE("gpio", "1.0.0", sr::gpio::RpiGpioSensor, sr::gpio::RpiGpioActuator, sr::iio::DhtSensor)

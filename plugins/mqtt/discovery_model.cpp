@@ -36,6 +36,12 @@ constexpr Measure kMeasures[] = {
     // The same reading in °F (GoveeSensor's temp_f); HA converts either.
     {"temperature_f", "temperature", "", "°F", "Temperature °F"},
     {"humidity", "humidity", "", "%", "Humidity"},
+    // The kernel readers' quantities (IioSensor, HwmonSensor).
+    {"pressure", "pressure", "", "hPa", "Pressure"},
+    {"voltage", "voltage", "", "V", "Voltage"},
+    {"current", "current", "", "A", "Current"},
+    {"power", "power", "", "W", "Power"},
+    {"illuminance", "illuminance", "", "lx", "Illuminance"},
     {"battery", "battery", "", "%", "Battery"},
     {"rssi", "signal_strength", "", "dBm", "Signal strength"},
     {"uptime", "duration", "diagnostic", "", "Uptime"},

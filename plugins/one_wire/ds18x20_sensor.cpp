@@ -10,16 +10,10 @@
 //   Poll = 60
 #include "ds18x20_sensor.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
 #include <stdexcept>
 
 namespace sr::one_wire {
@@ -90,26 +84,7 @@ Plausibility check_reading(std::int32_t millidegrees, std::optional<std::int32_t
 }
 
 double convert(double celsius, TempUnit unit) {
-  return unit == TempUnit::Fahrenheit ? celsius * 9.0 / 5.0 + 32.0 : celsius;
-}
-
-std::string format_temperature(double value) {
-  std::string text = fmt::format("{:.3f}", value);
-  if (text.find('.') != std::string::npos) {
-    while (text.back() == '0') text.pop_back();
-    if (text.back() == '.') text.pop_back();
-  }
-  if (text == "-0") text = "0";
-  return text;
-}
-
-double MovingAverage::add(double value) {
-  values_[next_] = value;
-  next_ = (next_ + 1) % kWindow;
-  if (count_ < kWindow) ++count_;
-  double sum = 0;
-  for (size_t i = 0; i < count_; ++i) sum += values_[i];
-  return sum / static_cast<double>(count_);
+  return unit == TempUnit::Fahrenheit ? sdk::celsius_to_fahrenheit(celsius) : celsius;
 }
 
 bool valid_w1_id(std::string_view id) {
@@ -117,40 +92,6 @@ bool valid_w1_id(std::string_view id) {
   for (size_t i = 0; i < id.size(); ++i)
     if (i != 2 && !is_hex(id[i])) return false;
   return true;
-}
-
-FileText read_small_file(const std::string& path, std::size_t limit) noexcept {
-  FileText result;
-  try {
-    sdk::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-      result.error = std::strerror(errno);
-      return result;
-    }
-    char buffer[512];
-    for (;;) {
-      ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        result.error = std::strerror(errno);  // w1_therm reports a bus failure as EIO
-        result.text.clear();
-        return result;
-      }
-      if (n == 0) break;
-      result.text.append(buffer, static_cast<size_t>(n));
-      if (result.text.size() > limit) {
-        result.text.clear();
-        result.error = fmt::format("larger than {} bytes", limit);
-        return result;
-      }
-    }
-    result.ok = true;
-  } catch (...) {
-    result.ok = false;
-    result.text.clear();
-    result.error = "out of memory";
-  }
-  return result;
 }
 
 // ---------------------------------------------------------------------------

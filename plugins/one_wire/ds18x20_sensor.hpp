@@ -50,9 +50,8 @@
 #pragma once
 
 #include <sensor_reporter/sdk.hpp>
+#include <sensor_reporter/sysfs.hpp>
 
-#include <array>
-#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -104,34 +103,16 @@ enum class TempUnit { Celsius, Fahrenheit };
 double convert(double celsius, TempUnit unit);
 
 // Up to 3 decimals, no trailing zeros, no trailing point, never "-0".
-std::string format_temperature(double value);
+inline std::string format_temperature(double value) { return sdk::format_trimmed(value, 3); }
 
-// The mean of the last kWindow values added, right from the first one.
-class MovingAverage {
- public:
-  static constexpr std::size_t kWindow = 5;
-  // Adds a value and returns the mean of the (up to kWindow) latest values.
-  double add(double value);
-  std::size_t size() const { return count_; }
-
- private:
-  std::array<double, kWindow> values_{};
-  std::size_t next_ = 0;
-  std::size_t count_ = 0;
-};
+// The SDK's (sensor_reporter/sysfs.hpp), shared with the IIO, hwmon and DHT sensors.
+using sdk::MovingAverage;
 
 // True for FF-SSSSSSSSSSSS (2 + 12 hex digits, either case).
 bool valid_w1_id(std::string_view id);
 
-// The whole content of a (small) file, or why it cannot be read. Never
-// throws: a file that cannot be read is a result the sensor logs in its own
-// words, naming the file.
-struct FileText {
-  bool ok = false;
-  std::string text;
-  std::string error;  // strerror text when !ok
-};
-FileText read_small_file(const std::string& path, std::size_t limit = 4096) noexcept;
+using sdk::FileText;
+using sdk::read_small_file;
 
 // ---------------------------------------------------------------------------
 // The plugin class

@@ -262,8 +262,43 @@ def queue_file():
     write("queue_file", "bad_crc", bytes(bad))
 
 
+def sysfs():
+    """fuzz_sysfs: an attribute's text, a channel spec, a directory's file names, a type, devices and a
+    device spec; the attributes and directories of the test/data/kernel fixtures."""
+    def seed(text, spec, names, kind, devices, device_spec):
+        strings = [text, spec] + names + [kind] + [field for d in devices for field in d]
+        front = b"".join(x.replace(b"\\", b"\\\\") + b"\\n" for x in strings)
+        return front + device_spec + bytes([len(devices), len(names)])
+
+    kernel = ROOT / "test/data/kernel"
+    devices = [(b"iio:device0", b"dht11@4", b"", b"dht11@4"), (b"iio:device2", b"bme280", b"", b"1-0076"),
+               (b"iio:device3", b"ads1015", b"", b"1-0048"), (b"iio:device4", b"xadc", b"fpga-monitor", b"xadc")]
+    specs = [b"bme280", b"1-0048", b"fpga-monitor", b"iio:device0", b" xadc ", b"nothing"]
+    n = 0
+    for d in sorted(p for p in kernel.rglob("*") if p.is_dir() and not p.is_symlink()):
+        names = sorted(f.name.encode() for f in d.iterdir() if not f.is_dir() or f.is_symlink())
+        names = [x for x in names if x != b".keep"][:24]
+        if not names:
+            continue
+        for f in sorted(d.iterdir()):
+            if f.is_file() and not f.is_symlink() and f.name != ".keep" and f.stat().st_size <= 64:
+                kind = b"in" if d.parent.name == "hwmon" else b"temp"
+                write("sysfs", f"k{n:03d}", seed(f.read_bytes(), b"in_voltage0_raw" if n % 2 else b"",
+                                                 names, kind, devices[: n % 5], specs[n % len(specs)]))
+                n += 1
+    two = [(b"iio:device0", b"bme280", b"", b"1-0076"), (b"iio:device1", b"bme280", b"attic", b"1-0077")]
+    write("sysfs", "ambiguous", seed(b"101.325\n", b"temp", [b"in_temp_input", b"in_pressure_input"], b"temp",
+                                     two, b"bme280"))
+    write("sysfs", "gpios", seed(bytes.fromhex("0000007b0000001100000000"), b"temp_object",
+                                 [b"in_temp_object_raw", b"in_temp_scale", b"in_temp_offset"], b"temp", [], b""))
+    write("sysfs", "hwmon", seed(b"-12.5", b"Package id 0",
+                                 [b"temp1_input", b"temp1_label", b"temp2_input", b"power1_average", b"fan1_input"],
+                                 b"temp", [], b"cpu_thermal"))
+
+
 if __name__ == "__main__":
-    for target in ("ini", "class", "values", "local_rules", "commands", "w1", "arp", "openhab_events", "queue_file"):
+    for target in ("ini", "class", "values", "local_rules", "commands", "w1", "arp", "openhab_events", "queue_file",
+                   "sysfs"):
         shutil.rmtree(CORPUS / target, ignore_errors=True)
     ini()
     class_strings()
@@ -274,3 +309,4 @@ if __name__ == "__main__":
     arp()
     openhab_events()
     queue_file()
+    sysfs()

@@ -17,7 +17,7 @@
 #         executions/s, coverage and new corpus size per target. Crash inputs
 #         land in WORKDIR/artifacts/<target>/.
 #
-# Targets: ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope
+# Targets: ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope sysfs
 # (default: all).
 # Ends with "N passed, N failed"; exit 0 when all passed, 1 on any failure,
 # 77 (skip) when clang++ or libFuzzer is not available. CLANGXX overrides the
@@ -32,7 +32,7 @@ src=$(cd "$here/../.." && pwd)
 work=${TMPDIR:-/tmp}/sensor_reporter-fuzz-$(id -u)-$(printf '%s' "$src" | cksum | cut -d' ' -f1)
 jobs=$(nproc 2>/dev/null || echo 2)
 cxx=${CLANGXX:-clang++}
-all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope)
+all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope sysfs)
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -107,8 +107,12 @@ have zlib && have_zlib=1
 host_sources=(src/config/ini_file.cpp src/config/param_check.cpp src/config/plan.cpp src/util/text.cpp
               src/config/command_policy.cpp src/util/posix_regex.cpp src/plugin/registry.cpp src/log/logger.cpp)
 # Plugin logic linked into the targets (instrumented).
+# The kernel-device reader of the iio module, which hwmon.so and gpio.so (DhtSensor) link too.
+iio_logic=(plugins/iio/kernel_device.cpp plugins/iio/channel.cpp plugins/iio/kernel_sensor.cpp
+           plugins/iio/iio_sensor.cpp plugins/iio/dht_sensor.cpp)
 logic_sources=(plugins/local/local_connection.cpp plugins/exec/child_process.cpp
-               plugins/one_wire/ds18x20_sensor.cpp plugins/network/arp_sensor.cpp)
+               plugins/one_wire/ds18x20_sensor.cpp plugins/network/arp_sensor.cpp
+               "${iio_logic[@]}" plugins/hwmon/hwmon_sensor.cpp)
 if [ $have_gpiod -eq 1 ]; then
   logic_sources+=(plugins/gpio/gpio_actuator.cpp plugins/gpio/gpio_backend.cpp plugins/gpio/gpiod_backend.cpp
                   plugins/gpio/fake_backend.cpp)
@@ -117,7 +121,7 @@ fi
                                           plugins/mqtt/json_field.cpp src/host/envelope.cpp)
 # QueueFile's CRC-32 is zlib's, as plugins/mqtt/meson.build links it.
 [ $have_zlib -eq 1 ] && logic_sources+=(plugins/mqtt/queue_journal.cpp)
-modules=(heartbeat local exec one_wire network)
+modules=(heartbeat local exec one_wire network iio hwmon)
 # mqtt builds its discovery messages with nlohmann_json, as plugins/mqtt/meson.build says.
 [ $have_mosquitto -eq 1 ] && [ $have_json -eq 1 ] && modules+=(mqtt)
 [ $have_gpiod -eq 1 ] && modules+=(gpio)
@@ -190,7 +194,10 @@ EOF
   done
   for m in "${modules[@]}"; do
     mobjs=()
-    for s in "$src"/plugins/"$m"/*.cpp; do
+    module_sources=("$src"/plugins/"$m"/*.cpp)
+    # hwmon and gpio (DhtSensor) link the iio module's logic, as their meson.build files say.
+    if [ "$m" = hwmon ] || [ "$m" = gpio ]; then module_sources+=("${iio_logic[@]/#/$src/}"); fi
+    for s in "${module_sources[@]}"; do
       # gpio has one backend per libgpiod API; this build takes 1.6's
       # (have_gpiod), as plugins/gpio/meson.build would.
       [ "$s" = "$src/plugins/gpio/gpiod2_backend.cpp" ] && continue

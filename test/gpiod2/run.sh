@@ -20,10 +20,12 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" "$SRC" -Dpkg_config_path="$pc" >/dev/null
 fi
 # Every plugin the VM guest tests load (run-vm-tests.sh copies the same list;
-# 50-discovery.sh needs heartbeat, exec and network too).
+# 50-discovery.sh needs heartbeat, exec and network too, 60-kernel-sensors.sh
+# iio and hwmon).
 ninja -C "$BUILD" -j2 plugins/gpio/gpio.so test/test_gpio src/sensor_reporter \
 	plugins/local/local.so plugins/one_wire/one_wire.so plugins/mqtt/mqtt.so test/plugins/sr_test.so test/bench/sr_bench.so \
 	plugins/heartbeat/heartbeat.so plugins/exec/exec.so plugins/network/network.so \
+	plugins/iio/iio.so plugins/hwmon/hwmon.so \
 	$(if [ -d "$BUILD/plugins/bt" ]; then echo plugins/bt/bt.so; fi) >/dev/null
 needed=$(readelf -d "$BUILD/plugins/gpio/gpio.so") # not piped into grep -q: pipefail and SIGPIPE
 [[ $needed == *'[libgpiod.so.3]'* ]] ||

@@ -34,9 +34,11 @@ inline std::vector<std::string> known_classes(bool with_test_modules = false) {
       {"local", {"LocalConnection"}},
       {"mqtt", {"MqttActuator", "MqttConnection", "MqttSensor"}},
       {"exec", {"ExecActuator", "ExecSensor"}},
-      {"gpio", {"RpiGpioActuator", "RpiGpioSensor"}},
+      {"gpio", {"DhtSensor", "RpiGpioActuator", "RpiGpioSensor"}},
       {"one_wire", {"Ds18x20Sensor"}},
       {"network", {"ArpSensor"}},
+      {"iio", {"IioSensor"}},
+      {"hwmon", {"HwmonSensor"}},
       {"openhab_rest", {"OpenhabREST"}},
       {"bt", {"BtRssiSensor", "BtleSensor", "GoveeSensor", "SimpleBtSensor"}},
   };

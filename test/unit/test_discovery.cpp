@@ -20,6 +20,9 @@
 #include "gpio/gpio_actuator.hpp"
 #include "gpio/gpio_sensor.hpp"
 #include "heartbeat/heartbeat.hpp"
+#include "hwmon/hwmon_sensor.hpp"
+#include "iio/dht_sensor.hpp"
+#include "iio/iio_sensor.hpp"
 #include "network/arp_sensor.hpp"
 #include "one_wire/ds18x20_sensor.hpp"
 
@@ -205,6 +208,46 @@ TEST_CASE("every product class maps to the component its outputs and inputs call
     CHECK(d.entities.back().command_topic == "sr/refresh");
     CHECK(d.entities.back().entity_category == "config");
   }
+  CHECK(report.warnings.empty());
+}
+
+TEST_CASE("the kernel readers: each destination a sensor with its quantity's device class and unit") {
+  BuildReport report;
+  const Device d = build_device(
+      info(),
+      {entry<sr::iio::IioSensor>("Room", {{"Device", "bme280"},
+                                          {"TempDest", "room/t"},
+                                          {"HumiDest", "room/h"},
+                                          {"PressureDest", "room/p"},
+                                          {"TempUnit", "F"},
+                                          {"Poll", "60"}}),
+       entry<sr::iio::IioSensor>("Adc", {{"Device", "ads1015"},
+                                         {"VoltageDest", "adc/v"},
+                                         {"VoltageChannel", "voltage0"},
+                                         {"IlluminanceDest", "adc/lux"},
+                                         {"Destination", "adc/raw"},
+                                         {"Channel", "voltage1"},
+                                         {"Poll", "60"}}),
+       entry<sr::hwmon::HwmonSensor>(
+           "Board", {{"Chip", "ina219"}, {"CurrentDest", "b/a"}, {"PowerDest", "b/w"}, {"FanDest", "b/fan"}, {"Poll", "60"}}),
+       entry<sr::iio::DhtSensor>(
+           "Garden", {{"Pin", "4"}, {"Sensor", "AM2302"}, {"TempDest", "g/t"}, {"HumiDest", "g/h"}, {"Poll", "60"}})},
+      report);
+  std::map<std::string, std::string> seen;
+  for (const Entity& e : d.entities)
+    if (e.component == Component::Sensor)
+      seen[e.state_topic] = e.device_class + " " + e.unit + " " + e.state_class;
+  CHECK(seen == std::map<std::string, std::string>{{"sr/room/t", "temperature °F measurement"},
+                                                   {"sr/room/h", "humidity % measurement"},
+                                                   {"sr/room/p", "pressure hPa measurement"},
+                                                   {"sr/adc/v", "voltage V measurement"},
+                                                   {"sr/adc/lux", "illuminance lx measurement"},
+                                                   {"sr/adc/raw", "  measurement"},
+                                                   {"sr/b/a", "current A measurement"},
+                                                   {"sr/b/w", "power W measurement"},
+                                                   {"sr/b/fan", " rpm measurement"},
+                                                   {"sr/g/t", "temperature °C measurement"},
+                                                   {"sr/g/h", "humidity % measurement"}});
   CHECK(report.warnings.empty());
 }
 

@@ -4,7 +4,7 @@
 # Boots Debian's own kernel in QEMU with an initramfs that holds busybox, the
 # gpio-sim and w1-fake kernel modules, this build's sensor_reporter binary,
 # its plugin modules (gpio, one_wire, local, mqtt, bt, heartbeat, exec,
-# network, sr_test) with every shared
+# network, iio, hwmon, sr_test) with every shared
 # library they need, BlueZ and D-Bus with the Bluetooth modules (guest/bt.sh;
 # the Bluetooth tests skip when BlueZ can be neither downloaded nor found in
 # the cache), and the guest tests in guest/tests/. The guest runs the tests
@@ -77,6 +77,13 @@ HOST_PKGS=(qemu-system-x86 busybox-static cpio kmod xz-utils binutils gcc make l
 KMOD_SRCS=(drivers/gpio/gpio-sim.c drivers/gpio/gpiolib.h kernel/irq/irq_sim.c)
 # The built modules are valid for this exact list of sources and w1-fake.c.
 KMOD_KEY=$( { echo "${KMOD_SRCS[*]}"; cat "$HERE/kmod/w1-fake.c"; } | sha256sum | cut -c1-16)
+# The kernel-sensor test's modules (guest/tests/60-kernel-sensors.sh): the
+# dht11 IIO driver, which Debian's kernel does not enable, built from the
+# same source, and dht-fake.c, a DHT22 on a GPIO line of its own. A key and a
+# directory (lib/modules/KVER/sensors) of their own, so that a tree without
+# them shares the cache without rebuilding anything.
+SENSOR_KMOD_SRCS=(drivers/iio/humidity/dht11.c)
+SENSOR_KMOD_KEY=$( { echo "${SENSOR_KMOD_SRCS[*]}"; cat "$HERE/kmod/dht-fake.c"; } | sha256sum | cut -c1-16)
 mkdir -p "$CACHE" 2>/dev/null || skip "cannot create $CACHE"
 # One setup at a time (parallel builds share the cache); a user who may not
 # write the cache can still use it read-only.
@@ -136,7 +143,7 @@ fetch_kernel() {
 # and no simulated 1-Wire master at all: build gpio-sim and irq_sim from the
 # matching linux-source, and our w1-fake, against linux-headers.
 build_modules() {
-	local kroot=$CACHE/kernel-$KVER series src_version kmod=$CACHE/kmod-$KVER m
+	local kroot=$CACHE/kernel-$KVER series src_version kmod=$CACHE/kmod-$KVER
 	series=$(series "$KVER")
 	installed "linux-headers-$KVER" && installed "linux-source-$series" || apt_install
 	# gpio-sim.c includes the private drivers/gpio/gpiolib.h: the source must be
@@ -155,17 +162,42 @@ build_modules() {
 	sed -i 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' "$kmod/irq_sim.c"
 	grep -q 'generic_handle_irq(irqnum);' "$kmod/irq_sim.c" || die "the irq_sim.c patch did not apply"
 	printf '\n#include <linux/module.h>\nMODULE_LICENSE("GPL");\n' >> "$kmod/irq_sim.c"
-	echo "obj-m += irq_sim.o gpio-sim.o w1-fake.o" > "$kmod/Kbuild"
+	make_modules "$kmod" extra .modules "$KMOD_KEY" irq_sim gpio-sim w1-fake
+}
+
+# make_modules DIR SUBDIR KEYFILE KEY MODULE...: builds the MODULEs from the
+# sources in DIR against linux-headers-KVER, installs them into the cached
+# kernel's lib/modules/KVER/SUBDIR, refreshes modules.dep (the .deb ships
+# none) and writes KEY to the kernel's KEYFILE; DIR is removed.
+make_modules() {
+	local kmod=$1 subdir=$2 keyfile=$3 key=$4 kroot=$CACHE/kernel-$KVER m
+	shift 4
+	echo "obj-m += ${*/%/.o}" > "$kmod/Kbuild"
 	make -s -C "/usr/src/linux-headers-$KVER" M="$kmod" modules 2>&1 | grep -v 'Skipping BTF' >&2 || true
-	for m in irq_sim gpio-sim w1-fake; do
+	for m in "$@"; do
 		[ -f "$kmod/$m.ko" ] || die "module $m.ko was not built"
 	done
 	strip --strip-debug "$kmod"/*.ko
-	mkdir -p "$kroot/lib/modules/$KVER/extra"
-	cp "$kmod"/*.ko "$kroot/lib/modules/$KVER/extra/"
+	mkdir -p "$kroot/lib/modules/$KVER/$subdir"
+	cp "$kmod"/*.ko "$kroot/lib/modules/$KVER/$subdir/"
 	rm -rf "$kmod"
-	depmod -b "$kroot" "$KVER" # the .deb ships no modules.dep
-	echo "$KMOD_KEY" > "$kroot/.modules"
+	depmod -b "$kroot" "$KVER"
+	echo "$key" > "$kroot/$keyfile"
+}
+
+# build_sensor_modules: dht11.ko from the kernel's source and our
+# dht-fake.ko, into lib/modules/KVER/sensors.
+build_sensor_modules() {
+	local kroot=$CACHE/kernel-$KVER series kmod=$CACHE/kmod-sensors-$KVER
+	series=$(series "$KVER")
+	installed "linux-headers-$KVER" && installed "linux-source-$series" || apt_install
+	rm -rf "$kmod" "$kroot/lib/modules/$KVER/sensors"
+	mkdir -p "$kmod"
+	log "building dht11 dht-fake against /usr/src/linux-headers-$KVER"
+	tar -xJf "/usr/src/linux-source-$series.tar.xz" -C "$kmod" --transform='s,.*/,,' \
+		"${SENSOR_KMOD_SRCS[@]/#/linux-source-$series/}"
+	cp "$HERE/kmod/dht-fake.c" "$kmod/"
+	make_modules "$kmod" sensors .sensor-modules "$SENSOR_KMOD_KEY" dht11 dht-fake
 }
 
 # ------------------------------------------------------------- bluetooth --
@@ -261,6 +293,7 @@ if [ "$REFRESH" = 1 ] || [ -z "$KVER" ] || ! host_tools_present || [ ! -f "$CACH
 	[ -f "$CACHE/kernel-$KVER/.version" ] || fetch_kernel
 fi
 [ "$(cat "$CACHE/kernel-$KVER/.modules" 2>/dev/null)" = "$KMOD_KEY" ] || build_modules
+[ "$(cat "$CACHE/kernel-$KVER/.sensor-modules" 2>/dev/null)" = "$SENSOR_KMOD_KEY" ] || build_sensor_modules
 log "kernel $KVER from $CACHE"
 BT_CACHE=$CACHE/$(cat "$BT_CURRENT" 2>/dev/null || echo bluez-none)
 if [ "$REFRESH" = 1 ] || [ ! -f "$BT_CACHE/control" ]; then
@@ -324,7 +357,8 @@ done
 # libraries (libgpiod for gpio.so): copy each with its own ldd list.
 missing=()
 for p in plugins/local/local plugins/gpio/gpio plugins/one_wire/one_wire plugins/mqtt/mqtt plugins/bt/bt \
-	plugins/heartbeat/heartbeat plugins/exec/exec plugins/network/network test/plugins/sr_test test/bench/sr_bench; do
+	plugins/heartbeat/heartbeat plugins/exec/exec plugins/network/network plugins/iio/iio plugins/hwmon/hwmon \
+	test/plugins/sr_test test/bench/sr_bench; do
 	name=${p##*/}
 	if [ -f "$BUILD/$p.so" ]; then
 		copy_elf "$BUILD/$p.so" "/usr/lib/sensor_reporter/plugins/$name.so"
@@ -359,7 +393,9 @@ printf '%s\n' "${WITHOUT[@]}" > "$R/etc/plugins-without"
 
 # Kernel modules in load order, dependencies first. w1_therm must be there
 # before w1-fake's first bus search: nothing autoloads in the guest.
-declare -A MOD_PARAMS=([w1_fake]="nsensors=2")
+# i2c-stub: the register files of the I2C chips 60-kernel-sensors.sh
+# instantiates (tmp105 0x48, ads1115 0x49, bme280 0x76).
+declare -A MOD_PARAMS=([w1_fake]="nsensors=2" [i2c_stub]="chip_addr=0x48,0x49,0x76")
 mkdir -p "$WORK/empty-modprobe.d"
 # add_modules LIST MODULE...: the modules and their dependencies into the
 # initramfs, listed in LIST ("file.ko params" lines) in load order. One that
@@ -386,6 +422,11 @@ add_modules "$R/etc/modules.load" configfs gpio-sim w1_therm w1-fake
 # The power cut's disk (guest/power-cut.sh loads them): virtio block, ext4
 # and the crc32c it checksums with (the crypto API would modprobe it).
 add_modules "$R/etc/modules.cut" virtio_pci virtio_blk crc32c_generic ext4
+# The real drivers of 60-kernel-sensors.sh, loaded by that test (not by
+# /init: dht-fake adds a GPIO chip the other tests need not see): an SMBus
+# adapter of register files, lm75 (hwmon), bmp280 and ti-ads1015 (IIO), and
+# the dht11 IIO driver on dht-fake's line. i2c-dev for busybox's i2cset.
+add_modules "$R/etc/modules.sensors" i2c-stub i2c-dev lm75 bmp280-i2c ti-ads1015 dht-fake dht11
 
 # Bluetooth (guest/bt.sh): BlueZ and D-Bus from the cache with their
 # libraries, the modules bt_start loads (not /init: only Bluetooth tests pay
@@ -423,6 +464,7 @@ CPIO=$WORK/initramfs.cpio
 (cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) > "$CPIO"
 log "initramfs: $(du -k "$CPIO" | cut -f1) KiB; modules: $(cut -d' ' -f1 "$R/etc/modules.load" | tr '\n' ' ')"
 [ ! -f "$R/etc/modules.bt" ] || log "Bluetooth modules: $(cut -d' ' -f1 "$R/etc/modules.bt" | tr '\n' ' ')"
+log "kernel-sensor modules: $(cut -d' ' -f1 "$R/etc/modules.sensors" | tr '\n' ' ')"
 T_INITRD=$(now)
 
 # ------------------------------------------------------------------- qemu --

@@ -129,6 +129,32 @@ sim_remove() {
 	rmdir "$SIM_D/bank0" "$SIM_D"
 }
 
+# --- a broker in the guest (tests that check the wire) ----------------------
+# mq_start DIR FILTER...: mosquitto on 127.0.0.1:1883 (its configuration and
+# log in DIR) and mosquitto_sub -v on the FILTERs, writing DIR/wire; mq_stop
+# ends both (cleanup does too).
+mq_start() {
+	_mq_dir=$1
+	shift
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+	mkdir -p "$_mq_dir"
+	printf 'listener 1883 127.0.0.1\nallow_anonymous true\nuser root\n' > "$_mq_dir/mosquitto.conf"
+	mosquitto -c "$_mq_dir/mosquitto.conf" > "$_mq_dir/broker.log" 2>&1 &
+	MQ_PID=$!
+	eventually 10 "mosquitto listens on 127.0.0.1:1883" sh -c 'netstat -ltn 2>/dev/null | grep -q "127.0.0.1:1883"'
+	_mq_n=$#
+	for _mq_f in "$@"; do set -- "$@" -t "$_mq_f"; done
+	shift "$_mq_n"
+	mosquitto_sub -h 127.0.0.1 -v "$@" > "$_mq_dir/wire" 2>&1 &
+	SUB_PID=$!
+}
+mq_stop() {
+	[ -n "${MQ_PID:-}" ] || return 0
+	kill "$SUB_PID" "$MQ_PID" 2>/dev/null
+	wait "$SUB_PID" "$MQ_PID" 2>/dev/null
+	MQ_PID=
+}
+
 # Whatever happens (a failed check, the per-test timeout's SIGTERM), leave
 # no daemon running and no chip behind for the next test.
 cleanup() {
@@ -139,6 +165,7 @@ cleanup() {
 		sed 's/^/| /' "/tmp/$SR_NAME.log"
 	fi
 	sim_remove
+	mq_stop
 }
 trap cleanup EXIT
 trap 'echo "FAIL - terminated (test timeout)"; exit 124' TERM

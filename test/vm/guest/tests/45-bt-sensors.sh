@@ -12,18 +12,10 @@ require_plugin mqtt
 bt_require
 [ -x /usr/sbin/mosquitto ] || { echo "SKIP: no mosquitto in this initramfs"; exit 77; }
 
-ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 grep -q localhost /etc/hosts 2>/dev/null || echo '127.0.0.1 localhost' >> /etc/hosts
-mkdir -p /tmp/mq
-printf 'listener 1883 127.0.0.1\nallow_anonymous true\nuser root\n' > /tmp/mq/mosquitto.conf
-mosquitto -c /tmp/mq/mosquitto.conf > /tmp/mq/broker.log 2>&1 &
-MQ_PID=$!
-eventually 10 "mosquitto listens on 127.0.0.1:1883" sh -c 'netstat -ltn 2>/dev/null | grep -q "127.0.0.1:1883"'
-mosquitto_sub -h 127.0.0.1 -v -t 'sensor_reporter/#' > /tmp/mq/wire 2>&1 &
-SUB_PID=$!
-stop_mq() { kill "$SUB_PID" "$MQ_PID" 2>/dev/null; wait "$SUB_PID" "$MQ_PID" 2>/dev/null; }
+mq_start /tmp/mq 'sensor_reporter/#'
 
-bt_start || { stop_mq; finish bt-sensors; }
+bt_start || { mq_stop; finish bt-sensors; }
 
 # The seed's example, verbatim but for the log going to stdout (Syslog) and
 # a BtleSensor watching hci1.
@@ -92,6 +84,6 @@ eventually 60 "BtleSensor: absent (OFF) after Timeout without adverts" wire_has 
 
 sr_stop
 echo "--- wire"; cat /tmp/mq/wire
-stop_mq
+mq_stop
 bt_stop
 finish bt-sensors

@@ -13,29 +13,34 @@
 #       (test/discovery/homie_consumer.sh) name every entity listed in
 #       test/vm/homie-every-class.names.
 # ArpSensor reads a table file: the guest has no neighbours (its own test is
-# in the unit and integration suites).
+# in the unit and integration suites). IioSensor, HwmonSensor and DhtSensor
+# read a sysfs-shaped tree under their Root (their real drivers are
+# 60-kernel-sensors.sh's).
 . /tests/lib.sh
 . /tests/bt.sh
-for p in mqtt gpio one_wire bt exec network heartbeat; do require_plugin $p; done
+for p in mqtt gpio one_wire bt exec network heartbeat iio hwmon; do require_plugin $p; done
 bt_require
 [ -x /usr/sbin/mosquitto ] || { echo "SKIP: no mosquitto in this initramfs"; exit 77; }
 
-ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
-mkdir -p /tmp/disc
-printf 'listener 1883 127.0.0.1\nallow_anonymous true\nuser root\n' > /tmp/disc/mosquitto.conf
-mosquitto -c /tmp/disc/mosquitto.conf > /tmp/disc/broker.log 2>&1 &
-MQ_PID=$!
-eventually 10 "mosquitto listens on 127.0.0.1:1883" sh -c 'netstat -ltn 2>/dev/null | grep -q "127.0.0.1:1883"'
-mosquitto_sub -h 127.0.0.1 -v -t 'homeassistant/#' -t 'ha/#' > /tmp/disc/wire 2>&1 &
-SUB_PID=$!
-stop_mq() { kill "$SUB_PID" "$MQ_PID" 2>/dev/null; wait "$SUB_PID" "$MQ_PID" 2>/dev/null; }
-
-BT_VIRT_ARGS=-l2 bt_start || { stop_mq; finish discovery; }
+mq_start /tmp/disc 'homeassistant/#' 'ha/#'
+BT_VIRT_ARGS=-l2 bt_start || { mq_stop; finish discovery; }
 bt_btmgmt connectable on
 bt_btmgmt discov on
 sim_create disc sr-vm-disc 2
 sim_pull 0 up
 printf 'IP address       HW type     Flags       HW address            Mask     Device\n10.0.2.2         0x1         0x2         52:55:0a:00:02:02     *        eth0\n' > /tmp/disc/arp
+K=/tmp/disc/kernel/sys
+mkdir -p "$K/bus/iio/devices/iio:device0" "$K/bus/iio/devices/iio:device1" "$K/class/hwmon/hwmon0"
+attr() { printf '%s\n' "$2" > "$K/$1"; } # PATH VALUE
+attr bus/iio/devices/iio:device0/name bme280
+attr bus/iio/devices/iio:device0/in_temp_input 25080
+attr bus/iio/devices/iio:device0/in_humidityrelative_input 46333
+attr bus/iio/devices/iio:device0/in_pressure_input 100.653265625
+attr bus/iio/devices/iio:device1/name dht11
+attr bus/iio/devices/iio:device1/in_temp_input 21500
+attr bus/iio/devices/iio:device1/in_humidityrelative_input 45600
+attr class/hwmon/hwmon0/name cpu_thermal
+attr class/hwmon/hwmon0/temp1_input 48312
 
 mqtt() { # NAME ROOT CLIENT DISCOVERY-LINES
 	printf '[Connection_%s]\nClass = mqtt.mqtt_conn.MqttConnection\nName = %s\nHost = 127.0.0.1\nPort = 1883\n' "$1" "$1"
@@ -104,6 +109,34 @@ Chip = sr-vm-disc
 Pin = 1
 CommandSrc = relay
 
+[Sensor_Room]
+Class = iio.iio_sensor.IioSensor
+Connection = ha,h4,h5
+Device = bme280
+TempDest = room/temperature
+HumiDest = room/humidity
+PressureDest = room/pressure
+Poll = 60
+Root = /tmp/disc/kernel
+
+[Sensor_Cpu]
+Class = hwmon.hwmon_sensor.HwmonSensor
+Connection = ha,h4,h5
+Chip = cpu_thermal
+TempDest = cpu/temperature
+Poll = 60
+Root = /tmp/disc/kernel
+
+[Sensor_Dht]
+Class = gpio.dht_sensor.DhtSensor
+Connection = ha,h4,h5
+Sensor = AM2302
+Device = dht11
+TempDest = garden/temperature
+HumiDest = garden/humidity
+Poll = 60
+Root = /tmp/disc/kernel
+
 [Sensor_Govee]
 Class = bt.govee_sensor.GoveeSensor
 Connection = ha,h4,h5
@@ -164,6 +197,12 @@ entity sensor_door_destination binary_sensor door
 entity sensor_door_short_press_dest device_automation door/short
 entity sensor_door_long_press_dest device_automation door/long
 entity actuator_relay_commandsrc switch
+entity sensor_room_tempdest sensor room/temperature
+entity sensor_room_humidest sensor room/humidity
+entity sensor_room_pressuredest sensor room/pressure
+entity sensor_cpu_tempdest sensor cpu/temperature
+entity sensor_dht_tempdest sensor garden/temperature
+entity sensor_dht_humidest sensor garden/humidity
 entity sensor_btle_destination1 binary_sensor presence/tag
 entity sensor_simplebt_destination1 binary_sensor presence/phone
 entity sensor_btrssi_destination binary_sensor presence/watch
@@ -173,7 +212,7 @@ done
 entity refresh button
 check "ha: the switch's command topic is ha/relay" 1 \
 	"$(config | grep -c '"actuator_relay_commandsrc":{[^}]*"command_topic":"ha/relay"')"
-check "ha: the device config holds 19 entities" 19 "$(config | grep -o '"platform":' | wc -l)"
+check "ha: the device config holds 25 entities" 25 "$(config | grep -o '"platform":' | wc -l)"
 
 # --- a reading of every class on its announced state topic -----------------
 wire_has() { grep -qx "$1" /tmp/disc/wire; }
@@ -181,6 +220,9 @@ eventually 10 "Heartbeat: ha/hb/str" sh -c 'grep -q "^ha/hb/str 00:00:" /tmp/dis
 eventually 10 "ExecSensor: ha/exec/out 42" wire_has "ha/exec/out 42"
 eventually 10 "Ds18x20Sensor: ha/temp is a number" sh -c 'grep -qE "^ha/temp -?[0-9]+(\.[0-9]+)?$" /tmp/disc/wire'
 eventually 10 "ArpSensor: ha/phone ON" wire_has "ha/phone ON"
+eventually 10 "IioSensor: ha/room/pressure 1006.533" wire_has "ha/room/pressure 1006.533"
+eventually 10 "HwmonSensor: ha/cpu/temperature 48.312" wire_has "ha/cpu/temperature 48.312"
+eventually 10 "DhtSensor: ha/garden/temperature 21.5" wire_has "ha/garden/temperature 21.5"
 eventually 10 "RpiGpioSensor: ha/door OPEN (pulled up)" wire_has "ha/door OPEN"
 eventually 30 "GoveeSensor: ha/govee/GVH5075_2762/temp_c 21.30" wire_has "ha/govee/GVH5075_2762/temp_c 21.30"
 eventually 40 "BtleSensor: ha/presence/tag ON" wire_has "ha/presence/tag ON"
@@ -223,6 +265,6 @@ sr_stop
 check "a clean stop leaves the Home Assistant config retained" 1 \
 	"$(mosquitto_sub -h 127.0.0.1 -v --retained-only -C 1 -W 5 -t homeassistant/device/every/config 2>/dev/null | grep -c '"components"')"
 [ "$fail" -eq 0 ] || { echo "--- wire"; cat /tmp/disc/wire; }
-stop_mq
+mq_stop
 bt_stop
 finish discovery
