@@ -36,7 +36,7 @@ inline std::vector<std::string> known_classes(bool with_test_modules = false) {
       {"exec", {"ExecActuator", "ExecSensor"}},
       {"gpio", {"RpiGpioActuator", "RpiGpioSensor"}},
       {"one_wire", {"Ds18x20Sensor"}},
-      {"network", {"ArpSensor"}},
+      {"network", {"ArpSensor", "DashSensor"}},
       {"openhab_rest", {"OpenhabREST"}},
       {"bt", {"BtRssiSensor", "BtleSensor", "GoveeSensor", "SimpleBtSensor"}},
   };
