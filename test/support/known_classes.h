@@ -37,6 +37,7 @@ inline std::vector<std::string> known_classes(bool with_test_modules = false) {
       {"gpio", {"RpiGpioActuator", "RpiGpioSensor"}},
       {"one_wire", {"Ds18x20Sensor"}},
       {"network", {"ArpSensor", "DashSensor"}},
+      {"roku", {"RokuAddressSensor"}},
       {"openhab_rest", {"OpenhabREST"}},
       {"bt", {"BtRssiSensor", "BtleSensor", "GoveeSensor", "SimpleBtSensor"}},
   };
