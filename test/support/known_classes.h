@@ -38,6 +38,7 @@ inline std::vector<std::string> known_classes(bool with_test_modules = false) {
       {"one_wire", {"Ds18x20Sensor"}},
       {"network", {"ArpSensor", "DashSensor"}},
       {"roku", {"RokuAddressSensor"}},
+      {"energymeter", {"Pafal20ec3gr"}},
       {"openhab_rest", {"OpenhabREST"}},
       {"bt", {"BtRssiSensor", "BtleSensor", "GoveeSensor", "SimpleBtSensor"}},
   };
