@@ -28,11 +28,13 @@ bool istarts_with(std::string_view text, std::string_view prefix) {
 }
 
 // The next line of `text` without its CRLF (or bare LF); false at the end.
-bool next_line(std::string_view& text, std::string_view& line) {
+// `ended`: the line had its LF (the datagram was not cut in it).
+bool next_line(std::string_view& text, std::string_view& line, bool& ended) {
   if (text.empty()) return false;
   const size_t end = text.find('\n');
+  ended = end != std::string_view::npos;
   line = text.substr(0, end);
-  text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+  text = ended ? text.substr(end + 1) : std::string_view{};
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return true;
 }
@@ -75,15 +77,16 @@ SsdpParse parse_ssdp_response(std::string_view datagram) {
   if (datagram.size() > kMaxSsdpDatagram)
     return fail(fmt::format("{} bytes, more than an SSDP response has", datagram.size()));
   std::string_view line;
-  if (!next_line(datagram, line)) return fail("empty datagram");
+  bool line_ended = false;
+  if (!next_line(datagram, line, line_ended)) return fail("empty datagram");
   const auto status = status_of(line);
   if (!status) return fail(fmt::format("'{}' is not an HTTP/1.x status line", sdk::printable(line, kQuoted)));
   SsdpResponse response;
   response.status = *status;
   bool ended = false;
-  while (next_line(datagram, line)) {
+  while (next_line(datagram, line, line_ended)) {
     if (line.empty()) {
-      ended = true;  // a body, if any, is not ours to read
+      ended = line_ended;  // a body, if any, is not ours to read
       break;
     }
     if (line.front() == ' ' || line.front() == '\t') {

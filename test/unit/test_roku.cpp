@@ -127,6 +127,7 @@ TEST_CASE("what is not an SSDP response says why") {
   CHECK(error("HTTP/2.0 200 OK\r\n\r\n") == "'HTTP/2.0 200 OK' is not an HTTP/1.x status line");
   CHECK(error("HTTP/1.1 2x0 OK\r\n\r\n") == "'HTTP/1.1 2x0 OK' is not an HTTP/1.x status line");
   CHECK(error("HTTP/1.1 200 OK\r\nST: roku:ecp\r\n") == "no empty line after the headers (cut short?)");
+  CHECK(error("HTTP/1.1 200 OK\r\nST: roku:ecp\r\n\r") == "no empty line after the headers (cut short?)");
   CHECK(error("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n") == "'no colon here' is not a header line (Name: value)");
   CHECK(error("HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n") == "'Bad Name: x' is not a header line (Name: value)");
   CHECK(error("HTTP/1.1 200 OK\r\n folded\r\n\r\n") == "continuation line ' folded' before any header");
