@@ -9,7 +9,7 @@
 //   iec_meter_double [--fault FAULT] [--import KWH] [--export KWH] [--baud-char Z]
 //
 // Prints "pty /dev/pts/N": point SerialDevice there. Serves readouts until
-// stdin ends or says "quit". Each sign-on /?!<CR><LF> received while the
+// killed or told "quit" on stdin. Each sign-on /?!<CR><LF> received while the
 // port is at 300 baud is answered after the reaction time with the
 // identification /PAF<Z>EC3gr00006 (Z default '5', 9600 baud); an option
 // select <ACK>0<Z'>0<CR><LF> with Z' no faster than Z within 1.5 s is
@@ -154,12 +154,14 @@ int main(int argc, char** argv) {
   say("pty " + path);
 
   std::string heard;
+  bool commands = true;  // stdin ends: serve on until killed
   for (;;) {
-    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {meter.master, POLLIN, 0}};
+    pollfd fds[2] = {{commands ? STDIN_FILENO : -1, POLLIN, 0}, {meter.master, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return 1;
     if (fds[0].revents & (POLLIN | POLLHUP)) {
       std::string line;
-      if (!std::getline(std::cin, line) || line == "quit") return 0;
+      if (!std::getline(std::cin, line)) commands = false;
+      else if (line == "quit") return 0;
     }
     if (!(fds[1].revents & POLLIN)) continue;
     char buffer[256];

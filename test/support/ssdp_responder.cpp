@@ -24,7 +24,8 @@
 // "discarded from ADDR:PORT: REASON", "answered ADDR:PORT SERIAL".
 // stdin commands: "add SERIAL=LOCATION", "remove SERIAL", "junk" (every
 // later search is also answered by a non-Roku device and with a datagram
-// that is no HTTP), "quit"; each is acknowledged with "ok".
+// that is no HTTP), "quit"; each is acknowledged with "ok". The end of stdin
+// ends the commands only: the responder serves until killed or "quit".
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -185,6 +186,7 @@ int main(int argc, char** argv) {
   std::mt19937 random(static_cast<unsigned>(getpid()));
   std::vector<Pending> pending;
   bool junk = false;
+  bool commands = true;
   for (;;) {
     int timeout = -1;
     if (!pending.empty()) {
@@ -193,7 +195,9 @@ int main(int argc, char** argv) {
       timeout = static_cast<int>(std::max<long long>(
           0, std::chrono::duration_cast<std::chrono::milliseconds>(next->due - Clock::now()).count() + 1));
     }
-    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {fd, POLLIN, 0}};
+    // stdin at its end (run in the background of a shell) ends the commands,
+    // not the responder: it serves until killed or told "quit".
+    pollfd fds[2] = {{commands ? STDIN_FILENO : -1, POLLIN, 0}, {fd, POLLIN, 0}};
     if (::poll(fds, 2, timeout) < 0 && errno != EINTR) return 1;
     const auto now = Clock::now();
     for (auto it = pending.begin(); it != pending.end();) {
@@ -207,7 +211,11 @@ int main(int argc, char** argv) {
     }
     if (fds[0].revents & (POLLIN | POLLHUP)) {
       std::string line;
-      if (!std::getline(std::cin, line) || line == "quit") return 0;
+      if (!std::getline(std::cin, line)) {
+        commands = false;
+        continue;
+      }
+      if (line == "quit") return 0;
       if (line.rfind("add ", 0) == 0 && line.find('=') != std::string::npos) {
         const size_t eq = line.find('=');
         devices[line.substr(4, eq - 4)] = line.substr(eq + 1);
