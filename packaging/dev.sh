@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(meson ninja-build g++ pkg-config python3 openssl
           libinih-dev libfmt-dev doctest-dev libmosquitto-dev libgpiod-dev
           libcurl4-openssl-dev nlohmann-json3-dev libsystemd-dev zlib1g-dev
-          mosquitto mosquitto-clients clang)
+          mosquitto mosquitto-clients clang iproute2)
 # libFuzzer's runtime: versioned on Debian 12, unversioned on 13. Missing, the
 # fuzz tiers skip (exit 77).
 OPTIONAL_PACKAGES=(libclang-rt-14-dev libclang-rt-dev)

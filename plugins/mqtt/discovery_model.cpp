@@ -30,6 +30,8 @@ struct Measure {
   std::string_view entity_category;
   std::string_view unit;
   std::string_view label;
+  // A number's HA state_class; empty: "measurement".
+  std::string_view state_class = {};
 };
 constexpr Measure kMeasures[] = {
     {"temperature", "temperature", "", "°C", "Temperature"},
@@ -47,12 +49,22 @@ constexpr Measure kMeasures[] = {
     {"uptime", "duration", "diagnostic", "", "Uptime"},
     {"contact", "opening", "", "", "Contact"},
     {"presence", "presence", "", "", "Presence"},
+    // A meter's register (Pafal20ec3gr): HA's energy dashboard takes only
+    // energy sensors whose state_class is total or total_increasing.
+    {"energy", "energy", "", "kWh", "Energy", "total_increasing"},
 };
+
+// The state_class of a number that measures `m` (nullptr: none declared).
+std::string number_state_class(const Measure* m) {
+  return std::string(m && !m->state_class.empty() ? m->state_class : "measurement");
+}
 
 // A class whose destination is the root of a tree of topics named at run
 // time (GoveeSensor: Destination/<device>/<leaf>) says so in `measures`,
 // followed by its leaves (discovery_model.hpp).
 constexpr std::string_view kTree = "tree";
+// What a press declares in `measures`.
+constexpr std::string_view kButton = "button";
 
 const Measure* measure_of(std::string_view measures) {
   for (const Measure& m : kMeasures)
@@ -253,14 +265,18 @@ class SectionMapper {
     e.label = m ? std::string(m->label) : key_label(leaf.name);
     e.name = fmt::format("{} {}", e.tree_device_name, e.label);
     if (io.value_type == SR_VALUE_NUMBER)
-      e.state_class = "measurement";
+      e.state_class = number_state_class(m);
     else
       e.device_class.clear();  // a text is no temperature, whatever it describes
     entities_.push_back(std::move(e));
   }
 
   void add_output(const sdk::CatalogueIo& io) {
-    switch (io.value_type) {
+    // A press whose payload says who pressed, not when (DashSensor's MAC):
+    // a trigger all the same.
+    const sr_value_type type =
+        io.value_type == SR_VALUE_STRING && io.measures == kButton ? SR_VALUE_TIMESTAMP : io.value_type;
+    switch (type) {
       case SR_VALUE_BINARY: {
         Entity& e = add(io, Component::BinarySensor);
         e.state_topic = topic(io.topic);
@@ -284,7 +300,7 @@ class SectionMapper {
         e.state_topic = topic(io.topic);
         e.unit = io.unit;
         if (io.value_type == SR_VALUE_NUMBER)
-          e.state_class = "measurement";
+          e.state_class = number_state_class(measure_of(io.measures));
         else
           e.device_class.clear();  // a text is no duration, whatever it describes
         return;

@@ -50,7 +50,8 @@ Property property_of(const Entity& e, int version) {
     case Component::Text: p.settable = true; break;
     case Component::Trigger:
     case Component::Event:
-      if (version >= 5) p.datatype = "datetime";
+      // A press that publishes a timestamp; a string otherwise (DashSensor's MAC).
+      if (version >= 5 && e.value_type == SR_VALUE_TIMESTAMP) p.datatype = "datetime";
       p.retained = false;
       break;
   }

@@ -12,6 +12,7 @@ terminator) and integers/booleans from the back, last byte first.
 import json
 import pathlib
 import shutil
+import struct
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -294,11 +295,88 @@ def sysfs():
     write("sysfs", "hwmon", seed(b"-12.5", b"Package id 0",
                                  [b"temp1_input", b"temp1_label", b"temp2_input", b"power1_average", b"fan1_input"],
                                  b"temp", [], b"cpu_thermal"))
+def ssdp():
+    """SSDP responses as Roku players (Roku's ECP documentation) and other UPnP devices send them."""
+    def answer(serial, location, st="roku:ecp", extra=""):
+        return ("HTTP/1.1 200 OK\r\nCache-Control: max-age=3600\r\n" + extra + "ST: " + st + "\r\nLocation: "
+                + location + "\r\nUSN: uuid:roku:ecp:" + serial + "\r\n\r\n")
+    write("ssdp", "roku", answer("P0A070000007", "http://192.168.1.134:8060/"))
+    write("ssdp", "roku_full", answer("YH00AA123456", "http://10.0.0.5:8060/",
+                                      extra="EXT:\r\nServer: Roku/9.4.0 UPnP/1.0 Roku/9.4.0\r\n"))
+    write("ssdp", "lower_case_lf", "HTTP/1.1 200 OK\nst: roku:ecp\nlocation: http://10.0.0.6:8060/\n"
+                                   "usn: uuid:roku:ecp:X1\n\n")
+    write("ssdp", "folded", "HTTP/1.1 200 OK\r\nServer: Roku\r\n  UPnP/1.0\r\nST: roku:ecp\r\n\r\nbody")
+    write("ssdp", "chromecast", "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\nLOCATION: "
+                                "http://192.168.1.20:8008/ssdp/device-desc.xml\r\nST: "
+                                "urn:dial-multiscreen-org:service:dial:1\r\nUSN: uuid:abc::urn:dial\r\n\r\n")
+    write("ssdp", "m_search", "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
+                              "MX: 3\r\nST: roku:ecp\r\n\r\n")
+    write("ssdp", "notify", "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNTS: ssdp:alive\r\n\r\n")
+    write("ssdp", "bad_serial", answer("P0A/07#", "http://192.168.1.134:8060/"))
+    write("ssdp", "duplicate", "HTTP/1.1 200 OK\r\nST: roku:ecp\r\nst: roku:ecp\r\n\r\n")
+    write("ssdp", "cut", answer("P0A070000007", "http://192.168.1.134:8060/")[:60])
+    write("ssdp", "not_found", "HTTP/1.1 404 Not Found\r\n\r\n")
+
+
+def iec62056():
+    """What follows the option select on a meter's line: IEC 62056-21 data messages (a Pafal 20EC3gr's
+    readout, one with units and A-B: prefixes), echoes, noise; identification lines first where the target
+    reads one."""
+    def message(lines):
+        body = lines + "!\r\n\x03"
+        bcc = 0
+        for c in body.encode():
+            bcc ^= c
+        return b"\x02" + body.encode() + bytes([bcc])
+    pafal = ("0.0.0(71786316)\r\n0.0.1(PAF)\r\nF.F(00)\r\n0.2.0(1.27)\r\n1.8.0*00(048162.13)\r\n"
+             "2.8.0*00(035411.79)\r\n0.2.2(:::::G11)")
+    units = "1-0:1.8.0*255(0012345.678*kWh)\r\n1-0:2.8.0(5000*Wh)(4000*Wh)\r\n1.8.0*01(0012000.000*kWh)\r\nC.1.0(1)0.9.1(120000)"
+    write("iec62056", "pafal", b"/PAF5EC3gr00006\r\n" + message(pafal) + b"\x00")
+    write("iec62056", "pafal_echo", b"\x06050\r\n" + message(pafal) + b"\x07")
+    write("iec62056", "units", b"/ISk5\\2MT382-1000\r\n" + message(units) + b"\x03")
+    bad = bytearray(message(pafal))
+    bad[30] ^= 0x08
+    write("iec62056", "bad_bcc", bytes(bad) + b"\x01")
+    write("iec62056", "cut", message(pafal)[:40] + b"\x02")
+    write("iec62056", "mode_b", b"/LGZEZMD3104107\r\n\x05")
+    write("iec62056", "parity", bytes(c | 0x80 for c in message(pafal)) + b"\x09")
+    write("iec62056", "block_only", (pafal + "!\r\n").encode() + b"\x00")
+
+
+def dash_frame():
+    """Ethernet frames as a Dash button sends them when it wakes (RFC 826 ARP, RFC 2131 DHCP over
+    UDP/IPv4) and near misses; the last byte is the target's control byte (packet type, buttons)."""
+    button = bytes([0x44, 0x65, 0x0d, 0x11, 0x22, 0x33])
+    bcast = b"\xff" * 6
+
+    def arp(op=1):
+        return (bcast + button + b"\x08\x06" + struct.pack(">HHBBH", 1, 0x0800, 6, 4, op) + button
+                + bytes([10, 0, 0, 9]) + b"\x00" * 6 + bytes([10, 0, 0, 1])).ljust(60, b"\x00")
+
+    def udp(sport, dport, payload, frag=0):
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 28 + len(payload), 0x1234, frag, 64, 17, 0, b"\x00" * 4,
+                         b"\xff" * 4)
+        return (bcast + button + b"\x08\x00" + ip + struct.pack(">HHHH", sport, dport, 8 + len(payload), 0)
+                + payload).ljust(60, b"\x00")
+
+    def bootp(op, options):
+        return (bytes([op, 1, 6, 0]) + struct.pack(">IHH", 0x3903F326, 0, 0x8000) + b"\x00" * 16 + button
+                + b"\x00" * (10 + 64 + 128) + b"\x63\x82\x53\x63" + options + b"\xff")
+
+    write("dash_frame", "arp_request", arp() + b"\x05")
+    write("dash_frame", "arp_reply_outgoing", arp(2) + b"\x07")
+    write("dash_frame", "dhcp_discover", udp(68, 67, bootp(1, b"\x35\x01\x01\x37\x04\x01\x03\x06\x0f")) + b"\x0d")
+    write("dash_frame", "dhcp_request", udp(68, 67, bootp(1, b"\x35\x01\x03\x32\x04\x0a\x00\x00\x09")) + b"\x01")
+    write("dash_frame", "dhcp_offer", udp(67, 68, bootp(2, b"\x35\x01\x02")) + b"\x05")
+    write("dash_frame", "dns", udp(40000, 53, b"\x12\x34" + b"\x00" * 20) + b"\x05")
+    write("dash_frame", "fragment", udp(68, 67, bootp(1, b""), frag=0x2000) + b"\x05")
+    write("dash_frame", "ipv6", bcast + button + b"\x86\xdd" + b"\x60" + b"\x00" * 39 + b"\x05")
+    write("dash_frame", "short", button + b"\x05")
 
 
 if __name__ == "__main__":
     for target in ("ini", "class", "values", "local_rules", "commands", "w1", "arp", "openhab_events", "queue_file",
-                   "sysfs"):
+                   "sysfs", "ssdp", "iec62056", "dash_frame"):
         shutil.rmtree(CORPUS / target, ignore_errors=True)
     ini()
     class_strings()
@@ -310,3 +388,6 @@ if __name__ == "__main__":
     openhab_events()
     queue_file()
     sysfs()
+    ssdp()
+    iec62056()
+    dash_frame()

@@ -18,6 +18,7 @@
 #         land in WORKDIR/artifacts/<target>/.
 #
 # Targets: ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope sysfs
+# ssdp iec62056 dash_frame
 # (default: all).
 # Ends with "N passed, N failed"; exit 0 when all passed, 1 on any failure,
 # 77 (skip) when clang++ or libFuzzer is not available. CLANGXX overrides the
@@ -32,7 +33,8 @@ src=$(cd "$here/../.." && pwd)
 work=${TMPDIR:-/tmp}/sensor_reporter-fuzz-$(id -u)-$(printf '%s' "$src" | cksum | cut -d' ' -f1)
 jobs=$(nproc 2>/dev/null || echo 2)
 cxx=${CLANGXX:-clang++}
-all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope sysfs)
+all_targets=(ini class values local_rules commands w1 arp openhab_events json_field queue_file accept envelope sysfs
+             ssdp iec62056 dash_frame)
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -111,8 +113,8 @@ host_sources=(src/config/ini_file.cpp src/config/param_check.cpp src/config/plan
 iio_logic=(plugins/iio/kernel_device.cpp plugins/iio/channel.cpp plugins/iio/kernel_sensor.cpp
            plugins/iio/iio_sensor.cpp plugins/iio/dht_sensor.cpp)
 logic_sources=(plugins/local/local_connection.cpp plugins/exec/child_process.cpp
-               plugins/one_wire/ds18x20_sensor.cpp plugins/network/arp_sensor.cpp
-               "${iio_logic[@]}" plugins/hwmon/hwmon_sensor.cpp)
+               plugins/one_wire/ds18x20_sensor.cpp plugins/network/arp_sensor.cpp plugins/network/dash_frame.cpp
+               plugins/roku/ssdp.cpp plugins/energymeter/iec62056.cpp "${iio_logic[@]}" plugins/hwmon/hwmon_sensor.cpp)
 if [ $have_gpiod -eq 1 ]; then
   logic_sources+=(plugins/gpio/gpio_actuator.cpp plugins/gpio/gpio_backend.cpp plugins/gpio/gpiod_backend.cpp
                   plugins/gpio/fake_backend.cpp)
@@ -121,7 +123,7 @@ fi
                                           plugins/mqtt/json_field.cpp src/host/envelope.cpp)
 # QueueFile's CRC-32 is zlib's, as plugins/mqtt/meson.build links it.
 [ $have_zlib -eq 1 ] && logic_sources+=(plugins/mqtt/queue_journal.cpp)
-modules=(heartbeat local exec one_wire network iio hwmon)
+modules=(heartbeat local exec one_wire network iio hwmon roku energymeter)
 # mqtt builds its discovery messages with nlohmann_json, as plugins/mqtt/meson.build says.
 [ $have_mosquitto -eq 1 ] && [ $have_json -eq 1 ] && modules+=(mqtt)
 [ $have_gpiod -eq 1 ] && modules+=(gpio)

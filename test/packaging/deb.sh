@@ -49,7 +49,7 @@ else
 fi
 
 check "--list-plugins lists the installed plugins" bash -c \
-  "out=\$('$bin' ${plugins[*]:-} --list-plugins) && for c in MqttConnection OpenhabREST Heartbeat LocalConnection ExecSensor ExecActuator RpiGpioSensor RpiGpioActuator DhtSensor Ds18x20Sensor ArpSensor GoveeSensor BtleSensor IioSensor HwmonSensor; do grep -q \"^\$c \" <<<\"\$out\" || { echo \"missing \$c\"; echo \"\$out\"; exit 1; }; done"
+  "out=\$('$bin' ${plugins[*]:-} --list-plugins) && for c in MqttConnection OpenhabREST Heartbeat LocalConnection ExecSensor ExecActuator RpiGpioSensor RpiGpioActuator DhtSensor Ds18x20Sensor ArpSensor DashSensor RokuAddressSensor Pafal20ec3gr GoveeSensor BtleSensor IioSensor HwmonSensor; do grep -q \"^\$c \" <<<\"\$out\" || { echo \"missing \$c\"; echo \"\$out\"; exit 1; }; done"
 check "--check accepts the installed configuration" "$bin" ${plugins[@]+"${plugins[@]}"} --check "$etc"
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

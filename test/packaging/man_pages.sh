@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$1
-for m in heartbeat local mqtt exec gpio one_wire network openhab_rest bt iio hwmon; do
+for m in heartbeat local mqtt exec gpio one_wire network openhab_rest bt iio hwmon roku energymeter; do
   [ -f "$build/plugins/$m/$m.so" ] || { echo "plugin $m not built: skipped"; exit 77; }
 done
 work=$(mktemp -d)

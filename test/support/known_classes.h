@@ -36,9 +36,11 @@ inline std::vector<std::string> known_classes(bool with_test_modules = false) {
       {"exec", {"ExecActuator", "ExecSensor"}},
       {"gpio", {"DhtSensor", "RpiGpioActuator", "RpiGpioSensor"}},
       {"one_wire", {"Ds18x20Sensor"}},
-      {"network", {"ArpSensor"}},
+      {"network", {"ArpSensor", "DashSensor"}},
       {"iio", {"IioSensor"}},
       {"hwmon", {"HwmonSensor"}},
+      {"roku", {"RokuAddressSensor"}},
+      {"energymeter", {"Pafal20ec3gr"}},
       {"openhab_rest", {"OpenhabREST"}},
       {"bt", {"BtRssiSensor", "BtleSensor", "GoveeSensor", "SimpleBtSensor"}},
   };

@@ -3,6 +3,7 @@
 // plugins, and counting what arrived.
 #pragma once
 
+#include "support/broker.h"
 #include "support/mqtt_client.h"
 #include "support/process.h"
 
@@ -34,6 +35,17 @@ ReconnectMax = 1
 )",
                      port, extra);
 }
+
+// A private broker and a client on it watching `filter`: the test's view of
+// the wire.
+struct WatchedBroker {
+  Broker broker;
+  MqttClient observer;
+  explicit WatchedBroker(const std::string& filter = "sr/#") : observer(broker.port()) {
+    if (!observer.wait_connected(5s) || !observer.subscribe(filter))
+      throw std::runtime_error("the test client cannot watch " + filter + " on the test broker");
+  }
+};
 
 // Writes the configuration into `dir` and starts the daemon on it, with the
 // test-only plugins on the path.

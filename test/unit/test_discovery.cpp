@@ -15,6 +15,7 @@
 #include "bt/btle_sensor.hpp"
 #include "bt/btscan_sensor.hpp"
 #include "bt/govee_sensor.hpp"
+#include "energymeter/read_meter_values.hpp"
 #include "exec/exec_actuator.hpp"
 #include "exec/exec_sensor.hpp"
 #include "gpio/gpio_actuator.hpp"
@@ -24,6 +25,7 @@
 #include "iio/dht_sensor.hpp"
 #include "iio/iio_sensor.hpp"
 #include "network/arp_sensor.hpp"
+#include "network/dash_sensor.hpp"
 #include "one_wire/ds18x20_sensor.hpp"
 
 #include <nlohmann/json.hpp>
@@ -106,6 +108,14 @@ std::vector<sr::sdk::CatalogueEntry> every_class() {
       entry<sr::bt::BtleSensor>("Tag", {{"Address1", "aa:bb:cc:dd:ee:01"}, {"Destination1", "tag"}}),
       entry<sr::bt::SimpleBtSensor>("Watch", {{"Address1", "aa:bb:cc:dd:ee:02"}, {"Destination1", "watch"}}),
       entry<sr::bt::BtRssiSensor>("Keys", {{"Address", "aa:bb:cc:dd:ee:03"}, {"Destination", "keys"}}),
+      entry<sr::network::DashSensor>("Dash", {{"MAC1", "44:65:0d:11:22:33"},
+                                              {"Destination1", "buttons/coffee"},
+                                              {"MAC2", "00:11:22:33:44:55"},
+                                              {"Destination2", "buttons/tide"}}),
+      entry<sr::energymeter::Pafal20ec3gr>("Meter", {{"SerialDevice", "/dev/ttyUSB0"},
+                                                     {"Import_Dst", "energy/import"},
+                                                     {"Export_Dst", "energy/export"},
+                                                     {"Poll", "60"}}),
   };
 }
 
@@ -197,6 +207,33 @@ TEST_CASE("every product class maps to the component its outputs and inputs call
     CHECK(t.device_class == "temperature");
     CHECK(t.unit == "°F");
     CHECK(t.state_class == "measurement");
+  }
+  SUBCASE("DashSensor: a trigger per button, though its payload is the button's MAC, not a time") {
+    std::vector<const Entity*> dash;
+    for (const Entity& e : d.entities)
+      if (e.section == "Dash") dash.push_back(&e);
+    REQUIRE(dash.size() == 2);
+    CHECK(dash[0]->component == Component::Trigger);
+    CHECK(dash[0]->state_topic == "sr/buttons/coffee");
+    CHECK(dash[0]->trigger_type == "button_short_press");
+    CHECK(dash[0]->trigger_subtype == "button_1");
+    CHECK(dash[1]->trigger_subtype == "button_2");
+    CHECK(dash[0]->value_type == SR_VALUE_STRING);
+    CHECK_FALSE(dash[0]->retained_state);
+  }
+  SUBCASE("Pafal20ec3gr: two energy sensors in kWh that HA's energy dashboard takes (total_increasing)") {
+    std::vector<const Entity*> meter;
+    for (const Entity& e : d.entities)
+      if (e.section == "Meter") meter.push_back(&e);
+    REQUIRE(meter.size() == 2);
+    for (const Entity* e : meter) {
+      CHECK(e->component == Component::Sensor);
+      CHECK(e->device_class == "energy");
+      CHECK(e->unit == "kWh");
+      CHECK(e->state_class == "total_increasing");
+    }
+    CHECK(meter[0]->state_topic == "sr/energy/import");
+    CHECK(meter[1]->state_topic == "sr/energy/export");
   }
   SUBCASE("GoveeSensor's tree: declared, no entity before a device is known; the Refresh button comes last") {
     CHECK(std::none_of(d.entities.begin(), d.entities.end(), [](const Entity& e) { return e.section == "Govee"; }));
@@ -423,7 +460,11 @@ TEST_CASE("Homie v4: attributes per topic, enums keep our payloads, /set routes 
   };
   CHECK(value("homie/garage-pi/$homie") == "4.0.0");
   CHECK(value("homie/garage-pi/$name") == "garage pi");
-  CHECK(value("homie/garage-pi/$nodes") == "heartbeat,uptime,cmd,door,relay,phone,temp,tag,watch,keys,sensor-reporter");
+  CHECK(value("homie/garage-pi/$nodes") ==
+        "heartbeat,uptime,cmd,door,relay,phone,temp,tag,watch,keys,dash,meter,sensor-reporter");
+  // A press that publishes a MAC is a string, not retained.
+  CHECK(value("homie/garage-pi/dash/destination1/$datatype") == "string");
+  CHECK(value("homie/garage-pi/dash/destination1/$retained") == "false");
   CHECK(value("homie/garage-pi/door/$properties") == "destination,short-press-dest,long-press-dest");
   CHECK(value("homie/garage-pi/door/destination/$datatype") == "enum");
   CHECK(value("homie/garage-pi/door/destination/$format") == "SHUT,AJAR");
@@ -464,6 +505,8 @@ TEST_CASE("Homie v5: one $description whose version holds while the document doe
   CHECK(j["version"] == 7);
   CHECK(j["name"] == "garage pi");
   CHECK(j["nodes"]["temp"]["properties"]["destination"]["datatype"] == "float");
+  CHECK(j["nodes"]["door"]["properties"]["short-press-dest"]["datatype"] == "datetime");
+  CHECK(j["nodes"]["dash"]["properties"]["destination1"]["datatype"] == "string");
   CHECK(j["nodes"]["temp"]["properties"]["destination"]["unit"] == "°F");
   CHECK(j["nodes"]["door"]["properties"]["short-press-dest"]["datatype"] == "datetime");
   CHECK(j["nodes"]["door"]["properties"]["short-press-dest"]["retained"] == false);
