@@ -34,6 +34,10 @@ std::string host_name() {
   return name;
 }
 
+std::chrono::nanoseconds seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
+}
+
 bool is_numeric_address(const std::string& host) {
   unsigned char buffer[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buffer) == 1 || inet_pton(AF_INET6, host.c_str(), buffer) == 1;
@@ -184,6 +188,7 @@ Settings read_settings(const sdk::Params& params) {
   s.retain = params.get<bool>("Retain");
   s.reconnect_min = params.get<double>("ReconnectMin");
   s.reconnect_max = params.get<double>("ReconnectMax");
+  s.reconnect_spread = params.get<double>("ReconnectSpread");
   if (s.reconnect_max < s.reconnect_min)
     throw std::runtime_error(fmt::format("ReconnectMax {} is below ReconnectMin {}", s.reconnect_max, s.reconnect_min));
   s.offline_queue = params.get<std::size_t>("OfflineQueue");
@@ -212,8 +217,8 @@ MqttConnection::MqttConnection(sdk::Host host, const sdk::Params& params)
       settings_(read_settings(params)),
       status_topic_(settings_.root_topic + "/status"),
       refresh_topic_(settings_.root_topic + "/refresh"),
-      reconnect_(std::chrono::duration_cast<Clock>(std::chrono::duration<double>(settings_.reconnect_min)),
-                 std::chrono::duration_cast<Clock>(std::chrono::duration<double>(settings_.reconnect_max))),
+      reconnect_(seconds(settings_.reconnect_min), seconds(settings_.reconnect_max), std::chrono::seconds(10),
+                 std::random_device{}(), seconds(settings_.reconnect_spread)),
       queue_(settings_.offline_queue),
       discovery_(host, settings_.discovery, discovery_link()) {
   init_library();
@@ -469,11 +474,11 @@ void MqttConnection::lost(const std::string& why) {
   }
   if (refused_ && !last_refusal_.empty()) last_failure_ = "refused: " + last_refusal_;
   report_status();
-  schedule_reconnect();
+  schedule_reconnect(was_online);
 }
 
-void MqttConnection::schedule_reconnect() {
-  Clock delay = reconnect_.next_delay(host_.now() - outage_since_);
+void MqttConnection::schedule_reconnect(bool link_just_lost) {
+  Clock delay = link_just_lost ? reconnect_.first_delay_after_loss() : reconnect_.next_delay(host_.now() - outage_since_);
   host_.debug("next connection attempt in {:.2f} s", std::chrono::duration<double>(delay).count());
   reconnect_timer_ = host_.add_timer(delay, Clock(0), [this] { connect(); });
 }

@@ -77,6 +77,7 @@ struct Settings {
   bool retain{};
   double reconnect_min{};
   double reconnect_max{};
+  double reconnect_spread{};
   std::size_t offline_queue{};
   std::string queue_file;  // empty: the queue is in memory only
   double queue_sync{};     // seconds between fdatasyncs of queue_file; 0: after every write
@@ -123,6 +124,9 @@ class MqttConnection {
       sdk::bool_param("Retain").fallback("no").help("retain readings and states"),
       sdk::float_param("ReconnectMin").fallback("1").min(0.05).max(3600).help("seconds before the first retry"),
       sdk::float_param("ReconnectMax").fallback("60").min(0.05).max(86400).help("longest wait between retries"),
+      sdk::float_param("ReconnectSpread").fallback("3").min(0).max(3600).help(
+          "the first retry after a lost connection comes at a random time within this many seconds (at most "
+          "ReconnectMax), so a fleet does not reconnect at once after a broker restart; 0: after ReconnectMin"),
       sdk::int_param("OfflineQueue").fallback("1000").min(0).max(1000000)
           .help("messages kept in order while disconnected; 0 disables"),
       sdk::string_param("QueueFile").help(
@@ -176,7 +180,8 @@ class MqttConnection {
   void on_keepalive_tick();
   void update_write_interest();
   void lost(const std::string& why);
-  void schedule_reconnect();
+  // link_just_lost: an established link dropped (the first retry is spread).
+  void schedule_reconnect(bool link_just_lost);
   void send(const std::string& topic, std::string_view payload, int qos, bool retain);
   int subscribe_on_broker(const std::string& filter);
   // Returns how many messages the queue had dropped.

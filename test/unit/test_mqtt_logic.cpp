@@ -31,6 +31,36 @@ TEST_CASE("after the fast phase delays double up to ReconnectMax, each jittered 
   CHECK(delay <= 1s);
 }
 
+TEST_CASE("the first retry after a lost link is spread over [0, spread], capped by ReconnectMax") {
+  // 1,000 reporters losing the broker at once: their first retries cover the
+  // whole window evenly, not ReconnectMin's [d/2, d].
+  ReconnectPolicy policy(1s, 60s, 10s, 3, 3s);
+  int per_second[3] = {};
+  for (int i = 0; i < 1000; ++i) {
+    auto delay = policy.first_delay_after_loss();
+    REQUIRE(delay >= 0s);
+    REQUIRE(delay <= 3s);
+    ++per_second[std::min<long>(delay / 1s, 2)];
+  }
+  for (int n : per_second) {
+    CHECK(n > 280);
+    CHECK(n < 390);
+  }
+  // After the first retry failed, the fast phase's [d/2, d] again.
+  auto delay = policy.next_delay(2s);
+  CHECK(delay >= 500ms);
+  CHECK(delay <= 1s);
+
+  ReconnectPolicy capped(50ms, 200ms, 10s, 3, 3s);
+  for (int i = 0; i < 100; ++i) CHECK(capped.first_delay_after_loss() <= 200ms);
+  ReconnectPolicy none(1s, 60s, 10s, 3);
+  for (int i = 0; i < 100; ++i) {
+    auto d = none.first_delay_after_loss();
+    CHECK(d >= 500ms);
+    CHECK(d <= 1s);
+  }
+}
+
 TEST_CASE("a huge number of attempts saturates at ReconnectMax without overflow") {
   ReconnectPolicy policy(1s, 60s, 0s, 1);
   std::chrono::nanoseconds last{};

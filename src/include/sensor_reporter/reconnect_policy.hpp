@@ -8,6 +8,14 @@
 // drawn from [delay/2, delay]) keeps a fleet of reporters from reconnecting
 // in lockstep after a server restart.
 //
+// That jitter alone spreads a fleet over only delay/2: after a broker
+// restart every reporter loses its link in the same instant, so with
+// ReconnectMin 1 s all of them came back within the same half second (issue
+// 17, bench_fleet). The first attempt after an established link is lost is
+// therefore drawn from [0, spread] instead (full jitter over a window of
+// its own, capped by the maximum delay), which spreads R reporters' CONNECTs
+// evenly over that window; later attempts follow the rules above.
+//
 // Not thread-safe; one per connection, used on the event loop.
 #pragma once
 
@@ -26,8 +34,20 @@ class ReconnectPolicy {
   using Duration = std::chrono::nanoseconds;
 
   ReconnectPolicy(Duration min_delay, Duration max_delay, Duration fast_phase = std::chrono::seconds(10),
-                  std::uint64_t seed = std::random_device{}())
-      : min_(min_delay), max_(std::max(max_delay, min_delay)), fast_phase_(fast_phase), random_(seed) {}
+                  std::uint64_t seed = std::random_device{}(), Duration loss_spread = Duration(0))
+      : min_(min_delay),
+        max_(std::max(max_delay, min_delay)),
+        fast_phase_(fast_phase),
+        loss_spread_(std::min(loss_spread, max_)),
+        random_(seed) {}
+
+  // The delay before the first attempt after an established link was lost:
+  // [0, spread], or next_delay(0) when the policy has no spread.
+  Duration first_delay_after_loss() {
+    if (loss_spread_.count() <= 0) return next_delay(Duration(0));
+    std::uniform_int_distribution<std::int64_t> spread(0, loss_spread_.count());
+    return Duration(spread(random_));
+  }
 
   // The delay before the next attempt; `outage` is how long the server has
   // been unreachable so far.
@@ -49,6 +69,7 @@ class ReconnectPolicy {
   Duration min_;
   Duration max_;
   Duration fast_phase_;
+  Duration loss_spread_;
   unsigned attempts_after_fast_phase_ = 0;
   std::mt19937_64 random_;
 };
