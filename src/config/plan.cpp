@@ -218,6 +218,8 @@ struct SectionCheck {
     }
     check_pairs(table, families);
     this->table = nullptr;
+    // Kept for the section's life (a reload compares it): no growth slack.
+    params.shrink_to_fit();
     return params;
   }
 

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +91,12 @@ void warn_if_secret_readable(const config::ParseResult& parsed, config::Plan& pl
   }
 }
 
+// Reading a configuration (the file, its parse, the plan, the checks) leaves
+// the heap full of freed blocks between the sections' long-lived ones, and
+// glibc keeps them: at 10,000 sections half the private memory was free heap
+// (issue 17). Hand the free pages back once the sections are running.
+void release_startup_heap() { malloc_trim(0); }
+
 }  // namespace
 
 config::Plan load_plan(const std::string& path, PluginRegistry& registry, bool keep_going) {
@@ -158,6 +165,7 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
     return kExConfig;
   }
   logger.info("", "running {} section{}", runtime->component_count(), runtime->component_count() == 1 ? "" : "s");
+  release_startup_heap();
   systemd.ready(running());
 
   auto reload = [&] {
@@ -189,6 +197,7 @@ int run_daemon(const CliOptions& options, PluginRegistry& registry) {
     logger.configure(next_runtime->plan().logging);
     runtime = std::move(next_runtime);
     runtime->start();
+    release_startup_heap();
     logger.info("", "reloaded: {} section{} running ({} kept, {} stopped, {} created)", runtime->component_count(),
                 runtime->component_count() == 1 ? "" : "s", kept, before - kept, runtime->component_count() - kept);
     systemd.ready(running());
