@@ -31,7 +31,7 @@ TEST_CASE("after the fast phase delays double up to ReconnectMax, each jittered 
   CHECK(delay <= 1s);
 }
 
-TEST_CASE("the first retry after a lost link is spread over [0, spread], capped by ReconnectMax") {
+TEST_CASE("after a lost link: the first retry at a random phase in [0, spread], then every spread; capped by ReconnectMax") {
   // 1,000 reporters losing the broker at once: their first retries cover the
   // whole window evenly, not ReconnectMin's [d/2, d].
   ReconnectPolicy policy(1s, 60s, 10s, 3, 3s);
@@ -46,9 +46,17 @@ TEST_CASE("the first retry after a lost link is spread over [0, spread], capped 
     CHECK(n > 280);
     CHECK(n < 390);
   }
-  // After the first retry failed, the fast phase's [d/2, d] again.
-  auto delay = policy.next_delay(2s);
+  // A first retry that failed (the broker is not back yet) is followed by
+  // one every spread during the fast phase: the random phase is kept, so
+  // the fleet stays spread whenever the broker returns. Then the backoff.
+  CHECK(policy.next_delay(2s) == 3s);
+  CHECK(policy.next_delay(8s) == 3s);
+  auto delay = policy.next_delay(11s);
   CHECK(delay >= 500ms);
+  CHECK(delay <= 1s);
+  // A connection accepted ends the spreading.
+  policy.reset();
+  delay = policy.next_delay(2s);
   CHECK(delay <= 1s);
 
   ReconnectPolicy capped(50ms, 200ms, 10s, 3, 3s);

@@ -11,10 +11,14 @@
 // That jitter alone spreads a fleet over only delay/2: after a broker
 // restart every reporter loses its link in the same instant, so with
 // ReconnectMin 1 s all of them came back within the same half second (issue
-// 17, bench_fleet). The first attempt after an established link is lost is
-// therefore drawn from [0, spread] instead (full jitter over a window of
-// its own, capped by the maximum delay), which spreads R reporters' CONNECTs
-// evenly over that window; later attempts follow the rules above.
+// 17, bench_fleet). With a spread S, an established link that drops makes
+// the first attempt at a random phase in [0, S] and, during the fast phase,
+// every further one exactly S later. A fixed period with a random phase is
+// what spreads a fleet evenly: whenever the broker comes back, each
+// reporter's next attempt falls uniformly within the following S seconds
+// (with [d/2, d] retries, those that tried while it was down all came back
+// within d of its return: 66 of 100 in one second). S is capped by the
+// maximum delay.
 //
 // Not thread-safe; one per connection, used on the event loop.
 #pragma once
@@ -45,6 +49,7 @@ class ReconnectPolicy {
   // [0, spread], or next_delay(0) when the policy has no spread.
   Duration first_delay_after_loss() {
     if (loss_spread_.count() <= 0) return next_delay(Duration(0));
+    spreading_ = true;
     std::uniform_int_distribution<std::int64_t> spread(0, loss_spread_.count());
     return Duration(spread(random_));
   }
@@ -52,6 +57,7 @@ class ReconnectPolicy {
   // The delay before the next attempt; `outage` is how long the server has
   // been unreachable so far.
   Duration next_delay(Duration outage) {
+    if (spreading_ && outage < fast_phase_) return loss_spread_;  // keeps the random phase
     Duration delay = min_;
     if (outage >= fast_phase_) {
       // Double per attempt, saturating well before the shift could overflow.
@@ -63,13 +69,17 @@ class ReconnectPolicy {
     return Duration(jitter(random_));
   }
   // A connection was accepted: start over.
-  void reset() { attempts_after_fast_phase_ = 0; }
+  void reset() {
+    attempts_after_fast_phase_ = 0;
+    spreading_ = false;
+  }
 
  private:
   Duration min_;
   Duration max_;
   Duration fast_phase_;
   Duration loss_spread_;
+  bool spreading_ = false;  // since a link loss, until the next connection
   unsigned attempts_after_fast_phase_ = 0;
   std::mt19937_64 random_;
 };
