@@ -8,6 +8,7 @@
 #include "support/broker.h"
 #include "support/mqtt_client.h"
 #include "support/openhab_double.h"
+#include "support/original_examples.h"
 #include "support/process.h"
 #include "support/reporter.h"
 
@@ -157,17 +158,7 @@ TEST_CASE("the original's DhtSensor example runs: openHAB, an AM2302 on pin 7, Â
       "oh2", {"--item", "Test_Refresh:Switch", "--item", "temperature:Number", "--item", "humidity:Number"});
   // gpio/README.md lines 36-57 of the INI era, word for word but for the
   // URL (the double's) and Root (the fixture).
-  const std::string ini = fmt::format(R"([Logging]
-Syslog = YES
-Level = INFO
-
-[Connection1]
-Class = openhab_rest.rest_conn.OpenhabREST
-Name = openHAB
-URL = {}
-RefreshItem = Test_Refresh
-Level = INFO
-
+  const std::string ini = original_openhab_head(openhab.url()) + fmt::format(R"(
 [Sensor1]
 Class = gpio.dht_sensor.DhtSensor
 Connection = openHAB
@@ -181,7 +172,7 @@ Smoothing = False
 Level = DEBUG
 Root = {}
 )",
-                                      openhab.url(), tree.path());
+                                                                             tree.path());
   TempDir dir;
   auto check = run({binary(), "--check", dir.write("gpio_readme.ini", ini)});
   CHECK(check.exit_code == 0);
