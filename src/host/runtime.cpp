@@ -111,8 +111,8 @@ std::vector<std::string> Runtime::start() {
   // own trouble at run time: it goes, the rest keeps running.
   remove_failed(std::move(failed), created);
   // Polls start last, so the first reading finds every route in place.
-  const auto phases = poll_phases(created);
-  for (std::size_t i = 0; i < created.size(); ++i) schedule_poll(*created[i], phases[i]);
+  for (Component* component : created)
+    schedule_poll(*component);
   // Every connection (kept ones too: a reload changes what uses them) hears
   // that its catalogue may have changed.
   for (auto& component : components_)
@@ -212,42 +212,13 @@ void Runtime::stop() {
   services_.logger.clear_section_levels();
 }
 
-uint64_t Runtime::poll_interval_ns(const Component& sensor) {
-  if (sensor.plan.kind != SR_KIND_SENSOR || sensor.plan.poll_seconds <= 0) return 0;
-  return static_cast<uint64_t>(std::llround(sensor.plan.poll_seconds * 1e9));
-}
-
-std::vector<uint64_t> Runtime::poll_phases(const std::vector<Component*>& sensors) {
-  // Every sensor polls at once at start (the first readings come at once),
-  // then a large group of one period spreads over that period in slots of
-  // kPollSlotNs: 10,000 Heartbeats at Poll 1 were one burst of 20,000
-  // messages each second (issue 17), now 100 slots of 100 polls. A small
-  // group keeps polling together: its burst is no burden, and users of a few
-  // sections see their readings arrive together as before.
-  std::unordered_map<uint64_t, std::size_t> group_size;
-  for (const Component* sensor : sensors)
-    if (uint64_t interval = poll_interval_ns(*sensor)) ++group_size[interval];
-  std::unordered_map<uint64_t, std::size_t> seen;
-  std::vector<uint64_t> phases(sensors.size(), 0);
-  for (std::size_t i = 0; i < sensors.size(); ++i) {
-    const uint64_t interval = poll_interval_ns(*sensors[i]);
-    const std::size_t n = interval ? group_size[interval] : 0;
-    if (n < kPollSpreadFrom) continue;
-    const uint64_t slots = std::max<uint64_t>(1, std::min<uint64_t>(n, interval / kPollSlotNs));
-    const uint64_t slot = seen[interval]++ * slots / n;
-    phases[i] = slot * (interval / slots);
-  }
-  return phases;
-}
-
-void Runtime::schedule_poll(Component& sensor, uint64_t phase_ns) {
-  const uint64_t interval = poll_interval_ns(sensor);
-  if (interval == 0) return;
+void Runtime::schedule_poll(Component& sensor) {
+  if (sensor.plan.kind != SR_KIND_SENSOR || sensor.plan.poll_seconds <= 0) return;
+  auto interval = static_cast<uint64_t>(std::llround(sensor.plan.poll_seconds * 1e9));
   // Through the context, not `this`: an adopted sensor keeps its timer (and
   // its phase) when a reload hands it to the next runtime.
   sr_host_ctx* ctx = sensor.ctx.get();
-  sensor.poll_timer =
-      services_.loop.add_timer(0, interval, [ctx] { ctx->runtime->poll(*ctx->component); }, phase_ns);
+  sensor.poll_timer = services_.loop.add_timer(0, interval, [ctx] { ctx->runtime->poll(*ctx->component); });
 }
 
 void Runtime::poll(Component& sensor) {

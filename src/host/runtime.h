@@ -53,10 +53,6 @@ inline constexpr unsigned kBackoffMaxFactor = 32;       // at most 32 x Poll bet
 inline constexpr double kBackoffMaxSeconds = 600;       // ...and never more than 10 minutes
 inline constexpr unsigned kPendingTimeoutFactor = 10;   // an async poll may take 10 x Poll...
 inline constexpr double kPendingTimeoutMinSeconds = 1;  // ...but at least 1 s
-// Sensors of one period spread their polls over it (after the first) once
-// this many share it, in slots this long (Runtime::poll_phases).
-inline constexpr std::size_t kPollSpreadFrom = 16;
-inline constexpr uint64_t kPollSlotNs = 10000000;  // 10 ms
 
 // How many polls a sensor skips after `failures` failed polls in a row: none
 // after the first, then the interval doubles (2, 4, ... x Poll) up to
@@ -167,10 +163,7 @@ class Runtime {
  private:
   bool create(Component& component, std::string& failure);
   void destroy(Component& component);
-  static uint64_t poll_interval_ns(const Component& sensor);
-  // Per sensor (0 for none): how far its ticks after the first are shifted.
-  static std::vector<uint64_t> poll_phases(const std::vector<Component*>& sensors);
-  void schedule_poll(Component& sensor, uint64_t phase_ns);
+  void schedule_poll(Component& sensor);
   // Destroys and removes the components in `failed` (their start() failed)
   // and the sections that use a failed connection, logging each, and drops
   // them from `created`.

@@ -49,10 +49,10 @@ uint64_t EventLoop::monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-uint64_t EventLoop::add_timer(uint64_t first_delay_ns, uint64_t interval_ns, Callback callback, uint64_t phase_ns) {
+uint64_t EventLoop::add_timer(uint64_t first_delay_ns, uint64_t interval_ns, Callback callback) {
   uint64_t id = next_id_++;
   uint64_t deadline = now_ns() + first_delay_ns;
-  timers_.emplace(id, Timer{deadline, interval_ns, phase_ns, std::move(callback)});
+  timers_.emplace(id, Timer{deadline, interval_ns, std::move(callback)});
   timer_queue_.emplace(deadline, id);
   arm_timerfd();
   return id;
@@ -111,8 +111,7 @@ void EventLoop::dispatch_timers(bool timerfd_fired) {
       callback();
       continue;
     }
-    timer.deadline += timer.interval + timer.phase;
-    timer.phase = 0;
+    timer.deadline += timer.interval;
     if (timer.deadline <= now)  // fell behind: skip missed ticks, keep the phase
       timer.deadline += ((now - timer.deadline) / timer.interval + 1) * timer.interval;
     timer_queue_.emplace(timer.deadline, id);

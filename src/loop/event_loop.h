@@ -39,11 +39,8 @@ class EventLoop {
   // A timer first fires after first_delay_ns, then every interval_ns (0: once).
   // Repeating timers keep their phase (deadline += interval), so they never
   // drift; a timer that fell behind skips the missed ticks instead of
-  // firing them in a burst. phase_ns shifts every tick after the first (the
-  // second comes interval + phase after the first), so many timers of one
-  // period can all fire at once at start and then spread over the period.
-  // Returns an id (never 0).
-  uint64_t add_timer(uint64_t first_delay_ns, uint64_t interval_ns, Callback callback, uint64_t phase_ns = 0);
+  // firing them in a burst. Returns an id (never 0).
+  uint64_t add_timer(uint64_t first_delay_ns, uint64_t interval_ns, Callback callback);
   void cancel_timer(uint64_t id);
 
   uint64_t watch_fd(int fd, uint32_t events, FdCallback callback);  // 0 on failure (errno set)
@@ -79,7 +76,6 @@ class EventLoop {
   struct Timer {
     uint64_t deadline;
     uint64_t interval;
-    uint64_t phase;  // added once, to the second deadline
     Callback callback;
   };
   struct Watch {

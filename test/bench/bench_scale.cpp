@@ -55,11 +55,6 @@ Figures measure(long sections, double poll, int window, const t::TempDir& dir) {
   f.first_ms = ms_between(start, readings.last());
 
   readings.wait(std::numeric_limits<long>::max(), 200ms);  // the first round has arrived
-  // Large groups spread their polls after the first (Runtime::poll_phases):
-  // the second poll of a section comes Poll + its phase after the first, so
-  // the steady state starts one period later. A window opened before that
-  // counts the one-off gap as missing readings (0.86 at N = 1,000).
-  std::this_thread::sleep_for(std::chrono::duration<double>(poll));
   readings.reset();
   const CpuTimes before = cpu_times(daemon->pid());
   const auto window_start = Clock::now();

@@ -18,7 +18,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include <chrono>
@@ -291,35 +290,6 @@ Destination = clock
   // The count does see a second copy when one is sent: a refresh asked for.
   REQUIRE(observer.publish("sr/refresh", "now"));
   REQUIRE(observer.wait_for([](auto& m) { return count(m, "sr/once", "first") == 2; }, 10s));
-}
-
-TEST_CASE("many sensors of one period poll at once at start, then spread over the period") {
-  // 20 sensors at Poll 0.5: their first readings come together, their later
-  // ones in 20 slots over the half second (Runtime::poll_phases), not in one
-  // burst. Before the spread all 20 second readings arrived within a few ms.
-  Broker broker;
-  MqttClient observer(broker.port());
-  REQUIRE(observer.wait_connected(5s));
-  REQUIRE(observer.subscribe("sr/#"));
-  TempDir dir;
-  std::string sections = mqtt_section(broker.port());
-  const int sensors = 20;
-  for (int i = 0; i < sensors; ++i)
-    sections += fmt::format("\n[Sensor_Clock{0}]\nClass = sr_test.policy.PolicySensor\nConnection = mqtt\n"
-                            "Poll = 0.5\nDestination = clock{0}\n", i);
-  auto reporter = start_reporter(dir, sections);
-  auto arrivals = [](const std::vector<Received>& messages, const std::string& payload) {
-    std::vector<std::chrono::steady_clock::time_point> at;
-    for (const auto& m : messages)
-      if (m.topic.rfind("sr/clock", 0) == 0 && m.payload == payload) at.push_back(m.at);
-    return at;
-  };
-  // (wait_for holds the message lock: its predicate reads what it is given.)
-  REQUIRE(observer.wait_for([&](auto& m) { return arrivals(m, "2").size() == sensors; }, 10s));
-  auto second = arrivals(observer.messages(), "2");
-  auto [first_of, last_of] = std::minmax_element(second.begin(), second.end());
-  CHECK(*last_of - *first_of >= 250ms);
-  CHECK(arrivals(observer.messages(), "1").size() == sensors);
 }
 
 TEST_CASE("a module missing at start and installed later is found on SIGHUP") {
