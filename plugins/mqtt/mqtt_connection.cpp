@@ -653,6 +653,9 @@ std::uint64_t MqttConnection::flush_queue() {
     sending_queued_ = false;
     if (link_broken(rc)) break;  // the next connection
     if (rc == MOSQ_ERR_SUCCESS) {
+      // As in send(): which queued reading the broker acknowledges later.
+      if (message.qos > 0 && host_.log_enabled(SR_LOG_DEBUG))
+        host_.debug("mid {}: {} = {}", mid, message.topic, sr::sdk::printable(message.payload));
       queue_.sent(mid);
     } else {
       host_.error("cannot publish to {}: {}", message.topic, mosquitto_strerror(rc));

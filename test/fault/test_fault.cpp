@@ -92,12 +92,6 @@ long published_count(const TempDir& dir) {
   return text.empty() ? 0 : std::stol(text);
 }
 
-// ReconnectSpread = 0: the retries these tests were written for, every
-// [min/2, min] after a loss. With the spread (issue 17; capped here at
-// ReconnectMax, 0.2 s) the broker-cycle test failed once in CI: 473 readings
-// never reached the observer although the daemon's log shows the broker
-// acknowledging a backlog of 2,100 in one second; not reproduced in three
-// runs since, and open (docs/mqtt.md, "Reconnect timing").
 std::string fault_connection(int port, const std::string& client) {
   return fmt::format(R"([Connection_MQTT]
 Class = mqtt.mqtt_conn.MqttConnection
@@ -109,7 +103,6 @@ Client = {}
 QoS = 1
 ReconnectMin = 0.05
 ReconnectMax = 0.2
-ReconnectSpread = 0
 )",
                      port, client);
 }
@@ -245,7 +238,12 @@ REGISTER_LISTENER("fault_counts", 1, CountsReporter);
 // keeps all three logs when anything goes missing.
 TEST_CASE("100 broker kill/restart cycles under load: every reading arrives") {
   Timer timer;
-  Broker broker;
+  // No limit on what the broker queues for the observer: when the daemon's
+  // backlog goes out in one burst (about 2,000 messages once the broker stays
+  // up long enough), mosquitto's default of 1,000 per client drops the rest
+  // for the observer, after acknowledging them to the daemon. That is the
+  // broker's policy towards a slow subscriber, not a loss of the daemon's.
+  Broker broker{"", "max_queued_messages 0\n"};
   MqttClient observer(broker.port(), ClientOptions{.id = "fault-observer", .persistent = true});
   REQUIRE(observer.wait_connected(5s));
   REQUIRE(observer.subscribe("sr/#", 1));
