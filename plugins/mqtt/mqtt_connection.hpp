@@ -125,8 +125,8 @@ class MqttConnection {
       sdk::float_param("ReconnectMin").fallback("1").min(0.05).max(3600).help("seconds before the first retry"),
       sdk::float_param("ReconnectMax").fallback("60").min(0.05).max(86400).help("longest wait between retries"),
       sdk::float_param("ReconnectSpread").fallback("3").min(0).max(3600).help(
-          "the first retry after a lost connection comes at a random time within this many seconds (at most "
-          "ReconnectMax), so a fleet does not reconnect at once after a broker restart; 0: after ReconnectMin"),
+          "after a lost connection, retry at a random time within this many seconds (at most ReconnectMax) "
+          "and then every as many, so a fleet does not reconnect at once after a broker restart; 0: ReconnectMin"),
       sdk::int_param("OfflineQueue").fallback("1000").min(0).max(1000000)
           .help("messages kept in order while disconnected; 0 disables"),
       sdk::string_param("QueueFile").help(

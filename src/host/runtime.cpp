@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace sr {
 
@@ -39,27 +38,27 @@ Runtime::Runtime(Services services, config::Plan plan) : services_(services), pl
 Runtime::~Runtime() { stop(); }
 
 size_t Runtime::adopt_unchanged(Runtime& previous) {
-  // By section name and by pointer, not by scanning: a reload of 10,000
-  // sections made 10^8 comparisons that way (issue 17).
+  // By section name, not by scanning: a reload of 10,000 sections made 10^8
+  // comparisons that way (issue 17).
   std::unordered_map<std::string_view, std::unique_ptr<Component>*> by_section;
   for (auto& c : previous.components_)
     if (c) by_section.emplace(c->plan.section, &c);
-  std::unordered_set<const Component*> kept;
+  auto adopted = [&](const Component* c) {
+    auto it = adopted_.find(c->plan.section);
+    return it != adopted_.end() && it->second.get() == c;
+  };
   // Connections first: a sensor or actuator is kept only if every
   // connection it uses is kept, because it holds pointers to them.
   for (auto kind : {SR_KIND_CONNECTION, SR_KIND_ACTUATOR, SR_KIND_SENSOR}) {
     for (const auto& wanted : plan_.components) {
       if (wanted.kind != kind) continue;
       auto found = by_section.find(wanted.section);
-      if (found == by_section.end() || !*found->second || !config::same_definition((*found->second)->plan, wanted))
-        continue;
+      if (found == by_section.end() || !config::same_definition((*found->second)->plan, wanted)) continue;
       std::unique_ptr<Component>& old = *found->second;
-      bool connections_kept = std::all_of(old->connections.begin(), old->connections.end(),
-                                          [&](Component* c) { return kept.count(c) > 0; });
-      if (!connections_kept) continue;
+      if (!std::all_of(old->connections.begin(), old->connections.end(), adopted)) continue;
       old->ctx->runtime = this;
-      kept.insert(old.get());
-      adopted_.push_back(std::move(old));
+      const std::string_view section = old->plan.section;
+      adopted_.emplace(section, std::move(old));
     }
   }
   // The moved-from slots are empty; drop them so stop() sees only the rest.
@@ -70,11 +69,9 @@ size_t Runtime::adopt_unchanged(Runtime& previous) {
 std::vector<std::string> Runtime::start() {
   std::vector<std::string> failures;
   std::vector<Component*> created;
-  std::unordered_map<std::string_view, std::unique_ptr<Component>*> adopted;
-  for (auto& c : adopted_) adopted.emplace(c->plan.section, &c);
   for (auto& component_plan : plan_.components) {
-    if (auto found = adopted.find(component_plan.section); found != adopted.end()) {
-      std::unique_ptr<Component>& kept = *found->second;
+    if (auto found = adopted_.find(component_plan.section); found != adopted_.end()) {
+      std::unique_ptr<Component>& kept = found->second;
       if (kept->plan.level) services_.logger.set_section_level(kept->plan.section, *kept->plan.level);
       components_.push_back(std::move(kept));
       continue;

@@ -20,6 +20,8 @@
 #include <string>
 #include <unordered_set>
 #include <utility>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace sr {
@@ -137,6 +139,8 @@ class Runtime {
   size_t component_count() const { return components_.size(); }
   // "running N sections; [Connection_MQTT] connected to ..." for systemd.
   std::string status_line() const;
+  // The sections' plans move into their components at start(): afterwards
+  // only the file-wide settings (logging, path) are left here.
   const config::Plan& plan() const { return plan_; }
 
   // Routing (router.cpp; also used by the host API trampolines).
@@ -188,7 +192,9 @@ class Runtime {
   Services services_;
   config::Plan plan_;
   std::vector<std::unique_ptr<Component>> components_;  // creation order
-  std::vector<std::unique_ptr<Component>> adopted_;     // from the previous runtime, until start()
+  // From the previous runtime, until start(); keyed by section name (a view
+  // of the component's own plan.section, which outlives the entry).
+  std::unordered_map<std::string_view, std::unique_ptr<Component>> adopted_;
   ErrorCounts errors_;
   CommandCounts kept_;
   bool stopped_ = false;
