@@ -50,12 +50,17 @@ build() {
 
 # Prints "passed failed skipped" for the last `meson test` run in DIR. A
 # skip (exit 77: QEMU, libFuzzer or a kernel facility missing) is neither.
-# Each failed test's name is added to FAILED_LIST (LABEL: suite / name).
+# Each failed test's name is added to FAILED_LIST (LABEL: suite / name),
+# followed by the lines of its output that say what failed (doctest's test
+# case and failed check, the VM tier's FAIL lines), at most 30: CI keeps only
+# the log's tail, and that tail must be enough to start on a failure.
 count_results() {
   python3 - "$1/meson-logs/testlog.json" "$2" "$FAILED_LIST" <<'PY'
-import json, os, sys
+import json, os, re, sys
 passed = failed = skipped = 0
 lines = open(sys.argv[1]) if os.path.exists(sys.argv[1]) else []
+telling = re.compile(r"TEST CASE:|ERROR:|is NOT correct|^\s+(CHECK|REQUIRE)\w*\(|^FAIL - |"
+                     r"^\S+ +FAIL \(|FAIL:|FAILED|Sanitizer|runtime error:|Segmentation|Aborted|timed out")
 with open(sys.argv[3], "a") as failed_list:
     for line in lines:
         test = json.loads(line)
@@ -67,6 +72,14 @@ with open(sys.argv[3], "a") as failed_list:
         else:
             failed += 1
             failed_list.write(f"{sys.argv[2]}: {test.get('name')} ({result})\n")
+            output = (test.get("stdout") or "") + "\n" + (test.get("stderr") or "")
+            shown = []
+            for text in output.splitlines():
+                text = text.rstrip()
+                if telling.search(text) and text not in shown:
+                    shown.append(text)
+            for text in shown[:30]:
+                failed_list.write(f"    | {text[:240]}\n")
 print(passed, failed, skipped)
 PY
 }
