@@ -278,7 +278,7 @@ void run_class_check(const SectionCheck& check, const ComponentPlan& component,
   const sr_class_def& def = *component.plugin.def;
   if (!def.check) return;
   std::vector<sr_param_value> values;
-  for (const auto& [key, value] : component.params) values.push_back(sr_param_value{key.c_str(), value.c_str()});
+  for (const auto& [key, value] : component.params) values.push_back(sr_param_value{key.data(), value.data()});
   std::vector<std::string> masked;
   for (const auto& secret : secrets)
     if (secret.section == component.section && !secret.is_file) masked.push_back(secret.value);
@@ -310,12 +310,12 @@ void run_class_check(const SectionCheck& check, const ComponentPlan& component,
 void apply_command_policy(const SectionCheck& check, ComponentPlan& component, std::vector<Diagnostic>& errors) {
   auto host_key = [&](const char* key) -> std::optional<std::string_view> {
     if (find_param_def(component.plugin.params, key)) return std::nullopt;
-    const std::string* value = find_param(component.params, key);
-    return value ? std::optional<std::string_view>(*value) : std::nullopt;
+    return find_param(component.params, key);
   };
   std::vector<PolicyProblem> problems;
-  component.command_policy =
-      CommandPolicy::parse(host_key("Accept"), host_key("AcceptPattern"), host_key("MaxRate"), problems);
+  if (auto policy =
+          CommandPolicy::parse(host_key("Accept"), host_key("AcceptPattern"), host_key("MaxRate"), problems))
+    component.command_policy = std::make_shared<const CommandPolicy>(std::move(*policy));
   for (auto& problem : problems)
     errors.push_back(check.at(check.line_of(problem.key.c_str()), problem.key, std::move(problem.message)));
 }
@@ -343,25 +343,50 @@ void apply_logging(const IniFile& ini, Plan& plan) {
   for (const sr_param_def& p : logging_params()) table.push_back(&p);
   SectionCheck check{ini, *section, plan.errors, plan.warnings};
   ParamList params = check.resolve(table);
-  if (const auto* level = find_param(params, "Level")) log::parse_level(*level, plan.logging.level);
-  if (const auto* syslog = find_param(params, "Syslog"))
+  if (auto level = find_param(params, "Level")) log::parse_level(*level, plan.logging.level);
+  if (auto syslog = find_param(params, "Syslog"))
     if (auto on = parse_bool(*syslog)) plan.logging.syslog = *on;
-  if (const auto* file = find_param(params, "File")) plan.logging.file = *file;
-  if (const auto* size = find_param(params, "MaxSize")) plan.logging.max_size = std::stoull(*size);
-  if (const auto* files = find_param(params, "NumFiles")) plan.logging.num_files = std::stoi(*files);
+  if (auto file = find_param(params, "File")) plan.logging.file = *file;
+  if (auto size = find_param(params, "MaxSize")) plan.logging.max_size = std::stoull(std::string(*size));
+  if (auto files = find_param(params, "NumFiles")) plan.logging.num_files = std::stoi(std::string(*files));
 }
 
 }  // namespace
 
-const std::string* find_param(const ParamList& params, std::string_view key) {
+ParamList::value_type ParamList::const_iterator::operator*() const {
+  std::string_view key(at_);
+  return {key, std::string_view(at_ + key.size() + 1)};
+}
+
+ParamList::const_iterator& ParamList::const_iterator::operator++() {
+  auto [key, value] = **this;
+  at_ = value.data() + value.size() + 1;
+  return *this;
+}
+
+ParamList::ParamList(std::initializer_list<value_type> entries) {
+  for (const auto& [key, value] : entries) emplace_back(key, value);
+}
+
+void ParamList::emplace_back(std::string_view key, std::string_view value) {
+  text_.append(key).push_back('\0');
+  text_.append(value).push_back('\0');
+  ++size_;
+}
+
+ParamList::value_type ParamList::operator[](size_t i) const { return *std::next(begin(), static_cast<long>(i)); }
+
+std::optional<std::string_view> find_param(const ParamList& params, std::string_view key) {
   for (const auto& [k, v] : params)
-    if (k == key) return &v;
-  return nullptr;
+    if (k == key) return v;
+  return std::nullopt;
 }
 
 bool same_definition(const ComponentPlan& a, const ComponentPlan& b) {
+  // `connections` follows from the Connection key in `params` (and a
+  // running component no longer keeps it: Runtime::create).
   return a.section == b.section && a.kind == b.kind && a.plugin.def == b.plugin.def && a.params == b.params &&
-         a.name == b.name && a.connections == b.connections && a.level == b.level &&
+         a.name == b.name && a.level == b.level &&
          a.poll_seconds == b.poll_seconds && a.retain == b.retain && a.format == b.format;
 }
 
@@ -448,17 +473,17 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
     // connection are not told it does not exist.
     if (*kind == SR_KIND_CONNECTION)
       if (const Entry* name = ini.lookup(section, "Name")) c.component.name = std::string(trim(name->value));
-    if (const auto* list = find_param(params, "Connection"))
+    if (auto list = find_param(params, "Connection"))
       for (auto& n : split_trimmed(*list, ','))
         if (!n.empty()) c.component.connections.push_back(n);
-    if (const auto* level = find_param(params, "Level")) {
+    if (auto level = find_param(params, "Level")) {
       log::Level l{};
       if (log::parse_level(*level, l)) c.component.level = l;
     }
-    if (const auto* poll = find_param(params, "Poll")) c.component.poll_seconds = std::stod(*poll);
-    if (const auto* retain = find_param(params, "Retain"))
+    if (auto poll = find_param(params, "Poll")) c.component.poll_seconds = std::stod(std::string(*poll));
+    if (auto retain = find_param(params, "Retain"))
       if (auto on = parse_bool(*retain)) c.component.retain = *on;
-    if (const auto* format = find_param(params, kFormatKey)) c.component.format = parse_format(*format);
+    if (auto format = find_param(params, kFormatKey)) c.component.format = parse_format(*format);
     if (*kind == SR_KIND_CONNECTION && c.component.plugin.def)
       c.component.takes_json = class_takes_json(c.component.plugin);
     candidates.push_back(std::move(c));

@@ -22,14 +22,14 @@ std::vector<std::pair<std::string, std::string>> keys_of(const config::Component
   std::vector<std::pair<std::string, std::string>> keys;
   const sr_param_def* def = config::find_param_def(plan.plugin.params, io.key);
   if (!def || !(def->flags & SR_PARAM_NUMBERED)) {
-    if (const std::string* value = config::find_param(plan.params, io.key)) keys.emplace_back(io.key, *value);
+    if (auto value = config::find_param(plan.params, io.key)) keys.emplace_back(io.key, *value);
     return keys;
   }
-  std::vector<std::pair<unsigned, size_t>> numbered;  // number, index in params
-  for (size_t i = 0; i < plan.params.size(); ++i)
-    if (auto number = config::family_number(*def, plan.params[i].first)) numbered.emplace_back(*number, i);
+  std::vector<std::pair<unsigned, config::ParamList::value_type>> numbered;  // number, entry
+  for (const auto& entry : plan.params)
+    if (auto number = config::family_number(*def, entry.first)) numbered.emplace_back(*number, entry);
   std::sort(numbered.begin(), numbered.end());
-  for (const auto& [number, index] : numbered) keys.push_back(plan.params[index]);
+  for (const auto& [number, entry] : numbered) keys.emplace_back(entry.first, entry.second);
   return keys;
 }
 
@@ -37,7 +37,7 @@ std::vector<std::pair<std::string, std::string>> keys_of(const config::Component
 std::string unit_of(const config::ComponentPlan& plan, const sr_io_def& io) {
   std::string unit = io.unit ? io.unit : "";
   if (io.unit_param && io.unit_choices)
-    if (const std::string* chosen = config::find_param(plan.params, io.unit_param))
+    if (auto chosen = config::find_param(plan.params, io.unit_param))
       unit = choose_unit(io.unit_choices, *chosen, unit);
   return unit;
 }
@@ -67,7 +67,7 @@ CatalogueSection catalogue_section(const config::ComponentPlan& plan) {
     std::string unit = unit_of(plan, io);
     std::string values = io.values ? io.values : "";
     if (io.values_param)
-      if (const std::string* listed = config::find_param(plan.params, io.values_param)) values = *listed;
+      if (auto listed = config::find_param(plan.params, io.values_param)) values = *listed;
     for (auto& [key, topic] : keys_of(plan, io))
       section.ios.push_back(CatalogueIo{static_cast<sr_io_direction>(io.direction),
                                         static_cast<sr_value_type>(io.value_type), key, topic, values, unit,
@@ -100,6 +100,11 @@ std::vector<CatalogueSection> build_catalogue(const std::vector<const config::Co
         plan->connections.end())
       users.push_back(plan);
   }
+  return catalogue_of(std::move(users), connection);
+}
+
+std::vector<CatalogueSection> catalogue_of(std::vector<const config::ComponentPlan*> users,
+                                           const config::ComponentPlan& connection) {
   std::stable_sort(users.begin(), users.end(), [](auto* a, auto* b) { return a->line < b->line; });
   std::vector<CatalogueSection> sections;
   for (const config::ComponentPlan* plan : users) {
@@ -117,12 +122,13 @@ std::vector<CatalogueSection> build_catalogue(const std::vector<const config::Co
 }
 
 size_t Runtime::catalogue(const Component& connection, sr_catalogue_fn fn, void* user) const {
+  // By the resolved connections: a running section's plan keeps no names.
   std::vector<const config::ComponentPlan*> running;
   for (const auto& component : components_)
     if (component->instance && std::find(component->connections.begin(), component->connections.end(),
                                          &connection) != component->connections.end())
       running.push_back(&component->plan);
-  return emit_catalogue(build_catalogue(running, connection.plan), fn, user);
+  return emit_catalogue(catalogue_of(std::move(running), connection.plan), fn, user);
 }
 
 }  // namespace sr

@@ -32,11 +32,14 @@ std::string choose_unit(std::string_view choices, std::string_view value, std::s
 // One section as the catalogue shows it.
 CatalogueSection catalogue_section(const config::ComponentPlan& plan);
 
-// The sections among `plans` (sensors and actuators) that use `connection`,
-// in file order. Each one's params carry "Format" as it applies on this
-// connection (payload_format(): "raw" or "json"), whether the section sets
-// it or not.
+// The sections among `plans` (sensors and actuators) whose Connection names
+// `connection`, in file order: catalogue_of those.
 std::vector<CatalogueSection> build_catalogue(const std::vector<const config::ComponentPlan*>& plans,
+                                              const config::ComponentPlan& connection);
+// The catalogue of `users`, sections known to use `connection`, in file
+// order. Each one's params carry "Format" as it applies on this connection
+// (payload_format(): "raw" or "json"), whether the section sets it or not.
+std::vector<CatalogueSection> catalogue_of(std::vector<const config::ComponentPlan*> users,
                                               const config::ComponentPlan& connection);
 
 // (destination, unit) for every output of `plan` that has a unit, as the

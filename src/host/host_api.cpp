@@ -106,7 +106,7 @@ uint64_t api_watch_fd(sr_host_ctx* ctx, int fd, uint32_t events, sr_fd_cb cb, vo
 }
 
 int api_modify_fd(sr_host_ctx* ctx, uint64_t watch_id, uint32_t events) {
-  if (!ctx || !ctx->watches.count(watch_id)) return SR_ERROR;
+  if (!ctx || !ctx->watches.contains(watch_id)) return SR_ERROR;
   return ctx->runtime->services().loop.modify_fd(watch_id, events) ? SR_OK : SR_ERROR;
 }
 
@@ -138,7 +138,7 @@ uint64_t api_monotonic_ns(sr_host_ctx*) { return EventLoop::monotonic_ns(); }
 const char* api_section_name(sr_host_ctx* ctx) { return ctx ? ctx->component->section().c_str() : ""; }
 
 void api_set_status(sr_host_ctx* ctx, const char* status) {
-  if (live(ctx) && status) ctx->component->status = status;
+  if (live(ctx) && status) ctx->component->role().status = status;
 }
 
 // One member a line, in the header's order.

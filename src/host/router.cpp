@@ -7,6 +7,7 @@
 #include "host/runtime.h"
 #include "util/text.h"
 
+#include "host/catalogue.h"
 #include "host/envelope.h"
 
 #include <fmt/format.h>
@@ -18,8 +19,8 @@ namespace sr {
 bool Runtime::absolute_allowed(Component& connection, const Component& from, std::string_view topic) {
   const uint32_t minor = connection.abi_minor();
   if (minor >= 2) return true;
-  if (!connection.absolute_refused) {
-    connection.absolute_refused = true;
+  if (!connection.role().absolute_refused) {
+    connection.role().absolute_refused = true;
     services_.logger.warning(
         connection.section(),
         "[{}] wants the absolute topic '{}', but module '{}' follows plugin ABI {}.{}, which "
@@ -42,10 +43,12 @@ std::string_view Runtime::formatted(const Component& from, const Component& conn
   if (flags & (SR_PUBLISH_ECHO | SR_PUBLISH_ABSOLUTE)) return payload;
   if (config::payload_format(from.plan, connection.plan) != config::PayloadFormat::Json) return payload;
   if (envelope.empty()) {
-    auto unit = std::find_if(from.units.begin(), from.units.end(),
-                             [&](const auto& u) { return u.first == destination; });
-    envelope = json_envelope(payload, unit == from.units.end() ? "" : unit->second,
-                             std::chrono::system_clock::now(), from.section());
+    // Looked up for each JSON publish (a walk over a few ios) rather than
+    // kept in every section: most sections publish raw (issue 17).
+    const auto units = output_units(from.plan);
+    auto unit = std::find_if(units.begin(), units.end(), [&](const auto& u) { return u.first == destination; });
+    envelope = json_envelope(payload, unit == units.end() ? "" : unit->second, std::chrono::system_clock::now(),
+                             from.section());
   }
   return envelope;
 }
@@ -72,15 +75,13 @@ void Runtime::publish(Component& from, const char* destination, std::string_view
 
 bool Runtime::subscribe(Component& actuator, const std::string& source, uint32_t flags) {
   const Subscription wanted{source, flags};
-  if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), wanted) !=
-      actuator.subscriptions.end())
-    return true;
-  actuator.subscriptions.push_back(wanted);
+  if (actuator.subscribed(wanted)) return true;
+  actuator.role().subscriptions.push_back(wanted);
   bool ok = true;
   for (Component* connection : actuator.connections) {
     // Counted even when refused, so that unsubscribing stays symmetric; a
     // module older than 1.2 has no conn_unsubscribe to call anyway.
-    if (++connection->subscribers[wanted] > 1) continue;  // the connection has it already
+    if (++connection->role().subscribers[wanted] > 1) continue;  // the connection has it already
     if (!connection->instance) continue;
     const sr_class_def& def = connection->def();
     if ((flags & SR_SUBSCRIBE_ABSOLUTE) && !absolute_allowed(*connection, actuator, source)) {
@@ -101,13 +102,14 @@ bool Runtime::subscribe(Component& actuator, const std::string& source, uint32_t
 
 bool Runtime::unsubscribe(Component& actuator, const std::string& source, uint32_t flags) {
   const Subscription unwanted{source, flags};
-  auto it = std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), unwanted);
-  if (it == actuator.subscriptions.end()) return false;
-  actuator.subscriptions.erase(it);
+  if (!actuator.subscribed(unwanted)) return false;
+  auto& subscriptions = actuator.role().subscriptions;
+  subscriptions.erase(std::find(subscriptions.begin(), subscriptions.end(), unwanted));
   for (Component* connection : actuator.connections) {
-    auto count = connection->subscribers.find(unwanted);
-    if (count == connection->subscribers.end() || --count->second > 0) continue;
-    connection->subscribers.erase(count);
+    auto& subscribers = connection->role().subscribers;
+    auto count = subscribers.find(unwanted);
+    if (count == subscribers.end() || --count->second > 0) continue;
+    subscribers.erase(count);
     if (!connection->instance || connection->tearing_down || !connection->def().conn_unsubscribe) continue;
     services_.logger.debug(connection->section(), "no section wants commands from {} any more", source);
     connection->def().conn_unsubscribe(connection->instance, source.c_str(), flags);
@@ -116,8 +118,8 @@ bool Runtime::unsubscribe(Component& actuator, const std::string& source, uint32
 }
 
 void Runtime::drop_subscriptions(Component& actuator) {
-  while (!actuator.subscriptions.empty()) {
-    Subscription last = actuator.subscriptions.back();
+  while (actuator.role_state && !actuator.role_state->subscriptions.empty()) {
+    Subscription last = actuator.role_state->subscriptions.back();
     unsubscribe(actuator, last.first, last.second);
   }
 }
@@ -147,9 +149,7 @@ void Runtime::route(Component& connection, const std::string& source, std::strin
     if (std::find(actuator.connections.begin(), actuator.connections.end(), &connection) ==
         actuator.connections.end())
       continue;
-    if (std::find(actuator.subscriptions.begin(), actuator.subscriptions.end(), wanted) ==
-        actuator.subscriptions.end())
-      continue;
+    if (!actuator.subscribed(wanted)) continue;
     delivered = true;
     if (actuator.plan.kind == SR_KIND_ACTUATOR && !admit_command(actuator, connection, source, payload)) continue;
     if (actuator.def().on_command(actuator.instance, source.c_str(), payload.data(), payload.size()) !=
@@ -176,8 +176,9 @@ bool Runtime::admit_command(Component& actuator, const Component& connection, co
     return false;
   }
   if (auto rate = policy->max_rate()) {
-    if (!actuator.rate_limit) actuator.rate_limit.emplace(*rate);
-    if (!actuator.rate_limit->admit(services_.loop.now_ns())) {
+    auto& rate_limit = actuator.role().rate_limit;
+    if (!rate_limit) rate_limit.emplace(*rate);
+    if (!rate_limit->admit(services_.loop.now_ns())) {
       ++kept_.over_rate;
       services_.logger.warning(actuator.section(), "dropped a command from {} on [{}]: more than MaxRate {:g} per second",
                                source, connection.section(), *rate);
@@ -194,7 +195,8 @@ std::string Runtime::status_line() const {
       std::count_if(components_.begin(), components_.end(), [](const auto& c) { return c->backing_off(); }));
   if (backing_off) line += fmt::format(", {} backing off", backing_off);
   for (const auto& component : components_)
-    if (!component->status.empty()) line += fmt::format("; [{}] {}", component->section(), component->status);
+    if (!component->status().empty())
+      line += fmt::format("; [{}] {}", component->section(), component->status());
   if (kept_.refused || kept_.over_rate)
     line += fmt::format("; kept from actuators: {} refused command(s), {} over MaxRate", kept_.refused,
                         kept_.over_rate);

@@ -29,6 +29,16 @@ bool Component::backing_off() const {
   return plan.poll_seconds > 0 && backoff_factor(failures_in_row, plan.poll_seconds) > 1;
 }
 
+bool Component::subscribed(const Subscription& wanted) const {
+  return role_state && std::find(role_state->subscriptions.begin(), role_state->subscriptions.end(), wanted) !=
+                           role_state->subscriptions.end();
+}
+
+const std::string& Component::status() const {
+  static const std::string none;
+  return role_state ? role_state->status : none;
+}
+
 uint32_t Component::abi_minor() const {
   return plan.plugin.module ? plan.plugin.module->descriptor.abi_minor : SR_ABI_MINOR;
 }
@@ -158,8 +168,9 @@ bool Runtime::create(Component& component, std::string& failure) {
     }
     component.connections.push_back(it->get());
   }
+  // Resolved: the names are the Connection key's, still in plan.params.
+  std::vector<std::string>().swap(component.plan.connections);
   if (plan.level) services_.logger.set_section_level(plan.section, *plan.level);
-  if (plan.kind != SR_KIND_CONNECTION) component.units = output_units(plan);
   component.ctx = std::make_shared<sr_host_ctx>();
   component.ctx->runtime = this;
   component.ctx->component = &component;
@@ -167,7 +178,7 @@ bool Runtime::create(Component& component, std::string& failure) {
 
   std::vector<sr_param_value> values;
   values.reserve(plan.params.size());
-  for (const auto& [key, value] : plan.params) values.push_back({key.c_str(), value.c_str()});
+  for (const auto& [key, value] : plan.params) values.push_back({key.data(), value.data()});
   char error[512] = {};
   component.instance = component.def().create(&host_api(), component.ctx.get(), values.data(), values.size(),
                                               error, sizeof error);
@@ -193,11 +204,19 @@ void Runtime::destroy(Component& component) {
   sr_host_ctx& ctx = *component.ctx;
   ctx.alive = false;
   // Whatever the plugin forgot to cancel.
-  for (uint64_t id : ctx.timers) services_.loop.cancel_timer(id);
-  for (uint64_t id : ctx.watches) services_.loop.unwatch_fd(id);
-  ctx.timers.clear();
-  ctx.watches.clear();
+  for (uint64_t id : ctx.timers.take()) services_.loop.cancel_timer(id);
+  for (uint64_t id : ctx.watches.take()) services_.loop.unwatch_fd(id);
 }
+
+bool IdList::erase(uint64_t id) {
+  auto it = std::find(ids_.begin(), ids_.end(), id);
+  if (it == ids_.end()) return false;
+  *it = ids_.back();
+  ids_.pop_back();
+  return true;
+}
+
+bool IdList::contains(uint64_t id) const { return std::find(ids_.begin(), ids_.end(), id) != ids_.end(); }
 
 void Runtime::stop() {
   if (stopped_) return;

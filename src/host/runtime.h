@@ -18,7 +18,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <string_view>
 #include <unordered_map>
@@ -29,13 +28,31 @@ class Runtime;
 struct Component;
 }  // namespace sr
 
+namespace sr {
+// The ids of one plugin instance's timers or fd watches: a handful each, so
+// a vector (24 bytes empty) rather than a hash set (56), with 10,000
+// sections in mind (issue 17).
+class IdList {
+ public:
+  void insert(uint64_t id) { ids_.push_back(id); }
+  // False when `id` is not here.
+  bool erase(uint64_t id);
+  bool contains(uint64_t id) const;
+  // Hands the ids over and leaves the list empty.
+  std::vector<uint64_t> take() { return std::exchange(ids_, {}); }
+
+ private:
+  std::vector<uint64_t> ids_;
+};
+}  // namespace sr
+
 struct sr_host_ctx {
   sr::Runtime* runtime = nullptr;
   sr::Component* component = nullptr;
   bool alive = true;
   std::weak_ptr<sr_host_ctx> self;
-  std::unordered_set<uint64_t> timers;  // created through the host API
-  std::unordered_set<uint64_t> watches;
+  sr::IdList timers;  // created through the host API
+  sr::IdList watches;
 };
 
 namespace sr {
@@ -65,21 +82,27 @@ unsigned backoff_factor(unsigned failures, double poll_seconds);
 // How long a pending poll may take before it counts as failed.
 double pending_timeout_seconds(double poll_seconds);
 
-struct Component {
-  config::ComponentPlan plan;
-  std::shared_ptr<sr_host_ctx> ctx;
-  void* instance = nullptr;
-  std::vector<Component*> connections;      // sensors and actuators
-  std::vector<Subscription> subscriptions;  // actuators: command sources
+// What only connections, actuators and sensors that take commands use: a
+// Component holds it only once one of its fields is needed, since most of
+// 10,000 sections are plain sensors (issue 17: ~150 bytes a section).
+struct RoleState {
+  std::vector<Subscription> subscriptions;  // actuators (and listening sensors): command sources
   std::string status;                       // connections: set through set_status
-  // Sensors and actuators: (destination, unit) of their outputs, for the
-  // "unit" of a JSON envelope (catalogue.h's output_units).
-  std::vector<std::pair<std::string, std::string>> units;
   // Connections: how many actuators want each source; the connection hears
   // conn_unsubscribe when the last one goes.
   std::map<Subscription, unsigned> subscribers;
   bool absolute_refused = false;  // connections: the one warning was given
-  bool tearing_down = false;      // being destroyed with its runtime: no unsubscribes
+  // Actuators with MaxRate: made at the first command, kept by a reload
+  // that adopts the section.
+  std::optional<config::RateLimit> rate_limit;
+};
+
+struct Component {
+  config::ComponentPlan plan;
+  std::shared_ptr<sr_host_ctx> ctx;
+  void* instance = nullptr;
+  std::vector<Component*> connections;  // sensors and actuators
+  bool tearing_down = false;  // being destroyed with its runtime: no unsubscribes
   uint64_t poll_timer = 0;
   bool poll_running = false;
   uint64_t polls_skipped = 0;
@@ -87,9 +110,15 @@ struct Component {
   uint64_t poll_timeout_timer = 0;  // the pending poll's deadline
   unsigned failures_in_row = 0;
   unsigned ticks_to_skip = 0;  // backing off: ticks left before the next poll
-  // Actuators with MaxRate: made at the first command, kept by a reload
-  // that adopts the section.
-  std::optional<config::RateLimit> rate_limit;
+  std::unique_ptr<RoleState> role_state;  // null until role() is first called
+
+  // Made on first use.
+  RoleState& role() {
+    if (!role_state) role_state = std::make_unique<RoleState>();
+    return *role_state;
+  }
+  bool subscribed(const Subscription& wanted) const;
+  const std::string& status() const;
 
   const sr_class_def& def() const { return *plan.plugin.def; }
   const std::string& section() const { return plan.section; }

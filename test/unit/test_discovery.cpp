@@ -291,7 +291,7 @@ TEST_CASE("the kernel readers: each destination a sensor with its quantity's dev
 TEST_CASE("a section's Discovery keys rename, recast or leave it out; a wrong one is a warning naming it") {
   auto door = [](sr::config::ParamList extra) {
     sr::config::ParamList p{{"Pin", "17"}, {"Destination", "door"}, {"Short_Press-Dest", "door/short"}};
-    p.insert(p.end(), extra.begin(), extra.end());
+    for (const auto& [key, value] : extra) p.emplace_back(key, value);
     return entry<sr::gpio::RpiGpioSensor>("Door", p);
   };
   BuildReport report;
@@ -561,7 +561,7 @@ namespace {
 
 sr::sdk::CatalogueEntry govee(sr::config::ParamList extra = {}) {
   sr::config::ParamList p{{"Destination", "govee"}};
-  p.insert(p.end(), extra.begin(), extra.end());
+  for (const auto& [key, value] : extra) p.emplace_back(key, value);
   return entry<sr::bt::GoveeSensor>("Sensor_Govee", p);
 }
 

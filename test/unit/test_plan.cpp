@@ -837,7 +837,7 @@ TEST_CASE("a numbered family arrives numbered; the bare key counts as 1") {
   CHECK(strings(plan.warnings) == Lines{});
   const auto& params = component(plan, "Sensor1").params;
   auto has = [&](const std::string& key, const std::string& value) {
-    return std::find(params.begin(), params.end(), std::pair{key, value}) != params.end();
+    return std::find(params.begin(), params.end(), sr::config::ParamList::value_type{key, value}) != params.end();
   };
   CHECK(has("Address1", "a"));
   CHECK(has("Address2", "b"));
