@@ -37,7 +37,7 @@ std::map<std::string, long long> stamps(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int commands = arg_or(argc, argv, 1, 50);
   auto broker = start_broker();
   t::TempDir dir;
@@ -92,3 +92,5 @@ int main(int argc, char** argv) {
               percentile(spawn_ms, 50));
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

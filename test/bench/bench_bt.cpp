@@ -223,7 +223,7 @@ std::string measure_cpu(const t::SystemBus& bus, t::BluezDouble& bluez, int seco
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int seconds = arg_or(argc, argv, 1, 60);
   const int devices = arg_or(argc, argv, 2, 10);
   const int settle = arg_or(argc, argv, 3, 3);
@@ -241,3 +241,5 @@ int main(int argc, char** argv) {
   for (const auto& line : lines) std::printf("%s\n", line.c_str());
   return code;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -253,10 +253,25 @@ inline std::unique_ptr<test::Process> start_daemon(const std::string& config_pat
   return std::make_unique<test::Process>(std::vector<std::string>{test::binary(), config_path}, daemon_env());
 }
 
+// Thrown by fail() so that every daemon and broker on the stack is stopped
+// by its destructor on the way out: std::exit left a failed 1,000-reporter
+// fleet run's daemons and broker running.
+struct BenchFailure {};
+
 [[noreturn]] inline void fail(const std::string& why, const test::Process* daemon = nullptr) {
   std::fprintf(stderr, "benchmark failed: %s\n", why.c_str());
   if (daemon) std::fprintf(stderr, "--- daemon output ---\n%s\n", daemon->output().c_str());
-  std::exit(1);
+  throw BenchFailure{};
+}
+
+// Each benchmark's main: its body, or exit status 1 after a fail() (from
+// the main thread; the body's objects are destroyed first).
+inline int run_bench(int (*body)(int, char**), int argc, char** argv) {
+  try {
+    return body(argc, argv);
+  } catch (const BenchFailure&) {
+    return 1;
+  }
 }
 
 // Stops the daemon (SIGTERM); anything but exit code 0 within 10 s fails

@@ -65,7 +65,7 @@ double press(t::MqttClient& client, Injector& wire, const f::Mac& button, const 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int presses = arg_or(argc, argv, 1, 200);
   std::string why;
   if (!t::enter_new_netns(why)) {
@@ -121,3 +121,5 @@ int main(int argc, char** argv) {
               percentile(round_trip_ms, 50));
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -177,7 +177,7 @@ struct FloorClient {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int starts = arg_or(argc, argv, 1, 10);
   const int births = arg_or(argc, argv, 2, 5);
   const int sensors = arg_or(argc, argv, 3, 200);
@@ -186,9 +186,9 @@ int main(int argc, char** argv) {
   const size_t n = static_cast<size_t>(sensors) * (heartbeat ? 2 : 1);  // values per refresh
   const std::string values_prefix = kRoot + (heartbeat ? "/hb" : "/v");
 
-  // fail() ends the program with std::exit, which destroys static objects
-  // but not locals: the broker, the directory and the running daemon are
-  // statics, so a failure stops and removes them too (daemon first).
+  // The broker, the directory and the running daemon are statics (from
+  // when fail() ended the program with std::exit): a failure, now unwound
+  // through run_bench, stops and removes them at exit (daemon first).
   static auto broker = start_broker();
   static t::TempDir dir;
   static std::unique_ptr<t::Process> daemon;
@@ -341,3 +341,5 @@ int main(int argc, char** argv) {
       values.size(), floor.cpu_ms / births);
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -12,7 +12,7 @@
 using namespace sr::bench;
 namespace t = sr::test;
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int runs = arg_or(argc, argv, 1, 10);
   auto broker = start_broker();
   t::TempDir dir;
@@ -50,3 +50,5 @@ int main(int argc, char** argv) {
               percentile(down, 100));
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -96,7 +96,7 @@ void plain_bursts(int port, int heartbeats, Clock::time_point until) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int seconds = arg_or(argc, argv, 1, 30);
   const int runs = arg_or(argc, argv, 2, 3);
   const int heartbeats = arg_or(argc, argv, 3, 200);
@@ -170,3 +170,5 @@ int main(int argc, char** argv) {
               median(payload_jitter_p99), median(noise_p99), median(floor_p99), median(floor_ratio));
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

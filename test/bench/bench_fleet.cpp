@@ -47,7 +47,7 @@ double median_of(std::vector<double> v) { return median(v); }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int count = arg_or(argc, argv, 1, 100);
   const int window = arg_or(argc, argv, 2, 10);
   auto broker = start_broker();
@@ -139,3 +139,5 @@ int main(int argc, char** argv) {
       refresh_ms);
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

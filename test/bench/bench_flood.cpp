@@ -18,7 +18,7 @@
 using namespace sr::bench;
 namespace t = sr::test;
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const long count = arg_or(argc, argv, 1, 20000);
   const int runs = arg_or(argc, argv, 2, 5);
   const int batch = arg_or(argc, argv, 3, 1);
@@ -64,3 +64,5 @@ int main(int argc, char** argv) {
   std::printf("%s\n", line.c_str());
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -19,7 +19,7 @@
 using namespace sr::bench;
 namespace t = sr::test;
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int seconds = arg_or(argc, argv, 1, 60);
   const int instances = arg_or(argc, argv, 2, 3);
   auto broker = start_broker();
@@ -81,3 +81,5 @@ int main(int argc, char** argv) {
               floor_memory.private_mb);
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

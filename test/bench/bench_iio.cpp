@@ -67,7 +67,7 @@ double cpu_per_poll(const t::TempDir& dir, const std::string& name, const std::s
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int seconds = arg_or(argc, argv, 1, 10);
   const int sections = arg_or(argc, argv, 2, 20);
   const double poll = arg_or(argc, argv, 3, 50) / 1000.0;
@@ -126,3 +126,5 @@ int main(int argc, char** argv) {
       poll * 1000, seconds);
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

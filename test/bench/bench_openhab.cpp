@@ -517,7 +517,7 @@ std::string measure_rate(int seconds) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int readings = arg_or(argc, argv, 1, 100);
   const int commands = arg_or(argc, argv, 2, 100);
   const int seconds = arg_or(argc, argv, 3, 10);
@@ -539,3 +539,5 @@ int main(int argc, char** argv) {
   for (const auto& line : lines) std::printf("%s\n", line.c_str());
   return code;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -91,7 +91,7 @@ double journal_append_rate(const std::string& path, std::chrono::milliseconds du
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int rate = arg_or(argc, argv, 1, 2000);
   const int seconds = arg_or(argc, argv, 2, 5);
   const long count = arg_or(argc, argv, 3, 10000);
@@ -177,3 +177,5 @@ int main(int argc, char** argv) {
       plain_replay_ms);
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -16,7 +16,7 @@
 using namespace sr::bench;
 namespace t = sr::test;
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int refreshes = arg_or(argc, argv, 1, 20);
   const int values = arg_or(argc, argv, 2, 200);
   auto broker = start_broker();
@@ -81,3 +81,5 @@ int main(int argc, char** argv) {
               percentile(plain_ms, 50), percentile(plain_ms, 99));
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -12,8 +12,11 @@
 //   refresh           <RootTopic>/refresh published → all 2N values back
 //                     (a second daemon with the sections at Poll 3600, so
 //                     no regular poll mixes in)
-// Floor, same run: the daemon with 1 section (its fixed cost, private
-// memory and idle CPU), so "per section" is (figure − floor) / N.
+// Floors, same run: the daemon with 1 section (its fixed cost, private
+// memory and idle CPU), so "per section" is (figure − floor) / N; and per N
+// a plain libmosquitto client (bench_floor_client) publishing the same 2N
+// messages every Poll on its own broker, whose CPU is what sending them
+// costs at least: the daemon's CPU is shown as a multiple of it.
 // Usage: bench_scale [WINDOW] [N[:POLL]]...
 #include "bench_common.h"
 
@@ -86,9 +89,34 @@ Figures measure(long sections, double poll, int window, const t::TempDir& dir) {
   return f;
 }
 
+// The plain publisher's CPU (% of a core) and delivered ratio over the same
+// window, for the same N and Poll.
+std::pair<double, double> publisher_floor(long sections, double poll, int window) {
+  auto broker = start_broker();
+  ArrivalCounter readings(broker->port(), 0, "sc/#", {"sc/hb"});
+  char poll_text[32];
+  std::snprintf(poll_text, sizeof poll_text, "%g", poll);
+  t::Process publisher(
+      {SR_BENCH_FLOOR_CLIENT, std::to_string(broker->port()), std::to_string(sections), "sc", poll_text});
+  const long first = 2 * sections;
+  if (readings.wait(first, 30s).second < first) fail("plain publisher: first round not received: " + publisher.output());
+  readings.wait(std::numeric_limits<long>::max(), 200ms);
+  readings.reset();
+  const CpuTimes before = cpu_times(publisher.pid());
+  const auto window_start = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(window));
+  const CpuTimes after = cpu_times(publisher.pid());
+  const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
+  const long in_window = readings.wait(0, 0ms).second;
+  publisher.signal(SIGTERM);
+  publisher.wait_exit(5s);
+  return {100 * (after.self - before.self) / seconds,
+          static_cast<double>(in_window) / (2.0 * static_cast<double>(sections) * seconds / poll)};
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int window = arg_or(argc, argv, 1, 10);
   std::vector<std::pair<long, double>> runs;
   for (int i = 2; i < argc; ++i) {
@@ -110,6 +138,12 @@ int main(int argc, char** argv) {
         f.sections, f.poll, f.online_ms, f.first_ms, f.delivered, f.cpu_percent, f.cpu_percent - floor.cpu_percent,
         f.private_mb, 1024 * (f.private_mb - floor.private_mb) / static_cast<double>(f.sections), f.refresh_got,
         2 * f.sections, f.refresh_ms);
+    const auto [floor_cpu, floor_delivered] = publisher_floor(sections, poll, window);
+    std::printf("scale N=%ld Poll %g floor, a plain libmosquitto publisher of the same messages: CPU %.2f %% of a core "
+                "(delivered %.4f); the daemon used %.2f x that\n",
+                sections, poll, floor_cpu, floor_delivered, f.cpu_percent / floor_cpu);
   }
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }

@@ -13,7 +13,7 @@
 using namespace sr::bench;
 namespace t = sr::test;
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const int runs = arg_or(argc, argv, 1, 20);
   auto broker = start_broker();
   t::TempDir dir;
@@ -46,3 +46,5 @@ int main(int argc, char** argv) {
               retained ? "yes" : "NO");
   return 0;
 }
+
+int main(int argc, char** argv) { return sr::bench::run_bench(bench_main, argc, argv); }
