@@ -7,9 +7,10 @@
 //   private      Private_Clean + Private_Dirty of each reporter (median, max)
 //   CPU          all reporters together, % of one core over WINDOW seconds
 //   broker kill  mosquitto SIGKILLed and started again on the same port:
-//                restart → every reporter ONLINE again, and how their
-//                reconnects spread (ONLINE arrivals per 250 ms, and the most
-//                in any one second: a storm is many in one second)
+//                restart → every reporter connected again (the time on its
+//                own "reconnected to" log line), and how their reconnects
+//                spread (per 250 ms, and the most in any one second: a storm
+//                is many in one second)
 //   refresh      <root>/refresh published for every reporter → hb0's two
 //                values of every reporter back (2 R)
 // Floor, same run: one reporter alone (private memory, CPU).
