@@ -425,7 +425,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("SIGTERM ends the daemon within 1 s while openHAB stalls every request") {
+TEST_CASE("SIGTERM ends the daemon without waiting for the requests openHAB stalls") {
   OpenhabDouble openhab("oh4", item_args());
   TempDir dir;
   auto reporter = start_reporter(dir, connection_section(openhab, "", 30) + heartbeat_section(1));
@@ -435,7 +435,11 @@ TEST_CASE("SIGTERM ends the daemon within 1 s while openHAB stalls every request
   // An update is on the wire, waiting for an answer that will not come.
   REQUIRE(openhab.wait_delayed(1));
   reporter->signal(SIGTERM);
-  CHECK(reporter->wait_exit(1s) == 0);
+  // A daemon that waited for the request would take its Timeout (30 s);
+  // 10 s leaves room for a sanitizer build on a busy machine (a 1 s bound
+  // here was a timed test). How fast the exit is belongs in a benchmark
+  // (bench_exit has it for MQTT; not yet for a stalled openHAB).
+  CHECK(reporter->wait_exit(10s) == 0);
 }
 
 TEST_CASE("SIGHUP leaves an unchanged OpenhabREST section and its event stream untouched") {
