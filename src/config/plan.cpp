@@ -428,6 +428,7 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
     const Section* section;
   };
   std::vector<Candidate> candidates;
+  candidates.reserve(ini.sections.size());
 
   for (const Section& section : ini.sections) {
     auto kind = kind_of_section(section.name);
@@ -527,9 +528,17 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
     }
   }
 
+  // Creation order (SPEC 3.2) by one pass per kind rather than a sort of
+  // the plans: each plan moves once (a stable sort moved 10,000 of them
+  // about 14 times each; issue 17).
+  plan.components.reserve(candidates.size());
+  for (int rank : {0, 1, 2})
+    for (auto& c : candidates)
+      if (c.errors.empty() && creation_rank(c.component.kind) == rank)
+        plan.components.push_back(std::move(c.component));
   for (auto& c : candidates) {
     if (c.errors.empty()) {
-      plan.components.push_back(std::move(c.component));
+      continue;
     } else if (keep_going) {
       for (auto& d : c.errors) {
         d.severity = Severity::Warning;
@@ -541,10 +550,6 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
     }
   }
   if (keep_going) plan.plugin_unavailable = false;
-  std::stable_sort(plan.components.begin(), plan.components.end(),
-                   [](const ComponentPlan& a, const ComponentPlan& b) {
-                     return creation_rank(a.kind) < creation_rank(b.kind);
-                   });
   std::stable_sort(plan.errors.begin(), plan.errors.end(),
                    [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
   return plan;
