@@ -369,6 +369,11 @@ ParamList::ParamList(std::initializer_list<value_type> entries) {
 }
 
 void ParamList::emplace_back(std::string_view key, std::string_view value) {
+  // A NUL byte in the file (the INI parser lets it through) ends the key or
+  // value here, where a plugin's C string always ended it: the list's
+  // separators stay unambiguous (fuzz_ini found the overread).
+  key = key.substr(0, key.find('\0'));
+  value = value.substr(0, value.find('\0'));
   text_.append(key).push_back('\0');
   text_.append(value).push_back('\0');
   ++size_;

@@ -24,8 +24,9 @@ namespace sr::config {
 // A section's parameters (table spelling, defaults applied) in the order
 // they were resolved, kept in one string "key\0value\0key\0value\0": about
 // 100 bytes a section where a vector of string pairs took 320, which counts
-// at 10,000 sections (issue 17). INI text holds no NUL, so every key and
-// value comes back whole and NUL-terminated, as sr_param_value wants it.
+// at 10,000 sections (issue 17). Every key and value comes back
+// NUL-terminated, as sr_param_value wants it; one holding a NUL byte is cut
+// there (emplace_back), as a plugin's C string always was.
 class ParamList {
  public:
   using value_type = std::pair<std::string_view, std::string_view>;

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -118,11 +119,11 @@ void check_parse(const sr::config::ParseResult& parsed, std::string_view text) {
 
 // `key` is a member of the numbered family `def`: its name and a number
 // without a leading zero.
-bool is_member(const sr_param_def& def, const std::string& key) {
+bool is_member(const sr_param_def& def, std::string_view key) {
   const std::string_view name = def.name;
   if (!(def.flags & SR_PARAM_NUMBERED) || key.size() <= name.size() || key.compare(0, name.size(), name) != 0)
     return false;
-  const std::string_view digits = std::string_view(key).substr(name.size());
+  const std::string_view digits = key.substr(name.size());
   return digits[0] != '0' && digits.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
@@ -150,10 +151,10 @@ void check_plan(const sr::config::Plan& plan, const sr::config::ParseResult& par
       if (!shadowed) table.push_back(&p);
     }
     for (const auto* def : table) {
-      const std::string* value = nullptr;
+      std::optional<std::string_view> value;
       for (const auto& [key, v] : c.params)
-        if (key == def->name) value = &v;
-      if (def->flags & SR_PARAM_REQUIRED) FUZZ_CHECK(value != nullptr);
+        if (key == def->name) value = v;
+      if (def->flags & SR_PARAM_REQUIRED) FUZZ_CHECK(value.has_value());
       if (value) {
         FUZZ_CHECK(is_trimmed(*value));
         FUZZ_CHECK(!sr::config::check_value(*def, *value));
@@ -187,7 +188,7 @@ void create_components(const sr::config::Plan& plan) {
     FuzzHost host;
     host.section = c.section;
     std::vector<sr_param_value> values;
-    for (const auto& [key, value] : c.params) values.push_back({key.c_str(), value.c_str()});
+    for (const auto& [key, value] : c.params) values.push_back({key.data(), value.data()});
     char error[512] = "";
     void* instance =
         c.plugin.def->create(FuzzHost::api(), host.ctx(), values.data(), values.size(), error, sizeof error);

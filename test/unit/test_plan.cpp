@@ -1059,3 +1059,30 @@ TEST_CASE("a changed Format is a changed definition: a reload recreates the sect
   CHECK_FALSE(same_definition(component(before, "Sensor1"), component(after, "Sensor1")));
   CHECK(same_definition(component(before, "Sensor1"), component(planner.build(section), "Sensor1")));
 }
+
+TEST_CASE("ParamList: entries in order, found by key, equal by content; a NUL byte ends a key or value") {
+  ParamList params{{"Poll", "1"}, {"Num-Dest", "hb/num"}, {"Empty", ""}};
+  REQUIRE(params.size() == 3);
+  std::vector<std::pair<std::string, std::string>> seen;
+  for (const auto& [key, value] : params) seen.emplace_back(key, value);
+  CHECK(seen == std::vector<std::pair<std::string, std::string>>{{"Poll", "1"}, {"Num-Dest", "hb/num"}, {"Empty", ""}});
+  CHECK(params[1].second == "hb/num");
+  CHECK(find_param(params, "Num-Dest") == std::optional<std::string_view>("hb/num"));
+  CHECK(find_param(params, "Empty") == std::optional<std::string_view>(""));
+  CHECK_FALSE(find_param(params, "num-dest"));
+  // Values come back NUL-terminated: a plugin gets them as C strings.
+  CHECK(std::string(find_param(params, "Num-Dest")->data()) == "hb/num");
+  CHECK(params == ParamList{{"Poll", "1"}, {"Num-Dest", "hb/num"}, {"Empty", ""}});
+  CHECK_FALSE(params == ParamList{{"Poll", "1"}, {"Num-Dest", "hb/num"}});
+
+  // The fuzzer's find: "Name = lo\x17\0l" in a file. The list stays whole.
+  ParamList cut;
+  cut.emplace_back("Name", std::string_view("lo\x17\0l", 5));
+  cut.emplace_back(std::string_view("K\0ey", 4), "v");
+  cut.emplace_back("Last", "x");
+  REQUIRE(cut.size() == 3);
+  CHECK(find_param(cut, "Name") == std::optional<std::string_view>("lo\x17"));
+  CHECK(find_param(cut, "K") == std::optional<std::string_view>("v"));
+  CHECK(find_param(cut, "Last") == std::optional<std::string_view>("x"));
+  CHECK(std::distance(cut.begin(), cut.end()) == 3);
+}
