@@ -376,10 +376,9 @@ void ParamList::emplace_back(std::string_view key, std::string_view value) {
   value = value.substr(0, value.find('\0'));
   text_.append(key).push_back('\0');
   text_.append(value).push_back('\0');
-  ++size_;
 }
 
-ParamList::value_type ParamList::operator[](size_t i) const { return *std::next(begin(), static_cast<long>(i)); }
+size_t ParamList::size() const { return static_cast<size_t>(std::count(text_.begin(), text_.end(), '\0')) / 2; }
 
 std::optional<std::string_view> find_param(const ParamList& params, std::string_view key) {
   for (const auto& [k, v] : params)
@@ -542,9 +541,8 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
       if (c.errors.empty() && creation_rank(c.component.kind) == rank)
         plan.components.push_back(std::move(c.component));
   for (auto& c : candidates) {
-    if (c.errors.empty()) {
-      continue;
-    } else if (keep_going) {
+    if (c.errors.empty()) continue;
+    if (keep_going) {
       for (auto& d : c.errors) {
         d.severity = Severity::Warning;
         d.message += " (section skipped: --keep-going)";

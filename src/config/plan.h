@@ -9,9 +9,9 @@
 #include "log/logger.h"
 #include "plugin/registry.h"
 
-#include <memory>
 #include <initializer_list>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,18 +58,17 @@ class ParamList {
   ParamList(std::initializer_list<value_type> entries);
 
   void emplace_back(std::string_view key, std::string_view value);
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
+  // Counted from the text (two NULs an entry) rather than kept: lists are
+  // short and asked once per section.
+  size_t size() const;
+  bool empty() const { return text_.empty(); }
   const_iterator begin() const { return const_iterator(text_.data()); }
   const_iterator end() const { return const_iterator(text_.data() + text_.size()); }
-  // The i-th entry: a walk from the first (lists are short).
-  value_type operator[](size_t i) const;
   void shrink_to_fit() { text_.shrink_to_fit(); }
   bool operator==(const ParamList& other) const { return text_ == other.text_; }
 
  private:
   std::string text_;
-  size_t size_ = 0;
 };
 
 // How a reading or state goes on the wire (the common key Format):

@@ -40,7 +40,7 @@ std::vector<CatalogueSection> build_catalogue(const std::vector<const config::Co
 // order. Each one's params carry "Format" as it applies on this connection
 // (payload_format(): "raw" or "json"), whether the section sets it or not.
 std::vector<CatalogueSection> catalogue_of(std::vector<const config::ComponentPlan*> users,
-                                              const config::ComponentPlan& connection);
+                                           const config::ComponentPlan& connection);
 
 // (destination, unit) for every output of `plan` that has a unit, as the
 // section chose it: the unit of a JSON envelope (router.cpp). A tree's

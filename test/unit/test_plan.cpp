@@ -1066,7 +1066,7 @@ TEST_CASE("ParamList: entries in order, found by key, equal by content; a NUL by
   std::vector<std::pair<std::string, std::string>> seen;
   for (const auto& [key, value] : params) seen.emplace_back(key, value);
   CHECK(seen == std::vector<std::pair<std::string, std::string>>{{"Poll", "1"}, {"Num-Dest", "hb/num"}, {"Empty", ""}});
-  CHECK(params[1].second == "hb/num");
+  CHECK((*std::next(params.begin())).second == "hb/num");
   CHECK(find_param(params, "Num-Dest") == std::optional<std::string_view>("hb/num"));
   CHECK(find_param(params, "Empty") == std::optional<std::string_view>(""));
   CHECK_FALSE(find_param(params, "num-dest"));
