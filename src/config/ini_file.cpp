@@ -169,6 +169,14 @@ class Parser {
       skip_value_lines(continues ? value_indent_ : indent);
       return {};
     }
+    // configparser would keep a NUL byte, but no key or value can hold one
+    // (they reach plugins as C strings), and one in a text file means the
+    // file is not what the user thinks it is.
+    if (line.find('\0') != std::string_view::npos) {
+      report(Severity::Error, line_no_, "", "", "line holds a NUL byte (is this a text file?)");
+      skip_value_lines(continues ? value_indent_ : indent);
+      return {};
+    }
     auto text = trim(line);
     if (text.empty()) {
       // configparser keeps blank lines inside a value (but not at its end).
@@ -177,6 +185,9 @@ class Parser {
     }
     if (text.front() == '#' || text.front() == ';') return {};  // comments do not end a value
     if (continues) {
+      // Continues a rejected or dropped line: nothing to join it to, and inih,
+      // which saw no key, would call it an error of its own.
+      if (!entry_) return {};
       kind_ = LineKind::Continuation;
       value_ = text;
       return " " + std::string(text);  // indented, so inih treats it as a continuation

@@ -112,6 +112,16 @@ TEST_CASE("a line longer than libinih's buffer is an error, never a truncated va
   CHECK(result.ini.sections[0].entries.size() == 2);
 }
 
+TEST_CASE("a line holding a NUL byte is an error naming it; the value is not cut at the NUL") {
+  using namespace std::string_literals;
+  auto result = parse_text("[Sensor1]\nValues = OFF, \0ON\n    and more\nAfter = ok\nKey\0 = x\n"s, "conf.ini");
+  CHECK(strings(result.errors) == Lines{"conf.ini:2: line holds a NUL byte (is this a text file?)",
+                                        "conf.ini:5: line holds a NUL byte (is this a text file?)"});
+  CHECK(get(result, "Sensor1", "Values") == "<absent>");
+  CHECK(get(result, "Sensor1", "After") == "ok");
+  CHECK(result.ini.sections[0].entries.size() == 1);
+}
+
 TEST_CASE("every line that is not a header, key or continuation is reported, not only the first") {
   auto result = parse_text(
       "Orphan = 1\n"
