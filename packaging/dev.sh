@@ -60,7 +60,8 @@ import json, os, re, sys
 passed = failed = skipped = 0
 lines = open(sys.argv[1]) if os.path.exists(sys.argv[1]) else []
 telling = re.compile(r"TEST CASE:|ERROR:|is NOT correct|^\s+(CHECK|REQUIRE)\w*\(|^FAIL - |"
-                     r"^\S+ +FAIL \(|FAIL:|FAILED|Sanitizer|runtime error:|Segmentation|Aborted|timed out")
+                     r"^\S+ +FAIL \(|^\S+ +\S+ +FAIL +\(exit|FAIL:|FAILED|Sanitizer|runtime error:|Segmentation|"
+                     r"Aborted|timed out|Test unit written|^\s+#[0-7] 0x[0-9a-f]+ in |^\s+full log: ")
 with open(sys.argv[3], "a") as failed_list:
     for line in lines:
         test = json.loads(line)

@@ -318,7 +318,8 @@ report() {
     else
       failed=$((failed + 1))
       printf '%-14s %-6s FAIL  (exit %s)\n' "$t" "$phase" "$rc"
-      sed -n '/==ERROR\|invariant broken\|runtime error\|SUMMARY\|Test unit written\|deadly signal\|threw/p' \
+      # The first frames of the first stack say where: CI keeps only the tail.
+      sed -n '/==ERROR\|invariant broken\|runtime error\|SUMMARY\|Test unit written\|deadly signal\|threw\|^ *#[0-7] 0x/p' \
         "$log" | head -n 20 | sed 's/^/    /'
       echo "    full log: $work/logs/$t.$phase.log"
     fi
