@@ -728,6 +728,9 @@ void MqttConnection::unsubscribe(std::string_view source, uint32_t flags) {
 }
 
 void MqttConnection::catalogue_changed() {
+  // Building the catalogue costs about 10 us a section: not worth paying at
+  // start for nobody (most configurations announce nothing).
+  if (!discovery_.active() && !host_.log_enabled(SR_LOG_DEBUG)) return;
   const std::vector<sdk::CatalogueEntry> catalogue = host_.catalogue();
   discovery_.set_catalogue(catalogue);
   if (!host_.log_enabled(SR_LOG_DEBUG)) return;

@@ -378,6 +378,10 @@ class ArrivalCounter {
       }
     }
   }
+  Clock::time_point first() {
+    std::lock_guard lock(mutex_);
+    return first_;
+  }
   Clock::time_point last() {
     std::lock_guard lock(mutex_);
     return last_;

@@ -16,7 +16,9 @@
 // memory and idle CPU), so "per section" is (figure − floor) / N; and per N
 // a plain libmosquitto client (bench_floor_client) publishing the same 2N
 // messages every Poll on its own broker, whose CPU is what sending them
-// costs at least: the daemon's CPU is shown as a multiple of it.
+// costs at least: the daemon's CPU is shown as a multiple of it; and the
+// time its first round takes from first to last arrival, the least a
+// refresh of 2N values can take on this machine.
 // Usage: bench_scale [WINDOW] [N[:POLL]]...
 #include "bench_common.h"
 
@@ -89,9 +91,15 @@ Figures measure(long sections, double poll, int window, const t::TempDir& dir) {
   return f;
 }
 
+struct PublisherFloor {
+  double cpu_percent = 0, delivered = 0;
+  double burst_ms = 0;  // its first round of 2N, first to last arrival
+};
+
 // The plain publisher's CPU (% of a core) and delivered ratio over the same
-// window, for the same N and Poll.
-std::pair<double, double> publisher_floor(long sections, double poll, int window) {
+// window, for the same N and Poll; and how long one round of 2N messages
+// takes to cross the broker when sent at once: the floor of a refresh.
+PublisherFloor publisher_floor(long sections, double poll, int window) {
   auto broker = start_broker();
   ArrivalCounter readings(broker->port(), 0, "sc/#", {"sc/hb"});
   char poll_text[32];
@@ -100,6 +108,8 @@ std::pair<double, double> publisher_floor(long sections, double poll, int window
       {SR_BENCH_FLOOR_CLIENT, std::to_string(broker->port()), std::to_string(sections), "sc", poll_text});
   const long first = 2 * sections;
   if (readings.wait(first, 30s).second < first) fail("plain publisher: first round not received: " + publisher.output());
+  PublisherFloor f;
+  f.burst_ms = ms_between(readings.first(), readings.last());
   readings.wait(std::numeric_limits<long>::max(), 200ms);
   readings.reset();
   const CpuTimes before = cpu_times(publisher.pid());
@@ -110,8 +120,9 @@ std::pair<double, double> publisher_floor(long sections, double poll, int window
   const long in_window = readings.wait(0, 0ms).second;
   publisher.signal(SIGTERM);
   publisher.wait_exit(5s);
-  return {100 * (after.self - before.self) / seconds,
-          static_cast<double>(in_window) / (2.0 * static_cast<double>(sections) * seconds / poll)};
+  f.cpu_percent = 100 * (after.self - before.self) / seconds;
+  f.delivered = static_cast<double>(in_window) / (2.0 * static_cast<double>(sections) * seconds / poll);
+  return f;
 }
 
 }  // namespace
@@ -138,10 +149,12 @@ static int bench_main(int argc, char** argv) {
         f.sections, f.poll, f.online_ms, f.first_ms, f.delivered, f.cpu_percent, f.cpu_percent - floor.cpu_percent,
         f.private_mb, 1024 * (f.private_mb - floor.private_mb) / static_cast<double>(f.sections), f.refresh_got,
         2 * f.sections, f.refresh_ms);
-    const auto [floor_cpu, floor_delivered] = publisher_floor(sections, poll, window);
+    const PublisherFloor pf = publisher_floor(sections, poll, window);
     std::printf("scale N=%ld Poll %g floor, a plain libmosquitto publisher of the same messages: CPU %.2f %% of a core "
-                "(delivered %.4f); the daemon used %.2f x that\n",
-                sections, poll, floor_cpu, floor_delivered, f.cpu_percent / floor_cpu);
+                "(delivered %.4f), the daemon used %.2f x that; one round of %ld sent at once, first to last "
+                "arrival %.0f ms (the refresh's floor)\n",
+                sections, poll, pf.cpu_percent, pf.delivered, f.cpu_percent / pf.cpu_percent, 2 * sections,
+                pf.burst_ms);
   }
   return 0;
 }
