@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <mqtt_protocol.h>
+#include <netdb.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -41,6 +42,31 @@ std::chrono::nanoseconds seconds(double s) {
 bool is_numeric_address(const std::string& host) {
   unsigned char buffer[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buffer) == 1 || inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+}
+
+struct Resolved {
+  std::vector<std::string> addresses;  // numeric, in getaddrinfo's order
+  std::string error;
+};
+
+// What libmosquitto's own connect would look up, as numeric addresses.
+Resolved resolve(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+  if (rc != 0) return {{}, rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc)};
+  sdk::CHandle<addrinfo, freeaddrinfo> list(found);
+  Resolved resolved;
+  for (const addrinfo* a = list.get(); a; a = a->ai_next) {
+    char text[NI_MAXHOST];
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) != 0) continue;
+    if (std::find(resolved.addresses.begin(), resolved.addresses.end(), text) == resolved.addresses.end())
+      resolved.addresses.emplace_back(text);
+  }
+  if (resolved.addresses.empty()) resolved.error = "no address";
+  return resolved;
 }
 
 bool readable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
@@ -360,13 +386,30 @@ void MqttConnection::connect() {
   last_disconnect_reason_ = 0;
   report_status();
   if (connect_on_loop_) {
-    errno = 0;
-    int rc = mosquitto_connect_async(mosq_.get(), settings_.host.c_str(), settings_.port, settings_.keepalive);
-    connect_started(rc, errno);
+    connect_to(settings_.host);
     return;
   }
-  // A host name needs a DNS lookup, which blocks: the worker owns the handle
-  // until connect_started runs back on the loop.
+  if (!settings_.tls) {
+    if (address_index_ < addresses_.size()) {
+      connect_to(addresses_[address_index_]);
+      return;
+    }
+    // The lookup blocks: on a worker, which does not touch the handle.
+    host_.run_blocking([host = settings_.host, port = settings_.port] { return resolve(host, port); },
+                       [this](Resolved resolved) {
+                         addresses_ = std::move(resolved.addresses);
+                         address_index_ = 0;
+                         address_failures_.clear();
+                         if (addresses_.empty())
+                           lost(resolved.error);
+                         else
+                           connect_to(addresses_.front());
+                       });
+    return;
+  }
+  // TLS checks the certificate against the name libmosquitto connected to,
+  // so it gets the host name and looks it up itself, on a worker, which owns
+  // the handle until connect_started runs back on the loop.
   host_.run_blocking(
       [mosq = mosq_, host = settings_.host, port = settings_.port, keepalive = settings_.keepalive] {
         errno = 0;
@@ -374,6 +417,22 @@ void MqttConnection::connect() {
         return std::pair<int, int>(rc, errno);
       },
       [this](std::pair<int, int> result) { connect_started(result.first, result.second); });
+}
+
+void MqttConnection::connect_to(const std::string& host) {
+  errno = 0;
+  int rc = mosquitto_connect_async(mosq_.get(), host.c_str(), settings_.port, settings_.keepalive);
+  connect_started(rc, errno);
+}
+
+bool MqttConnection::try_next_address(const std::string& why) {
+  if (address_index_ + 1 >= addresses_.size()) return false;
+  const std::string& failed = addresses_[address_index_];
+  address_failures_ += fmt::format("{}: {}, ", failed, why);
+  ++address_index_;
+  host_.debug("{} at {}: {}; trying {}", endpoint(), failed, why, addresses_[address_index_]);
+  connect();
+  return true;
 }
 
 void MqttConnection::connect_started(int rc, int error_number) {
@@ -453,6 +512,13 @@ void MqttConnection::lost(const std::string& why) {
   socket_watch_.reset();
   keepalive_timer_.cancel();
   socket_fd_ = -1;
+  // The broker answering and refusing is not the address's fault.
+  if (!was_online && !refused_ && try_next_address(why)) return;
+  std::string failure = why;
+  if (!address_failures_.empty()) failure = address_failures_ + addresses_[address_index_] + ": " + why;
+  addresses_.clear();  // looked up again on the next attempt
+  address_index_ = 0;
+  address_failures_.clear();
   const Clock now = host_.now();
   if (was_online) {
     outage_since_ = now;
@@ -468,9 +534,9 @@ void MqttConnection::lost(const std::string& why) {
           taken_over ? "handed the session over to it" : "dropped this connection right after accepting it");
       clash_reported_ = true;
     }
-  } else if (!refused_ && why != last_failure_) {
-    host_.warning("cannot reach broker {}: {}; retrying", endpoint(), why);
-    last_failure_ = why;
+  } else if (!refused_ && failure != last_failure_) {
+    host_.warning("cannot reach broker {}: {}; retrying", endpoint(), failure);
+    last_failure_ = failure;
   }
   if (refused_ && !last_refusal_.empty()) last_failure_ = "refused: " + last_refusal_;
   report_status();

@@ -174,6 +174,9 @@ class MqttConnection {
   using Clock = std::chrono::nanoseconds;
 
   void connect();
+  void connect_to(const std::string& host);
+  // Another address of the host name to try now, after `why` ended this one.
+  bool try_next_address(const std::string& why);
   void connect_started(int rc, int error_number);
   void watch_socket();
   void on_socket(uint32_t events);
@@ -208,6 +211,13 @@ class MqttConnection {
   std::shared_ptr<mosquitto> mosq_;
   State state_ = State::Idle;
   bool connect_on_loop_ = false;
+  // A host name's addresses (without TLS), tried in turn: libmosquitto's own
+  // connect stops at the first (a broker on 127.0.0.1 only is never reached
+  // through a `localhost` that resolves to ::1 first). Resolved again after a
+  // round fails or a link drops.
+  std::vector<std::string> addresses_;
+  std::size_t address_index_ = 0;
+  std::string address_failures_;  // "::1: Connection refused, " so far this round
   bool refused_ = false;
   std::string last_refusal_;
   std::string last_failure_;
