@@ -1025,6 +1025,28 @@ TEST_CASE("Format: a section's own wins, else the connection's, else raw; a raw-
   CHECK(formats("Actuator_Inherits") == Lines{"json", "raw", "raw"});
 }
 
+TEST_CASE("Format = json on a section whose connections all take raw only is a warning at its line") {
+  Planner planner;
+  const std::string connections =
+      "[Connection_Local]\n"
+      "Class = local.local_conn.LocalConnection\n"
+      "Name = local\n"
+      "[Connection_Mqtt]\n"
+      "Class = mqtt.mqtt_conn.MqttConnection\n"
+      "Name = mqtt\n"
+      "Host = 127.0.0.1\n"
+      "RootTopic = a\n";
+  auto sensor = [](const std::string& name, const std::string& connection) {
+    return "[" + name + "]\nClass = sr_test.test.TestSensor\nDestination = d\nValues = 1\nFormat = json\nConnection = " +
+           connection + "\n";
+  };
+  Plan plan = planner.build(connections + sensor("Sensor_Local", "local") + sensor("Sensor_Both", "local, mqtt"));
+  REQUIRE(strings(plan.errors) == Lines{});
+  CHECK(strings(plan.warnings) ==
+        Lines{"conf.ini:13: [Sensor_Local] Format: json has no effect: local takes raw values only, and gets them raw"});
+  CHECK(component(plan, "Sensor_Local").format == PayloadFormat::Json);  // a warning, nothing changed
+}
+
 TEST_CASE("a Format other than raw or json is an error at its line; so is json on a raw-only class") {
   Planner planner;
   Plan plan = planner.build(
