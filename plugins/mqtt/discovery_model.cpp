@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -443,12 +444,33 @@ Device build_device(const DeviceInfo& info, const std::vector<sdk::CatalogueEntr
   device.name = info.name;
   device.sw_version = info.sw_version;
   device.availability_topic = info.root_topic + "/status";
+  // Ids keep [a-z0-9] only, so two names can make one id ("Sensor_Temp" and
+  // "sensor temp"; "[A] B_C" and "[A_B] C"): the second would overwrite the
+  // first's entity in Home Assistant and share its Homie node. It is left
+  // out, with a warning, rather than renamed to an id nobody chose.
+  std::map<std::string, std::string> section_ids;                         // id -> section
+  std::map<std::string, std::pair<std::string, std::string>> entity_ids;  // id -> section, key
+  auto section_clashes = [&](const std::string& section) {
+    const auto [it, is_new] = section_ids.emplace(sanitize_id(section), section);
+    if (is_new || it->second == section) return false;
+    report.warnings.push_back(fmt::format("[{}]: its discovery id '{}' is [{}]'s: left out; rename one of them",
+                                          section, it->first, it->second));
+    return true;
+  };
   for (const sdk::CatalogueEntry& entry : catalogue) {
-    if (is_no(param(entry, kSectionDiscovery))) continue;
+    if (is_no(param(entry, kSectionDiscovery)) || section_clashes(entry.section)) continue;
     const auto devices = tree_devices.find(entry.section);
     SectionMapper mapper(entry, info.root_topic, devices == tree_devices.end() ? nullptr : &devices->second,
                          report);
-    for (Entity& e : mapper.map()) device.entities.push_back(std::move(e));
+    for (Entity& e : mapper.map()) {
+      if (const auto [it, is_new] = entity_ids.try_emplace(e.id, e.section, e.key); !is_new) {
+        report.warnings.push_back(fmt::format("[{}] {}: its discovery id '{}' is [{}] {}'s: left out; rename one of "
+                                              "the sections",
+                                              e.section, e.key, e.id, it->second.first, it->second.second));
+        continue;
+      }
+      device.entities.push_back(std::move(e));
+    }
     for (Tree& tree : mapper.take_trees()) device.trees.push_back(std::move(tree));
   }
   Entity refresh;

@@ -334,6 +334,34 @@ TEST_CASE("a section's Discovery keys rename, recast or leave it out; a wrong on
   }
 }
 
+TEST_CASE("two names that make one discovery id: the second is left out with a warning naming both") {
+  using Heartbeat = sr::heartbeat::Heartbeat;
+  BuildReport report;
+  SUBCASE("sections") {
+    const Device d = build_device(info(),
+                                  {entry<Heartbeat>("Sensor_Hb", {{"Num-Dest", "a"}}),
+                                   entry<Heartbeat>("sensor hb", {{"Num-Dest", "b"}}),
+                                   entry<Heartbeat>("Sensor_Other", {{"Num-Dest", "c"}})},
+                                  report);
+    CHECK(report.warnings == std::vector<std::string>{
+                                 "[sensor hb]: its discovery id 'sensor_hb' is [Sensor_Hb]'s: left out; rename one of them"});
+    CHECK(only(d, "Sensor_Hb").state_topic == "sr/a");
+    CHECK(only(d, "Sensor_Other").state_topic == "sr/c");
+    CHECK(d.entities.size() == 3);  // with the Refresh button
+  }
+  SUBCASE("a section's name and key against another's") {
+    sr::sdk::CatalogueEntry other = entry<Heartbeat>("A", {{"Num-Dest", "b"}});
+    for (auto& io : other.ios)
+      if (io.key == "Num-Dest") io.key = "Num_Num-Dest";  // a key of some class: [A] Num_Num-Dest
+    const Device d = build_device(info(), {entry<Heartbeat>("A_Num", {{"Num-Dest", "a"}}), other}, report);
+    CHECK(report.warnings == std::vector<std::string>{"[A] Num_Num-Dest: its discovery id 'a_num_num_dest' is [A_Num] "
+                                                      "Num-Dest's: left out; rename one of the sections"});
+    std::vector<std::string> ids;
+    for (const Entity& e : d.entities) ids.push_back(e.id);
+    CHECK(ids == std::vector<std::string>{"a_num_num_dest", "refresh"});
+  }
+}
+
 TEST_CASE("Home Assistant device mode: one retained config with every component, ids stable") {
   BuildReport report;
   const Device d = build_device(info(), every_class(), report);
