@@ -21,14 +21,7 @@ std::string with_client(std::string section, const std::string& client) {
   return section.replace(section.find("Client = reporter"), 17, "Client = " + client);
 }
 
-const std::string kHeartbeat = R"(
-[Sensor_Heartbeat]
-Class = heartbeat.heartbeat.Heartbeat
-Connection = mqtt
-Poll = 60
-Num-Dest = hb/num
-Str-Dest = hb/str
-)";
+const std::string kHeartbeat = mqtt_heartbeat_section(60);
 
 // An actuator on <RootTopic>/cmd that appends each command to dir/cmd.txt.
 std::string command_actuator(const TempDir& dir) {

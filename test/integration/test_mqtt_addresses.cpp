@@ -38,14 +38,7 @@ std::string with_host(int port, const std::string& host) {
   return section.replace(section.find("Host = 127.0.0.1"), 16, "Host = " + std::string(host));
 }
 
-const std::string kHeartbeat = R"(
-[Sensor_Heartbeat]
-Class = heartbeat.heartbeat.Heartbeat
-Connection = mqtt
-Poll = 1
-Num-Dest = hb/num
-Str-Dest = hb/str
-)";
+const std::string kHeartbeat = mqtt_heartbeat_section(1);
 
 // The first address getaddrinfo gives for `name`, as libmosquitto asks.
 std::string first_address(const char* name) {

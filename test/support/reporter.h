@@ -36,6 +36,19 @@ ReconnectMax = 1
                      port, extra);
 }
 
+// [Sensor_Heartbeat] on connection `mqtt`: hb/num and hb/str every `poll` s.
+inline std::string mqtt_heartbeat_section(int poll) {
+  return fmt::format(R"(
+[Sensor_Heartbeat]
+Class = heartbeat.heartbeat.Heartbeat
+Connection = mqtt
+Poll = {}
+Num-Dest = hb/num
+Str-Dest = hb/str
+)",
+                     poll);
+}
+
 // A private broker and a client on it watching `filter`: the test's view of
 // the wire.
 struct WatchedBroker {
