@@ -796,10 +796,11 @@ void MqttConnection::unsubscribe(std::string_view source, uint32_t flags) {
 void MqttConnection::catalogue_changed() {
   // Building the catalogue costs about 10 us a section: not worth paying at
   // start for nobody (most configurations announce nothing).
-  if (!discovery_.active() && !host_.log_enabled(SR_LOG_DEBUG)) return;
+  const bool debug = host_.log_enabled(SR_LOG_DEBUG);
+  if (!discovery_.active() && !debug) return;
   const std::vector<sdk::CatalogueEntry> catalogue = host_.catalogue();
   discovery_.set_catalogue(catalogue);
-  if (!host_.log_enabled(SR_LOG_DEBUG)) return;
+  if (!debug) return;
   for (const auto& entry : catalogue)
     for (const auto& io : entry.ios)
       host_.debug("catalogue: [{}] {} {} {}{}", entry.section, io.direction == SR_IO_PUBLISHES ? "publishes" : "accepts",

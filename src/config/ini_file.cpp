@@ -155,6 +155,16 @@ class Parser {
     return buffer;
   }
 
+  // Why no part of the line can be used, or "".
+  static std::string whole_line_problem(std::string_view line, std::size_t limit) {
+    if (line.size() > limit) return fmt::format("line is {} characters long; the limit is {}", line.size(), limit);
+    // configparser would keep a NUL byte, but no key or value can hold one
+    // (they reach plugins as C strings), and one in a text file means the
+    // file is not what the user thinks it is.
+    if (line.find('\0') != std::string_view::npos) return "line holds a NUL byte (is this a text file?)";
+    return {};
+  }
+
   // Decides what the line is (configparser's rules), updates the reader state
   // and returns the text inih should see.
   std::string classify(std::string_view line, std::size_t limit) {
@@ -163,17 +173,8 @@ class Parser {
     int indent = indent_of(line);
     bool continues = value_indent_ >= 0 && indent > value_indent_;
 
-    if (line.size() > limit) {
-      report(Severity::Error, line_no_, "", "",
-             fmt::format("line is {} characters long; the limit is {}", line.size(), limit));
-      skip_value_lines(continues ? value_indent_ : indent);
-      return {};
-    }
-    // configparser would keep a NUL byte, but no key or value can hold one
-    // (they reach plugins as C strings), and one in a text file means the
-    // file is not what the user thinks it is.
-    if (line.find('\0') != std::string_view::npos) {
-      report(Severity::Error, line_no_, "", "", "line holds a NUL byte (is this a text file?)");
+    if (std::string problem = whole_line_problem(line, limit); !problem.empty()) {
+      report(Severity::Error, line_no_, "", "", problem);
       skip_value_lines(continues ? value_indent_ : indent);
       return {};
     }

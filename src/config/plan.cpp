@@ -514,21 +514,10 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
   for (auto& c : candidates) {
     if (c.component.kind == SR_KIND_CONNECTION) continue;
     const Entry* entry = ini.lookup(*c.section, "Connection");
-    bool json_taken = false;  // by one of the section's connections, all found
+    bool json_taken = false;  // by a connection of the section (an unknown one is an error already)
     for (const auto& name : c.component.connections) {
       auto it = connections.find(name);
       json_taken = json_taken || it == connections.end() || it->second->component.takes_json;
-    }
-    if (c.component.format == PayloadFormat::Json && !json_taken && !c.component.connections.empty()) {
-      const Entry* format = ini.lookup(*c.section, kFormatKey);
-      plan.warnings.push_back(Diagnostic{
-          Severity::Warning, ini.path, format ? format->line : c.component.line, c.component.section, kFormatKey,
-          fmt::format("json has no effect: {} take{} raw values only, and get{} them raw",
-                      join(c.component.connections, ", "), c.component.connections.size() == 1 ? "s" : "",
-                      c.component.connections.size() == 1 ? "s" : "")});
-    }
-    for (const auto& name : c.component.connections) {
-      auto it = connections.find(name);
       if (it == connections.end()) {
         std::string hint = closest_match(name, names);
         c.errors.push_back(Diagnostic{
@@ -542,6 +531,14 @@ Plan build_plan(const ParseResult& parsed, PluginRegistry& registry, bool keep_g
                                       c.component.section, "Connection",
                                       fmt::format("connection '{}' was skipped", name)});
       }
+    }
+    if (c.component.format == PayloadFormat::Json && !json_taken && !c.component.connections.empty()) {
+      const Entry* format = ini.lookup(*c.section, kFormatKey);
+      const char* s = c.component.connections.size() == 1 ? "s" : "";
+      plan.warnings.push_back(Diagnostic{Severity::Warning, ini.path, format ? format->line : c.component.line,
+                                         c.component.section, kFormatKey,
+                                         fmt::format("json has no effect: {} take{} raw values only, and get{} them raw",
+                                                     join(c.component.connections, ", "), s, s)});
     }
   }
 

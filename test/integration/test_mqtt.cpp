@@ -257,9 +257,7 @@ TEST_CASE("TLS: right CA accepted, wrong CA refused, wrong host name refused unl
                        certs.path(), set);
   };
   auto tls_section = [&](int port, const std::string& host, const std::string& ca, const std::string& extra = "") {
-    std::string s = mqtt_section(port, fmt::format("TLS = yes\nCAcert = {}\n{}", ca, extra));
-    s.replace(s.find("Host = 127.0.0.1"), 16, "Host = " + host);
-    return s;
+    return with_host(mqtt_section(port, fmt::format("TLS = yes\nCAcert = {}\n{}", ca, extra)), host);
   };
 
   SUBCASE("the generated CA is accepted, through a host name resolved off the loop") {
@@ -297,8 +295,8 @@ TEST_CASE("TLS: a broker that requires client certificates accepts Certfile/Keyf
                             certs.path()));
   TempDir dir;
   auto section = [&](const std::string& extra) {
-    std::string s = mqtt_section(broker.port(), fmt::format("TLS = yes\nCAcert = {}/ca.crt\n{}", certs.path(), extra));
-    return s.replace(s.find("Host = 127.0.0.1"), 16, "Host = localhost");
+    return with_host(mqtt_section(broker.port(), fmt::format("TLS = yes\nCAcert = {}/ca.crt\n{}", certs.path(), extra)),
+                     "localhost");
   };
   auto without = start_reporter(dir, with_client(section(""), "without") + kHeartbeat, "without.ini");
   auto with = start_reporter(
@@ -486,8 +484,7 @@ TEST_CASE("a unix socket as Host: readings arrive, commands reach the actuator, 
   REQUIRE(observer.wait_connected(5s));
   REQUIRE(observer.subscribe("sr/#"));
   TempDir dir;
-  std::string section = mqtt_section(broker.port());
-  section.replace(section.find("Host = 127.0.0.1"), 16, "Host = " + broker.socket_path());
+  std::string section = with_host(mqtt_section(broker.port()), broker.socket_path());
   section.replace(section.find("Port = "), 7, "# Port = ");  // absent: 0
   auto reporter = start_reporter(dir, section + kHeartbeat + command_actuator(dir));
 

@@ -33,11 +33,6 @@ namespace {
 
 constexpr const char* kName = "sr-test-dual";
 
-std::string with_host(int port, const std::string& host) {
-  std::string section = mqtt_section(port);
-  return section.replace(section.find("Host = 127.0.0.1"), 16, "Host = " + std::string(host));
-}
-
 const std::string kHeartbeat = mqtt_heartbeat_section(1);
 
 // The first address getaddrinfo gives for `name`, as libmosquitto asks.
@@ -87,7 +82,7 @@ bool use_own_hosts_file(const std::string& dir, std::string& why) {
 TEST_CASE("a host name whose first address refuses is reached through the next one, at once") {
   WatchedBroker watched;  // listens on 127.0.0.1 only
   TempDir dir;
-  auto reporter = start_reporter(dir, with_host(watched.broker.port(), kName) + kHeartbeat);
+  auto reporter = start_reporter(dir, with_host(mqtt_section(watched.broker.port()), kName) + kHeartbeat);
   REQUIRE(watched.observer.wait_for_message("sr/status", "ONLINE", 10s));
   REQUIRE(watched.observer.wait_for_message("sr/hb/str", "00:00:00", 5s));
   CHECK(reporter->output().find(fmt::format("connected to {}:{}", kName, watched.broker.port())) != std::string::npos);
@@ -100,7 +95,7 @@ TEST_CASE("a host name whose first address refuses is reached through the next o
 TEST_CASE("when no address answers, one warning names each address and its failure") {
   Broker broker("", "", false);
   TempDir dir;
-  auto reporter = start_reporter(dir, with_host(broker.port(), kName) + kHeartbeat);
+  auto reporter = start_reporter(dir, with_host(mqtt_section(broker.port()), kName) + kHeartbeat);
   const std::string failure =
       fmt::format("cannot reach broker {}:{}: ::1: Connection refused, 127.0.0.1: Connection refused; retrying",
                   kName, broker.port());

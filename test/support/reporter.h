@@ -36,6 +36,11 @@ ReconnectMax = 1
                      port, extra);
 }
 
+// `section` (an mqtt_section) with another Host.
+inline std::string with_host(std::string section, const std::string& host) {
+  return section.replace(section.find("Host = 127.0.0.1"), 16, "Host = " + host);
+}
+
 // [Sensor_Heartbeat] on connection `mqtt`: hb/num and hb/str every `poll` s.
 inline std::string mqtt_heartbeat_section(int poll) {
   return fmt::format(R"(
